@@ -1,0 +1,348 @@
+/**
+ * `d2 add`: record folders of raw files as sources. Walks each folder, stores every file's
+ * content in the object store (once per distinct content), writes the source's listing object,
+ * its snapshot and labels files under d2.sources/, declares the source in d2.yaml and keeps its
+ * folder out of git.
+ *
+ * Invariants:
+ * - All or nothing per source: problems found while walking or reading (unreadable files,
+ *   broken links, links out of the project, files changing under us) abort before any
+ *   committed file changes; objects already stored stay valid and are simply unreferenced.
+ * - The snapshot is written only after every object it references is durable.
+ * - Labels set by hand in d2.sources/<source>.labels.csv survive a re-add: for a 'dirname'
+ *   source only files new to the source take their label from their folder.
+ * - A file whose stat matches the stat cache and whose object is in the store is not read.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { diffFiles, diffLabels } from '../core/changes.js';
+import { serializeListing, sortListing, type ListingEntry } from '../core/listing.js';
+import type { CommonOptions } from '../core/progress.js';
+import { InvalidArgument, PathNotFound, PathOutsideProject, SourceConflict, WalkFailed, throwIfAborted } from '../errors/index.js';
+import {
+  labelsPath, MANIFEST_FILE, serializeLabels, serializeSnapshot, setSourceInManifestText, snapshotPath,
+  SNAPSHOT_FORMAT, SOURCE_NAME_PATTERN, type Labels, type SourceDecl,
+} from '../manifest/index.js';
+import { acquireLock, describeHolder, type PutFileOptions } from '../store/index.js';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
+import { isInside, relativePosix } from '../util/paths.js';
+import { ensureGitignoreEntries, nowNs, StatCache, walk, type WalkProblem } from '../workspace/index.js';
+import { loadManifest, openProject, parseLabelsText, readListing, readWorkingSource, withCaller, type Project } from './project.js';
+
+export interface AddOptions extends CommonOptions {
+  /** Folders to add (relative to `dir`); a path inside a known source re-adds that source. */
+  paths?: string[];
+  /** Re-add every source declared in d2.yaml. */
+  all?: boolean;
+  /** Name of the source (default: the folder's name). Only with a single path. */
+  source?: string;
+  /** 'dirname' or the path of a CSV file (path,label), relative to `dir`. */
+  labels?: string;
+  /** Accept folders outside the project. */
+  external?: boolean;
+  lockTimeoutMs?: number;
+  /** Test-only hooks into the store. */
+  storeHooks?: PutFileOptions;
+}
+
+export interface SourceChangeCounts {
+  added: number;
+  modified: number;
+  deleted: number;
+  renamed: number;
+  relabelled: number;
+}
+
+export interface AddedSource {
+  source: string;
+  path: string;
+  labels: string | null;
+  items: number;
+  bytes: number;
+  labelled: number;
+  unlabelled: number;
+  listing: string;
+  changes: SourceChangeCounts;
+  /** Files whose content was read (the others matched the stat cache). */
+  filesRead: number;
+  objectsWritten: number;
+  bytesWritten: number;
+  hiddenSkipped: number;
+  warnings: string[];
+}
+
+export interface AddResult {
+  sources: AddedSource[];
+  manifestUpdated: boolean;
+  gitignoreEntries: string[];
+}
+
+interface Target {
+  name: string;
+  decl: SourceDecl;
+  abs: string;
+}
+
+const SLICE = 512;
+
+export async function add(options: AddOptions): Promise<AddResult> {
+  return withCaller('d2.add', async () => {
+    const cwd = path.resolve(options.dir ?? process.cwd());
+    const project = openProject(cwd);
+    const targets = planTargets(project, cwd, options);
+
+    let manifestText = project.manifestText;
+    for (const t of targets) {
+      const current = project.manifest.sources[t.name];
+      if (!current || current.path !== t.decl.path || current.labels !== t.decl.labels) {
+        manifestText = setSourceInManifestText(manifestText, t.name, t.decl);
+      }
+    }
+    if (manifestText !== project.manifestText) loadManifest(manifestText); // overlaps and the like, before any work
+
+    const lock = await acquireLock(project.store.dir, {
+      command: 'd2 add',
+      timeoutMs: options.lockTimeoutMs,
+      signal: options.signal,
+      onWait: (holder) => options.onProgress?.({ phase: 'lock', loaded: 0, detail: { waitingFor: describeHolder(holder) } }),
+    });
+    try {
+      project.store.init();
+      project.store.cleanTmp();
+      const sources: AddedSource[] = [];
+      for (const t of targets) sources.push(await addSource(project, t, options));
+      const manifestUpdated = manifestText !== project.manifestText;
+      if (manifestUpdated) writeFileAtomicSync(path.join(project.root, MANIFEST_FILE), manifestText);
+      const ignore = targets
+        .filter((t) => isInside(project.root, t.abs))
+        .map((t) => `/${relativePosix(project.root, t.abs)}/`);
+      const gitignoreEntries = ensureGitignoreEntries(project.root, ignore);
+      return { sources, manifestUpdated, gitignoreEntries };
+    } finally {
+      lock.release();
+    }
+  });
+}
+
+function sanitizeName(base: string): string {
+  const s = base.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 64);
+  return s || 'data';
+}
+
+function planTargets(project: Project, cwd: string, options: AddOptions): Target[] {
+  const declared = project.manifest.sources;
+  const labelsRule = options.labels === undefined ? undefined
+    : options.labels === 'dirname' ? 'dirname'
+    : relativePosix(project.root, path.resolve(cwd, options.labels));
+  if (options.labels !== undefined && labelsRule !== 'dirname') {
+    if (!/\.csv$/i.test(options.labels)) {
+      throw new InvalidArgument(`--labels '${options.labels}': expected 'dirname' or a .csv file with columns path,label`);
+    }
+    if (!fs.existsSync(path.join(project.root, labelsRule!))) throw new PathNotFound(`labels file '${options.labels}' does not exist`, { data: { path: options.labels } });
+  }
+  if (options.source !== undefined && !SOURCE_NAME_PATTERN.test(options.source)) {
+    throw new InvalidArgument(`invalid source name '${options.source}': use lower-case letters, digits, '.', '_' and '-'`, { hint: `for example --source ${sanitizeName(options.source)}` });
+  }
+  const paths = options.paths ?? [];
+  if (options.all) {
+    if (paths.length) throw new InvalidArgument('give either --all or paths, not both');
+    const names = Object.keys(declared);
+    if (names.length === 0) throw new InvalidArgument('no sources declared in d2.yaml yet', { hint: "add one with 'd2 add PATH --labels dirname'" });
+    return names.map((name) => ({ name, decl: withLabels(declared[name]!, labelsRule), abs: path.resolve(project.root, declared[name]!.path) }));
+  }
+  if (paths.length === 0) throw new InvalidArgument('nothing to add: give a folder, or --all to re-add every source', { hint: 'd2 add data/images --labels dirname' });
+  if (options.source !== undefined && paths.length > 1) throw new InvalidArgument('--source names one source: give a single path with it');
+
+  const targets = new Map<string, Target>();
+  for (const p of paths) {
+    const abs = path.resolve(cwd, p);
+    let real: string;
+    try {
+      real = fs.realpathSync(abs);
+    } catch {
+      throw new PathNotFound(`path '${p}' does not exist`, { data: { path: p } });
+    }
+    // A path inside a declared source re-adds that source.
+    const owner = Object.entries(declared).find(([, d]) => {
+      const srcAbs = path.resolve(project.root, d.path);
+      return isInside(srcAbs, abs) || isInside(srcAbs, real);
+    });
+    if (owner && (options.source === undefined || options.source === owner[0])) {
+      const [name, decl] = owner;
+      targets.set(name, { name, decl: withLabels(decl, labelsRule), abs: path.resolve(project.root, decl.path) });
+      continue;
+    }
+    if (!fs.statSync(real).isDirectory()) {
+      throw new InvalidArgument(`'${p}' is a file: d2 adds folders (each becomes a source)`, { hint: `add the folder that holds it: d2 add ${path.dirname(p) || '.'}` });
+    }
+    if (!options.external && !isInside(project.root, real)) {
+      throw new PathOutsideProject(`'${p}' is outside the project '${project.root}'`, { data: { path: p, real }, hint: 'add it explicitly with --external if you mean it' });
+    }
+    if (isInside(real, project.root)) {
+      throw new InvalidArgument(`'${p}' contains the project itself (d2.yaml, .d2/): give a folder of raw files`, { hint: 'for example: d2 add data/images' });
+    }
+    const name = options.source ?? sanitizeName(path.basename(real));
+    const taken = declared[name];
+    if (taken) {
+      throw new SourceConflict(`source '${name}' already exists for '${taken.path}'`, { data: { source: name, path: taken.path }, hint: `choose another name with --source, e.g. --source ${name}-2` });
+    }
+    const recordPath = isInside(project.root, abs) ? relativePosix(project.root, abs) : abs;
+    const decl: SourceDecl = { path: recordPath };
+    if (labelsRule !== undefined) decl.labels = labelsRule;
+    targets.set(name, { name, decl, abs });
+  }
+  return [...targets.values()];
+}
+
+function withLabels(decl: SourceDecl, rule: string | undefined): SourceDecl {
+  return rule === undefined ? decl : { ...decl, labels: rule };
+}
+
+function problemsError(source: string, problems: WalkProblem[]): WalkFailed {
+  const errors = problems.filter((p) => p.severity === 'error');
+  const first = errors[0]!;
+  return new WalkFailed(`source '${source}': ${first.message}${errors.length > 1 ? ` (and ${errors.length - 1} more problems)` : ''}`, {
+    data: { source, problems: errors },
+    hint: 'fix or remove these files, then run the command again; nothing was recorded',
+  });
+}
+
+async function addSource(project: Project, target: Target, options: AddOptions): Promise<AddedSource> {
+  const { name, decl, abs } = target;
+  const store = project.store;
+  const progress = options.onProgress;
+  if (!fs.existsSync(abs)) throw new PathNotFound(`folder '${decl.path}' of source '${name}' does not exist`, { data: { source: name, path: decl.path } });
+
+  progress?.({ phase: 'walk', loaded: 0, detail: { source: name } });
+  const walked = await walk(abs, {
+    projectRoot: project.root,
+    external: options.external || !isInside(project.root, fs.realpathSync(abs)),
+    signal: options.signal,
+    onProgress: (n) => progress?.({ phase: 'walk', loaded: n, detail: { source: name } }),
+  });
+  const problems = [...walked.problems];
+  if (problems.some((p) => p.severity === 'error')) throw problemsError(name, problems);
+
+  const cacheFile = path.join(store.stateDir(), `stat-${name}.tsv`);
+  const cache = StatCache.read(cacheFile);
+  const previous = readWorkingSource(project, name);
+  const previousListing = previous ? readListing(store, previous.snapshot.listing) : [];
+
+  const batch = store.batch();
+  const entries: ListingEntry[] = [];
+  let filesRead = 0;
+  let objectsWritten = 0;
+  let bytesWritten = 0;
+  try {
+    const files = walked.files;
+    for (let start = 0; start < files.length; start += SLICE) {
+      throwIfAborted(options.signal);
+      const end = Math.min(files.length, start + SLICE);
+      for (let i = start; i < end; i++) {
+        const f = files[i]!;
+        const cached = cache.lookup(f);
+        if (cached !== undefined && store.has(cached)) {
+          entries.push({ path: f.path, oid: cached, size: f.size });
+          continue;
+        }
+        let stored;
+        try {
+          stored = batch.putFile(f.abs, options.storeHooks);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'EACCES' || code === 'EPERM' || code === 'ENOENT' || code === 'EISDIR' || code === 'EIO') {
+            problems.push({ kind: 'unreadable', path: f.path, message: `cannot read '${f.path}': ${code}`, severity: 'error' });
+            continue;
+          }
+          throw e;
+        }
+        filesRead++;
+        if (stored.written) {
+          objectsWritten++;
+          bytesWritten += stored.size;
+        }
+        entries.push({ path: f.path, oid: stored.oid, size: stored.size });
+        cache.set(f.path, { size: stored.size, mtimeNs: stored.stat.mtimeNs, ctimeNs: stored.stat.ctimeNs, ino: stored.stat.ino }, stored.oid);
+      }
+      progress?.({ phase: 'hash', loaded: end, total: files.length, detail: { source: name } });
+      await new Promise((r) => setImmediate(r));
+    }
+    if (problems.some((p) => p.severity === 'error')) throw problemsError(name, problems);
+
+    const listing = sortListing(entries);
+    const { labels, warnings: labelWarnings } = deriveLabels(project, decl, listing, previous?.labels);
+    const listingOid = batch.putBytes(serializeListing(listing));
+    progress?.({ phase: 'flush', loaded: 0, total: batch.size, detail: { source: name } });
+    throwIfAborted(options.signal);
+    batch.commit();
+
+    const bytes = listing.reduce((s, e) => s + e.size, 0);
+    const snapshot = { format: SNAPSHOT_FORMAT, source: name, listing: listingOid, items: listing.length, bytes, labelled: labels.size };
+    fs.mkdirSync(path.join(project.root, path.dirname(snapshotPath(name))), { recursive: true });
+    writeFileAtomicSync(path.join(project.root, labelsPath(name)), serializeLabels(labels));
+    writeFileAtomicSync(path.join(project.root, snapshotPath(name)), serializeSnapshot(snapshot));
+
+    cache.retain(new Set(listing.map((e) => e.path)));
+    cache.write(cacheFile, nowNs());
+
+    const files_ = diffFiles(previousListing, listing);
+    const before = new Set(previousListing.map((e) => e.path));
+    const common = listing.filter((e) => before.has(e.path)).map((e) => e.path);
+    const relabels = diffLabels(previous?.labels ?? new Map(), labels, common, files_.renamed);
+    const warnings = [...problems.map((p) => p.message), ...labelWarnings];
+    return {
+      source: name,
+      path: decl.path,
+      labels: decl.labels ?? null,
+      items: listing.length,
+      bytes,
+      labelled: labels.size,
+      unlabelled: listing.length - labels.size,
+      listing: listingOid,
+      changes: { added: files_.added.length, modified: files_.modified.length, deleted: files_.deleted.length, renamed: files_.renamed.length, relabelled: relabels.length },
+      filesRead,
+      objectsWritten,
+      bytesWritten,
+      hiddenSkipped: walked.hiddenSkipped,
+      warnings,
+    };
+  } catch (e) {
+    batch.abort();
+    throw e;
+  }
+}
+
+function deriveLabels(project: Project, decl: SourceDecl, listing: readonly ListingEntry[], previous: Labels | undefined): { labels: Labels; warnings: string[] } {
+  const labels: Labels = new Map();
+  const warnings: string[] = [];
+  if (decl.labels !== undefined && decl.labels !== 'dirname') {
+    const file = decl.labels;
+    const imported = parseLabelsText(fs.readFileSync(path.join(project.root, file), 'utf8'), file);
+    const present = new Set(listing.map((e) => e.path));
+    const strays = [...imported.keys()].filter((p) => !present.has(p));
+    if (strays.length) warnings.push(`${strays.length} row(s) of '${file}' name files that are not in the source, e.g. '${strays[0]}'`);
+    for (const e of listing) {
+      const label = imported.get(e.path);
+      if (label !== undefined) labels.set(e.path, label);
+    }
+  } else {
+    let atRoot = 0;
+    for (const e of listing) {
+      const kept = previous?.get(e.path);
+      if (kept !== undefined) {
+        labels.set(e.path, kept);
+        continue;
+      }
+      if (decl.labels === 'dirname') {
+        const slash = e.path.lastIndexOf('/');
+        if (slash < 0) { atRoot++; continue; }
+        const parent = e.path.slice(0, slash);
+        labels.set(e.path, parent.slice(parent.lastIndexOf('/') + 1));
+      }
+    }
+    if (atRoot) warnings.push(`${atRoot} file(s) sit directly in the source folder, so 'dirname' gives them no label`);
+  }
+  const unlabelled = listing.length - labels.size;
+  if (unlabelled > 0 && listing.length > 0 && (decl.labels !== undefined || labels.size > 0)) warnings.push(`${unlabelled} of ${listing.length} item(s) have no label`);
+  return { labels, warnings };
+}

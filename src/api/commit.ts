@@ -1,0 +1,61 @@
+/**
+ * `d2 commit`: record d2's tracked files in git: d2.yaml, d2.lock, .gitignore, d2.sources/
+ * (snapshots and labels) and the label CSVs the manifest refers to. Other files of the
+ * repository are left to the user's own git workflow.
+ *
+ * Invariant: only a valid manifest is committed, and only snapshots whose listings are in the
+ * store (so the commit can always be checked out and resolved on this machine).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CommonOptions } from '../core/progress.js';
+import { InvalidArgument, ObjectNotFound } from '../errors/index.js';
+import { commitPaths, currentBranch, openGitRepo, resolveIdentity } from '../git/index.js';
+import { MANIFEST_FILE, SOURCES_DIR } from '../manifest/index.js';
+import { acquireLock } from '../store/index.js';
+import { relativePosix } from '../util/paths.js';
+import { openProject, readWorkingSource, withCaller } from './project.js';
+
+export interface CommitOptions extends CommonOptions {
+  message: string;
+  /** Environment for the author identity (GIT_AUTHOR_NAME, …); default process.env. */
+  env?: NodeJS.ProcessEnv;
+  lockTimeoutMs?: number;
+}
+
+export interface CommitResult {
+  commit: string;
+  branch: string | null;
+  /** Files of the commit that differ from its parent (paths relative to the git root). */
+  changed: string[];
+}
+
+export const LOCK_FILE = 'd2.lock';
+
+export async function commit(options: CommitOptions): Promise<CommitResult> {
+  return withCaller('d2.commit', async () => {
+    if (!options.message || !options.message.trim()) throw new InvalidArgument('empty commit message', { hint: 'd2 commit -m "what this change does"' });
+    const project = openProject(options.dir);
+    const repo = await openGitRepo(project.root);
+    const lock = await acquireLock(project.store.dir, { command: 'd2 commit', timeoutMs: options.lockTimeoutMs, signal: options.signal });
+    try {
+      for (const name of Object.keys(project.manifest.sources)) {
+        const working = readWorkingSource(project, name);
+        if (working && !project.store.has(working.snapshot.listing)) {
+          throw new ObjectNotFound(`listing of source '${name}' is not in the store`, { data: { source: name, oid: working.snapshot.listing }, hint: `run 'd2 add --all' to record the sources again` });
+        }
+      }
+      const paths = [MANIFEST_FILE, '.gitignore', SOURCES_DIR, LOCK_FILE];
+      for (const decl of Object.values(project.manifest.sources)) {
+        if (decl.labels && decl.labels !== 'dirname' && fs.existsSync(path.join(project.root, decl.labels))) paths.push(decl.labels);
+      }
+      const prefix = relativePosix(repo.dir, project.root);
+      const gitPaths = paths.map((p) => (prefix === '.' ? p : `${prefix}/${p}`));
+      const author = await resolveIdentity(repo, options.env ?? process.env);
+      const { oid, changed } = await commitPaths(repo, gitPaths, `${options.message.trim()}\n`, author);
+      return { commit: oid, branch: (await currentBranch(repo)) ?? null, changed };
+    } finally {
+      lock.release();
+    }
+  });
+}

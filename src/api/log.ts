@@ -1,0 +1,58 @@
+/**
+ * `d2 log`: the commits of the project, newest first, each with what d2 recorded in it (items
+ * per source; later, the build's headline metrics from d2.lock).
+ */
+import type { CommonOptions } from '../core/progress.js';
+import { listFilesAtCommit, logCommits, openGitRepo, readFileAtCommit, resolveRev } from '../git/index.js';
+import { SOURCES_DIR } from '../manifest/index.js';
+import { relativePosix } from '../util/paths.js';
+import { openProject, parseSnapshotText, withCaller } from './project.js';
+
+export interface LogOptions extends CommonOptions {
+  /** Start from this revision (default HEAD). */
+  rev?: string;
+  /** At most this many commits. */
+  limit?: number;
+}
+
+export interface LogEntry {
+  commit: string;
+  message: string;
+  author: { name: string; email: string };
+  time: string;
+  parents: string[];
+  /** Items per source recorded in this commit. */
+  sources: Record<string, { items: number; bytes: number; labelled: number }>;
+}
+
+export interface LogResult {
+  commits: LogEntry[];
+}
+
+export async function log(options: LogOptions = {}): Promise<LogResult> {
+  return withCaller('d2.log', async () => {
+    const project = openProject(options.dir);
+    const repo = await openGitRepo(project.root);
+    const ref = options.rev === undefined ? undefined : await resolveRev(repo, options.rev);
+    const commits = await logCommits(repo, { ref, depth: options.limit });
+    const prefix = relativePosix(repo.dir, project.root);
+    const dir = prefix === '.' ? SOURCES_DIR : `${prefix}/${SOURCES_DIR}`;
+    const out: LogEntry[] = [];
+    for (const c of commits) {
+      const sources: LogEntry['sources'] = {};
+      for (const file of await listFilesAtCommit(repo, c.oid, dir)) {
+        if (!file.endsWith('.yaml')) continue;
+        const text = await readFileAtCommit(repo, c.oid, file);
+        if (text === undefined) continue;
+        try {
+          const s = parseSnapshotText(text, file);
+          sources[s.source] = { items: s.items, bytes: s.bytes, labelled: s.labelled };
+        } catch {
+          // an old or damaged snapshot does not hide the commit from the log
+        }
+      }
+      out.push({ commit: c.oid, message: c.message, author: { name: c.author.name, email: c.author.email }, time: c.author.time, parents: c.parents, sources });
+    }
+    return { commits: out };
+  });
+}

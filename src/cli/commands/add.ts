@@ -1,0 +1,39 @@
+/** `d2 add [paths...]` */
+import type { Command } from 'commander';
+import { action, examples, type Runtime } from '../action.js';
+import { renderAdd } from '../render/text.js';
+
+interface AddFlags {
+  source?: string;
+  labels?: string;
+  all?: boolean;
+  external?: boolean;
+}
+
+export function registerAdd(program: Command, rt: Runtime): void {
+  program
+    .command('add')
+    .description('record folders of raw files as sources: store their content, list them, take their labels')
+    .argument('[paths...]', 'folders to add; a path inside a known source re-adds that source')
+    .option('-s, --source <name>', "name of the source (default: the folder's name)")
+    .option('-l, --labels <rule>', "'dirname' (label = parent folder) or a CSV file with columns path,label")
+    .option('-A, --all', 'add every source declared in d2.yaml again')
+    .option('--external', 'accept a folder outside the project')
+    .addHelpText('after', examples(
+      '$ d2 add data/fashion --labels dirname      # ImageFolder layout: data/fashion/<label>/<file>',
+      '$ d2 add data/scans --labels scans.csv     # labels from a CSV (path,label; paths relative to the folder)',
+      '$ d2 add --all                             # record what changed in every source',
+    ))
+    .action(action<AddFlags>(rt, async (ctx, paths, o) => {
+      const result = await ctx.api.add({
+        ...ctx.common(),
+        paths,
+        all: o.all,
+        source: o.source,
+        labels: o.labels,
+        external: o.external,
+        lockTimeoutMs: ctx.flags.lockTimeoutMs,
+      });
+      await ctx.emit('add', result, (r) => renderAdd(r, ctx.style));
+    }));
+}

@@ -1,0 +1,103 @@
+/**
+ * What a command action receives: the global flags resolved once, the progress renderer, the
+ * abort signal, and `emit`, the one way a result reaches stdout (text or a JSON result line).
+ */
+import type { Command } from 'commander';
+import type * as library from '../index.js';
+import { InvalidArgument, type ProgressEvent } from '../index.js';
+import type { CliIO } from './io.js';
+import { createProgress, type ProgressMode, type ProgressRenderer } from './render/progress.js';
+import { styleFor, type Style } from './render/style.js';
+
+/** The api functions the CLI calls; tests substitute mocks (DVC's tests/unit/command). */
+export type Api = Pick<typeof library, 'init' | 'add' | 'status' | 'commit' | 'log' | 'fsck'>;
+
+export interface GlobalFlags {
+  json: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  debug: boolean;
+  dir: string;
+  lockTimeoutMs?: number;
+}
+
+export interface RunState {
+  exitCode: number;
+  controller: AbortController;
+  flags?: GlobalFlags;
+}
+
+export const JSON_FORMAT_VERSION = 1;
+
+export class CommandContext {
+  readonly progress: ProgressRenderer;
+  readonly style: Style;
+  readonly errStyle: Style;
+
+  constructor(readonly io: CliIO, readonly flags: GlobalFlags, readonly api: Api, private readonly state: RunState) {
+    this.progress = createProgress(progressMode(io, flags), io);
+    this.style = styleFor(io.stdout, io);
+    this.errStyle = styleFor(io.stderr, io);
+  }
+
+  get signal(): AbortSignal {
+    return this.state.controller.signal;
+  }
+
+  readonly onProgress = (e: ProgressEvent): void => this.progress.onProgress(e);
+
+  /** Common api options: where, progress, cancellation. */
+  common(): { dir: string; onProgress: (e: ProgressEvent) => void; signal: AbortSignal } {
+    return { dir: this.flags.dir, onProgress: this.onProgress, signal: this.signal };
+  }
+
+  /** Print the result of `command`: a JSON result line, or the text view. */
+  async emit<T>(command: string, data: T, text: (data: T) => string): Promise<void> {
+    await this.progress.finish();
+    if (this.flags.json) {
+      this.io.stdout.write(`${JSON.stringify({ type: 'result', command, formatVersion: JSON_FORMAT_VERSION, data })}\n`);
+    } else if (!this.flags.quiet) {
+      this.io.stdout.write(text(data));
+    }
+  }
+
+  /** The command ran, but a check the user asked for failed (exit code 3). */
+  checkFailed(): void {
+    this.state.exitCode = 3;
+  }
+
+  warn(message: string): void {
+    if (!this.flags.json && !this.flags.quiet) this.io.stderr.write(this.errStyle.yellow(`warning: ${message}\n`));
+  }
+}
+
+function progressMode(io: CliIO, flags: GlobalFlags): ProgressMode {
+  if (flags.json) return 'json';
+  if (flags.quiet) return 'quiet';
+  const ci = io.env.CI !== undefined && io.env.CI !== '' && io.env.CI !== 'false';
+  return io.stderr.isTTY && !ci ? 'tty' : 'plain';
+}
+
+export function readGlobalFlags(cmd: Command, io: CliIO): GlobalFlags {
+  const o = cmd.optsWithGlobals() as { json?: boolean; quiet?: boolean; verbose?: boolean; debug?: boolean; dir?: string; lockTimeout?: string };
+  const rawTimeout = o.lockTimeout ?? io.env.D2_LOCK_TIMEOUT;
+  let lockTimeoutMs: number | undefined;
+  if (rawTimeout !== undefined && rawTimeout !== '') {
+    const seconds = Number(rawTimeout);
+    if (!Number.isFinite(seconds) || seconds < 0) throw new InvalidArgument(`lock timeout '${rawTimeout}' is not a number of seconds`);
+    lockTimeoutMs = seconds * 1000;
+  }
+  const flags: GlobalFlags = {
+    json: Boolean(o.json),
+    quiet: Boolean(o.quiet),
+    verbose: Boolean(o.verbose) || Boolean(o.debug),
+    debug: Boolean(o.debug),
+    dir: o.dir ? resolveFrom(io.cwd, o.dir) : io.cwd,
+  };
+  if (lockTimeoutMs !== undefined) flags.lockTimeoutMs = lockTimeoutMs;
+  return flags;
+}
+
+function resolveFrom(cwd: string, p: string): string {
+  return p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) ? p : `${cwd.replace(/[\\/]$/, '')}/${p}`;
+}

@@ -1,0 +1,115 @@
+/**
+ * Progress on long work, drawn where it cannot pollute results:
+ * - 'tty': an Ink progress bar on stderr (loaded only if the work lasts more than a moment);
+ * - 'plain': one line on stderr per phase, and a count every few seconds on long phases;
+ * - 'json': `{"type":"progress",…}` JSON lines on stdout, throttled, before the result line;
+ * - 'quiet': nothing.
+ */
+import type { ProgressEvent } from '../../index.js';
+import type { CliIO } from '../io.js';
+
+export type ProgressMode = 'tty' | 'plain' | 'json' | 'quiet';
+
+export interface ProgressRenderer {
+  onProgress(e: ProgressEvent): void;
+  /** Stop drawing (and clear a live bar) before the result is printed. */
+  finish(): Promise<void>;
+}
+
+const PHASE_TEXT: Record<string, string> = {
+  lock: 'waiting for the store lock',
+  walk: 'scanning files',
+  hash: 'reading and storing',
+  flush: 'making objects durable',
+  verify: 'verifying objects',
+};
+
+export function describePhase(e: ProgressEvent): string {
+  const base = PHASE_TEXT[e.phase] ?? e.phase;
+  const source = typeof e.detail?.source === 'string' ? ` (${e.detail.source})` : '';
+  const waiting = typeof e.detail?.waitingFor === 'string' ? `: held by ${e.detail.waitingFor}` : '';
+  return `${base}${source}${waiting}`;
+}
+
+export function countText(e: ProgressEvent): string {
+  return e.total !== undefined ? `${e.loaded}/${e.total}` : `${e.loaded}`;
+}
+
+class PlainProgress implements ProgressRenderer {
+  private lastKey = '';
+  private lastLine = 0;
+  constructor(private readonly io: CliIO) {}
+  onProgress(e: ProgressEvent): void {
+    const key = `${e.phase}|${String(e.detail?.source ?? '')}`;
+    const now = Date.now();
+    if (key !== this.lastKey) {
+      this.lastKey = key;
+      this.lastLine = now;
+      this.io.stderr.write(`${describePhase(e)}…\n`);
+    } else if (now - this.lastLine >= 5000) {
+      this.lastLine = now;
+      this.io.stderr.write(`${describePhase(e)}: ${countText(e)}\n`);
+    }
+  }
+  async finish(): Promise<void> {}
+}
+
+class JsonProgress implements ProgressRenderer {
+  private lastKey = '';
+  private last = 0;
+  constructor(private readonly io: CliIO) {}
+  onProgress(e: ProgressEvent): void {
+    const key = `${e.phase}|${String(e.detail?.source ?? '')}`;
+    const now = Date.now();
+    const final = e.total !== undefined && e.loaded >= e.total;
+    if (key === this.lastKey && !final && now - this.last < 250) return;
+    this.lastKey = key;
+    this.last = now;
+    this.io.stdout.write(`${JSON.stringify({ type: 'progress', ...e })}\n`);
+  }
+  async finish(): Promise<void> {}
+}
+
+class NoProgress implements ProgressRenderer {
+  onProgress(): void {}
+  async finish(): Promise<void> {}
+}
+
+/** Waits a moment before loading Ink, so quick commands never pay for it. */
+class LazyTtyProgress implements ProgressRenderer {
+  private latest: ProgressEvent | undefined;
+  private live: ProgressRenderer | undefined;
+  private loading: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private done = false;
+  constructor(private readonly io: CliIO) {}
+  onProgress(e: ProgressEvent): void {
+    this.latest = e;
+    if (this.live) return this.live.onProgress(e);
+    if (!this.timer && !this.loading) {
+      this.timer = setTimeout(() => {
+        this.loading = import('./progress-ink.js').then(({ InkProgress }) => {
+          if (this.done) return;
+          this.live = new InkProgress(this.io);
+          if (this.latest) this.live.onProgress(this.latest);
+        });
+      }, 300);
+      this.timer.unref();
+    }
+  }
+  async finish(): Promise<void> {
+    this.done = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.loading;
+    await this.live?.finish();
+  }
+}
+
+export function createProgress(mode: ProgressMode, io: CliIO): ProgressRenderer {
+  switch (mode) {
+    case 'tty': return new LazyTtyProgress(io);
+    case 'plain': return new PlainProgress(io);
+    case 'json': return new JsonProgress(io);
+    default: return new NoProgress();
+  }
+}

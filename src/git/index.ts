@@ -1,0 +1,2 @@
+/** The git adapter: the only place d2 talks to a git repository. */
+export * from './repo.js';

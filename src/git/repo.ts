@@ -1,0 +1,253 @@
+/**
+ * The git side of a d2 project, and the only importer of isomorphic-git: every git operation
+ * d2 performs goes through here (no shelling out to git).
+ *
+ * Invariants: the repository stays an ordinary git repository (the real `git` CLI reads it and
+ * `git fsck` is clean); d2 commits only the paths it is given; a revision the user types is
+ * resolved here or rejected with RevNotFound.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import git from 'isomorphic-git';
+import { AuthorUnknown, NotAGitRepository, NothingToCommit, RevNotFound } from '../errors/index.js';
+
+export interface GitRepo {
+  /** Working-tree root of the git repository (may be above the d2 project). */
+  dir: string;
+  cache: object;
+}
+
+export interface Identity {
+  name: string;
+  email: string;
+  /** Seconds since the epoch; defaults to now. */
+  timestamp?: number;
+  timezoneOffset?: number;
+}
+
+export interface CommitInfo {
+  oid: string;
+  message: string;
+  author: { name: string; email: string; time: string };
+  parents: string[];
+}
+
+export async function findGitRoot(dir: string): Promise<string | undefined> {
+  try {
+    return await git.findRoot({ fs, filepath: dir });
+  } catch {
+    return undefined;
+  }
+}
+
+export async function openGitRepo(projectRoot: string): Promise<GitRepo> {
+  const root = await findGitRoot(projectRoot);
+  if (!root) {
+    throw new NotAGitRepository(`'${projectRoot}' is not inside a git repository`, { hint: "run 'd2 init' (it creates one) or 'git init'" });
+  }
+  return { dir: root, cache: {} };
+}
+
+export async function initGitRepo(dir: string): Promise<void> {
+  await git.init({ fs, dir, defaultBranch: 'main' });
+}
+
+export async function headCommit(repo: GitRepo): Promise<string | undefined> {
+  try {
+    return await git.resolveRef({ fs, dir: repo.dir, ref: 'HEAD' });
+  } catch {
+    return undefined; // unborn branch: no commit yet
+  }
+}
+
+export async function currentBranch(repo: GitRepo): Promise<string | undefined> {
+  return (await git.currentBranch({ fs, dir: repo.dir, fullname: false })) ?? undefined;
+}
+
+/**
+ * Resolve a revision to a commit oid: HEAD, a branch, a tag, a full or abbreviated oid, each
+ * optionally followed by `~N` and `^` steps (first parents), as in git.
+ */
+export async function resolveRev(repo: GitRepo, rev: string): Promise<string> {
+  const m = /^(.*?)((?:[~^]\d*)*)$/.exec(rev.trim());
+  const base = m?.[1] || 'HEAD';
+  const steps = m?.[2] ?? '';
+  let oid: string | undefined;
+  try {
+    oid = await git.resolveRef({ fs, dir: repo.dir, ref: base });
+  } catch {
+    if (/^[0-9a-f]{4,40}$/i.test(base)) {
+      try {
+        oid = await git.expandOid({ fs, dir: repo.dir, oid: base.toLowerCase(), cache: repo.cache });
+      } catch {
+        oid = undefined;
+      }
+    }
+  }
+  if (!oid) throw new RevNotFound(`unknown revision '${rev}'`, { data: { rev }, hint: "see 'd2 log' for the commits of this project" });
+  oid = await peelToCommit(repo, oid, rev);
+  for (const step of steps.match(/[~^]\d*/g) ?? []) {
+    const n = step.length > 1 ? Number(step.slice(1)) : 1;
+    const count = step[0] === '~' ? n : 1;
+    const parentIndex = step[0] === '^' ? Math.max(n, 1) - 1 : 0;
+    for (let i = 0; i < count; i++) {
+      const { commit } = await git.readCommit({ fs, dir: repo.dir, oid, cache: repo.cache });
+      const parent = commit.parent[i === 0 ? parentIndex : 0];
+      if (!parent) throw new RevNotFound(`unknown revision '${rev}': '${oid.slice(0, 7)}' has no such parent`, { data: { rev } });
+      oid = parent;
+    }
+  }
+  return oid;
+}
+
+async function peelToCommit(repo: GitRepo, oid: string, rev: string): Promise<string> {
+  for (let i = 0; i < 5; i++) {
+    const obj = await git.readObject({ fs, dir: repo.dir, oid, cache: repo.cache });
+    if (obj.type === 'commit') return oid;
+    if (obj.type === 'tag') {
+      oid = (obj.object as { object: string }).object;
+      continue;
+    }
+    break;
+  }
+  throw new RevNotFound(`'${rev}' does not name a commit`, { data: { rev } });
+}
+
+/** The content of a file at a commit, or undefined when the file is not in that commit. */
+export async function readFileAtCommit(repo: GitRepo, commit: string, filepath: string): Promise<string | undefined> {
+  try {
+    const { blob } = await git.readBlob({ fs, dir: repo.dir, oid: commit, filepath, cache: repo.cache });
+    return Buffer.from(blob).toString('utf8');
+  } catch (e) {
+    if ((e as { code?: string }).code === 'NotFoundError') return undefined;
+    throw e;
+  }
+}
+
+/** Files under a folder at a commit (paths relative to the git root). */
+export async function listFilesAtCommit(repo: GitRepo, commit: string, folder: string): Promise<string[]> {
+  try {
+    const { tree } = await git.readTree({ fs, dir: repo.dir, oid: commit, filepath: folder, cache: repo.cache });
+    return tree.filter((e) => e.type === 'blob').map((e) => `${folder}/${e.path}`);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'NotFoundError') return [];
+    throw e;
+  }
+}
+
+/**
+ * Stage exactly `paths` (relative to the git root): new and modified files are added, deleted
+ * ones removed; then commit the index. Throws NothingToCommit when the commit would have the
+ * same tree as HEAD.
+ */
+export async function commitPaths(repo: GitRepo, paths: readonly string[], message: string, author: Identity): Promise<{ oid: string; changed: string[] }> {
+  const rows = await git.statusMatrix({ fs, dir: repo.dir, filepaths: [...paths], cache: repo.cache });
+  const wanted = new Set(paths);
+  for (const [filepath, head, workdir, stage] of rows) {
+    if (!isWanted(filepath, wanted)) continue;
+    if (workdir === 0) {
+      if (head !== 0 || stage !== 0) await git.remove({ fs, dir: repo.dir, filepath, cache: repo.cache });
+    } else if (!((workdir === 1 && stage === 1) || (workdir === 2 && stage === 2))) {
+      await git.add({ fs, dir: repo.dir, filepath, cache: repo.cache });
+    }
+  }
+  const head = await headCommit(repo);
+  const after = await git.statusMatrix({ fs, dir: repo.dir, filepaths: [...paths], cache: repo.cache });
+  const changed = after
+    .filter(([filepath, h, , s]) => isWanted(filepath, wanted) && !(h === 1 && s === 1) && !(h === 0 && s === 0))
+    .map(([filepath]) => filepath);
+  if (head && changed.length === 0) {
+    throw new NothingToCommit('nothing to commit: d2.yaml, d2.lock and the source snapshots match the last commit', {
+      hint: "change the data and run 'd2 add', or edit d2.yaml, first",
+    });
+  }
+  const who = { name: author.name, email: author.email, timestamp: author.timestamp, timezoneOffset: author.timezoneOffset };
+  const oid = await git.commit({ fs, dir: repo.dir, message, author: who, committer: who, cache: repo.cache });
+  return { oid, changed };
+}
+
+function isWanted(filepath: string, wanted: ReadonlySet<string>): boolean {
+  if (wanted.has(filepath)) return true;
+  for (const w of wanted) if (filepath.startsWith(`${w}/`)) return true;
+  return false;
+}
+
+export async function logCommits(repo: GitRepo, options: { ref?: string; depth?: number } = {}): Promise<CommitInfo[]> {
+  let entries;
+  try {
+    entries = await git.log({ fs, dir: repo.dir, ref: options.ref ?? 'HEAD', depth: options.depth, cache: repo.cache });
+  } catch (e) {
+    if ((e as { code?: string }).code === 'NotFoundError' && !options.ref) return [];
+    throw e;
+  }
+  return entries.map((e) => ({
+    oid: e.oid,
+    message: e.commit.message.trimEnd(),
+    author: { name: e.commit.author.name, email: e.commit.author.email, time: new Date(e.commit.author.timestamp * 1000).toISOString() },
+    parents: e.commit.parent,
+  }));
+}
+
+/**
+ * The commit identity, as git finds it: GIT_AUTHOR_* variables, then user.name/user.email of
+ * the repository's config, then of the user's global config files.
+ */
+export async function resolveIdentity(repo: GitRepo, env: NodeJS.ProcessEnv): Promise<Identity> {
+  let name = env.GIT_AUTHOR_NAME;
+  let email = env.GIT_AUTHOR_EMAIL;
+  if (!name) name = (await git.getConfig({ fs, dir: repo.dir, path: 'user.name' })) as string | undefined;
+  if (!email) email = (await git.getConfig({ fs, dir: repo.dir, path: 'user.email' })) as string | undefined;
+  if (!name || !email) {
+    const global = readGlobalIdentity(env);
+    name ||= global.name;
+    email ||= global.email;
+  }
+  if (!name || !email) {
+    throw new AuthorUnknown('no author identity for the commit', {
+      hint: 'set it with: git config --global user.name "Your Name" && git config --global user.email you@example.com',
+    });
+  }
+  const id: Identity = { name, email };
+  const date = env.GIT_AUTHOR_DATE;
+  if (date) {
+    const t = /^@?(\d+)(?:\s+([+-]\d{4}))?$/.exec(date.trim());
+    const seconds = t ? Number(t[1]) : Math.floor(Date.parse(date) / 1000);
+    if (Number.isFinite(seconds)) {
+      id.timestamp = seconds;
+      id.timezoneOffset = 0;
+    }
+  }
+  return id;
+}
+
+/** user.name / user.email from ~/.gitconfig or $XDG_CONFIG_HOME/git/config (isomorphic-git reads only the repository's). */
+function readGlobalIdentity(env: NodeJS.ProcessEnv): { name?: string; email?: string } {
+  const home = env.HOME ?? os.homedir();
+  const files = [path.join(env.XDG_CONFIG_HOME ?? path.join(home, '.config'), 'git', 'config'), path.join(home, '.gitconfig')];
+  const out: { name?: string; email?: string } = {};
+  for (const file of files) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    let inUser = false;
+    for (const raw of text.split('\n')) {
+      const line = raw.trim();
+      const section = /^\[([^\]\s"]+)(?:\s+"[^"]*")?\]$/.exec(line);
+      if (section) {
+        inUser = section[1]!.toLowerCase() === 'user';
+        continue;
+      }
+      const kv = inUser ? /^(name|email)\s*=\s*(.*)$/i.exec(line) : null;
+      if (kv) {
+        const value = kv[2]!.replace(/^"(.*)"$/, '$1').trim();
+        if (kv[1]!.toLowerCase() === 'name') out.name = value;
+        else out.email = value;
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,23 @@
+/**
+ * d2's library API: the same functions the `d2` command calls, returning plain JSON-able data.
+ * Every function takes `{ dir, onProgress, signal }` besides its own options and throws a
+ * D2Error (with a stable `code`) for anything the user can fix.
+ *
+ * @example
+ * import { init, add, status, commit } from 'd2';
+ * await init({ dir: 'my-dataset' });
+ * await add({ dir: 'my-dataset', paths: ['images'], labels: 'dirname' });
+ * console.log((await status({ dir: 'my-dataset' })).sources);
+ * await commit({ dir: 'my-dataset', message: 'first images' });
+ */
+export { init, type InitOptions, type InitResult } from './api/init.js';
+export { add, type AddOptions, type AddResult, type AddedSource, type SourceChangeCounts } from './api/add.js';
+export { status, type StatusOptions, type StatusResult, type SourceStatus } from './api/status.js';
+export { commit, type CommitOptions, type CommitResult } from './api/commit.js';
+export { log, type LogOptions, type LogResult, type LogEntry } from './api/log.js';
+export { fsck, type FsckOptions, type FsckResult, type FsckProblem } from './api/fsck.js';
+export { openProject, findProjectRoot, type Project } from './api/project.js';
+export type { ProgressEvent, ProgressHandler, CommonOptions } from './core/progress.js';
+export type { FileChanges, Relabel } from './core/changes.js';
+export type { WalkProblem } from './workspace/walk.js';
+export * from './errors/index.js';

@@ -1,0 +1,7 @@
+/** d2's committed text formats: d2.yaml, source snapshots, labels CSVs; and their parsers. */
+export * from './schema.js';
+export * from './manifest.js';
+export * from './template.js';
+export * from './labels-file.js';
+export * from './snapshot-file.js';
+export { formatIssue, suggest, type Issue } from './parse-yaml.js';

@@ -1,0 +1,72 @@
+/**
+ * Labels files: CSV with a header naming at least the columns `path` and `label`.
+ *
+ * The committed form (`d2.sources/<source>.labels.csv`) is written only by
+ * `serializeLabels`: exactly the two columns, one row per labelled item, sorted by path, so a
+ * relabel is a one-line change in `git diff`. User CSVs imported by `d2 add --labels FILE.csv`
+ * may have more columns, in any order; paths in both are relative to the source folder.
+ *
+ * Invariant: parsing reports every problem with its file and line, and never guesses: a path
+ * given twice with two labels is an error, not "the last one wins".
+ */
+import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
+import { compareStrings } from '../util/compare.js';
+import type { Issue } from './parse-yaml.js';
+
+export type Labels = Map<string, string>;
+
+export interface LabelsParseResult {
+  labels: Labels;
+  issues: Issue[];
+}
+
+export function parseLabelsCsv(text: string): LabelsParseResult {
+  const issues: Issue[] = [];
+  const labels: Labels = new Map();
+  let rows: { record: string[]; info: { lines: number } }[];
+  try {
+    rows = parse(text, { info: true, relax_column_count: true, skip_empty_lines: true, bom: true, trim: false }) as unknown as typeof rows;
+  } catch (e) {
+    const err = e as { message: string; lines?: number };
+    return { labels, issues: [{ path: '', line: err.lines, message: `invalid CSV: ${err.message.replace(/^Invalid Record Length: |^CSV_\w+: /, '')}` }] };
+  }
+  const header = rows[0]?.record.map((h) => h.trim().toLowerCase());
+  if (!header) return { labels, issues: [{ path: '', line: 1, message: "empty file: expected a header line 'path,label'" }] };
+  const pathCol = header.indexOf('path');
+  const labelCol = header.indexOf('label');
+  if (pathCol < 0 || labelCol < 0) {
+    return { labels, issues: [{ path: '', line: 1, col: 1, message: `header must name the columns 'path' and 'label', got '${rows[0]!.record.join(',')}'` }] };
+  }
+  const firstLine = new Map<string, number>();
+  for (const { record, info } of rows.slice(1)) {
+    const line = info.lines;
+    if (record.length !== header.length) {
+      issues.push({ path: '', line, message: `expected ${header.length} columns as in the header, got ${record.length}` });
+      continue;
+    }
+    const path = normalizeItemPath(record[pathCol]!);
+    const label = record[labelCol]!.trim();
+    if (path === '') { issues.push({ path: '', line, message: 'empty path' }); continue; }
+    if (label === '') { issues.push({ path: '', line, message: `empty label for '${path}' (leave the row out to keep an item unlabelled)` }); continue; }
+    const seen = labels.get(path);
+    if (seen !== undefined) {
+      if (seen !== label) issues.push({ path: '', line, message: `'${path}' is labelled '${seen}' on line ${firstLine.get(path)} and '${label}' here` });
+      continue;
+    }
+    labels.set(path, label);
+    firstLine.set(path, line);
+  }
+  return { labels, issues };
+}
+
+function normalizeItemPath(p: string): string {
+  let s = p.trim().replace(/\\/g, '/');
+  while (s.startsWith('./')) s = s.slice(2);
+  return s;
+}
+
+export function serializeLabels(labels: ReadonlyMap<string, string>): string {
+  const rows = [...labels.entries()].sort((a, b) => compareStrings(a[0], b[0]));
+  return stringify([['path', 'label'], ...rows], { record_delimiter: 'unix' });
+}

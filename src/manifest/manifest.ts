@@ -1,0 +1,96 @@
+/**
+ * `d2.yaml`: parse (with positions), normalise, check cross-field rules, serialise, and edit
+ * in place. `parseManifest` is the only way d2 reads a manifest.
+ *
+ * Invariants: a Manifest returned here is fully validated and normalised (POSIX paths without
+ * './' or trailing '/'); `serializeManifest` is deterministic and `parseManifest` of its output
+ * gives back an equal Manifest; `addSourceToManifestText` keeps the user's comments and layout.
+ */
+import { isMap, parseDocument, stringify } from 'yaml';
+import { formatIssue, parseYamlWithSchema, type Issue } from './parse-yaml.js';
+import { manifestSchema, type Manifest, type SourceDecl } from './schema.js';
+
+export interface ManifestParseResult {
+  manifest?: Manifest;
+  issues: Issue[];
+  warnings: Issue[];
+}
+
+export const MANIFEST_FILE = 'd2.yaml';
+
+export function normalizeRelPath(p: string): string {
+  let s = p.replace(/\\/g, '/').replace(/\/+/g, '/');
+  while (s.startsWith('./')) s = s.slice(2);
+  if (s.length > 1) s = s.replace(/\/$/, '');
+  return s === '' ? '.' : s;
+}
+
+export function parseManifest(text: string): ManifestParseResult {
+  const { value, issues, doc, lineCounter } = parseYamlWithSchema(text, manifestSchema);
+  if (!value || issues.length) return { issues, warnings: [] };
+  const sources: Record<string, SourceDecl> = {};
+  for (const name of Object.keys(value.sources).sort()) {
+    const s = value.sources[name]!;
+    sources[name] = { ...s, path: normalizeRelPath(s.path), ...(s.labels && s.labels !== 'dirname' ? { labels: normalizeRelPath(s.labels) } : {}) };
+  }
+  const manifest: Manifest = { ...value, sources };
+  const rules = checkRules(manifest);
+  for (const issue of rules) {
+    const keyPath = issue.path.split('.');
+    const node = doc?.getIn(keyPath, true) as { range?: [number, number, number] } | undefined;
+    if (node?.range) Object.assign(issue, lineCounter.linePos(node.range[0]));
+  }
+  return rules.length ? { issues: rules, warnings: [] } : { manifest, issues: [], warnings: [] };
+}
+
+function checkRules(m: Manifest): Issue[] {
+  const issues: Issue[] = [];
+  const names = Object.keys(m.sources);
+  for (let i = 0; i < names.length; i++) {
+    for (let j = i + 1; j < names.length; j++) {
+      const a = m.sources[names[i]!]!.path;
+      const b = m.sources[names[j]!]!.path;
+      if (a === b || a === '.' || b === '.' || b.startsWith(`${a}/`) || a.startsWith(`${b}/`)) {
+        issues.push({
+          path: `sources.${names[j]}.path`,
+          message: `sources '${names[i]}' and '${names[j]}' overlap ('${a}' and '${b}'): a file must belong to one source`,
+        });
+      }
+    }
+  }
+  return issues;
+}
+
+/** The issues as printable lines, `d2.yaml:3:5: message`. */
+export function formatManifestIssues(file: string, issues: readonly Issue[]): string[] {
+  return issues.map((i) => formatIssue(file, i));
+}
+
+/** Deterministic YAML for a manifest (fixed key order, sorted sources). */
+export function serializeManifest(m: Manifest): string {
+  const sources: Record<string, Record<string, string>> = {};
+  for (const name of Object.keys(m.sources).sort()) {
+    const s = m.sources[name]!;
+    sources[name] = s.labels === undefined ? { path: s.path } : { path: s.path, labels: s.labels };
+  }
+  return stringify({ version: m.version, sources }, { lineWidth: 0 });
+}
+
+/**
+ * Add or update `sources.<name>` in the manifest text, keeping the rest of the document (and
+ * its comments) as the user wrote it.
+ */
+export function setSourceInManifestText(text: string, name: string, decl: SourceDecl): string {
+  const doc = parseDocument(text);
+  const existing = doc.get('sources');
+  if (!isMap(existing)) doc.set('sources', doc.createNode({}));
+  const entry: Record<string, string> = { path: decl.path };
+  if (decl.labels !== undefined) entry.labels = decl.labels;
+  doc.setIn(['sources', name], doc.createNode(entry));
+  const sources = doc.get('sources');
+  if (isMap(sources)) {
+    sources.flow = false;
+    sources.items.sort((a, b) => String((a.key as { value?: unknown })?.value).localeCompare(String((b.key as { value?: unknown })?.value)));
+  }
+  return doc.toString({ lineWidth: 0 });
+}

@@ -1,0 +1,51 @@
+/**
+ * Source snapshot files, `d2.sources/<source>.yaml`: the committed pointer from git to a
+ * source's listing in the object store (the listing itself can hold millions of rows, so it
+ * lives in the store, as DVC's `.dir` objects do; git holds this small file and the labels CSV).
+ *
+ * Invariant: written only by `serializeSnapshot` (fixed key order), so a change of content
+ * shows as a change of the `listing` line and the counts, nothing else.
+ */
+import { stringify } from 'yaml';
+import { z } from 'zod';
+import { formatIssue, parseYamlWithSchema } from './parse-yaml.js';
+import { sourceNameSchema } from './schema.js';
+
+export const SNAPSHOT_FORMAT = 1 as const;
+export const SOURCES_DIR = 'd2.sources';
+
+export const snapshotSchema = z.strictObject({
+  format: z.literal(SNAPSHOT_FORMAT),
+  source: sourceNameSchema,
+  /** oid of the listing object in the store. */
+  listing: z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 oid (64 hex digits)'),
+  items: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+  labelled: z.number().int().nonnegative(),
+});
+
+export type Snapshot = z.output<typeof snapshotSchema>;
+
+export function snapshotPath(source: string): string {
+  return `${SOURCES_DIR}/${source}.yaml`;
+}
+
+export function labelsPath(source: string): string {
+  return `${SOURCES_DIR}/${source}.labels.csv`;
+}
+
+export function serializeSnapshot(s: Snapshot): string {
+  const body = stringify(
+    { format: s.format, source: s.source, listing: s.listing, items: s.items, bytes: s.bytes, labelled: s.labelled },
+    { lineWidth: 0 },
+  );
+  return `# Snapshot of source '${s.source}', written by 'd2 add': do not edit by hand.\n` +
+    `# The listing (path, oid, size of every file) is object ${s.listing.slice(0, 12)} in .d2/objects.\n${body}`;
+}
+
+/** Parse a snapshot file; throws nothing, returns the problems as printable lines. */
+export function parseSnapshot(text: string, file: string): { snapshot?: Snapshot; problems: string[] } {
+  const { value, issues } = parseYamlWithSchema(text, snapshotSchema);
+  if (value && issues.length === 0) return { snapshot: value, problems: [] };
+  return { problems: issues.map((i) => formatIssue(file, i)) };
+}

@@ -1,0 +1,363 @@
+/**
+ * The object store in `.d2/`: immutable blobs named by the SHA-256 of their content, in
+ * 256 shard folders (`objects/ab/cdef…`). Layout and guarantees: docs/store-format.md.
+ *
+ * Invariants (a crash at any instant must not break them):
+ * - An object file is complete or absent: bytes are written to `.d2/tmp/`, made durable, and
+ *   only then renamed to their final name. A name is never given to unflushed bytes.
+ * - Objects are never modified: files are created read-only and never opened for writing
+ *   again; content is copied (or reflink-cloned, which is copy-on-write) from working files,
+ *   never hard-linked, so editing a working file cannot change a stored object.
+ * - Identical content is stored once (a write of an existing oid is skipped).
+ * - Reads check the size recorded by the caller; `verify` re-hashes the content.
+ * Writers serialise on `.d2/lock` (lock.ts); readers need no lock.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ObjectCorrupt, ObjectNotFound, StoreFormatUnsupported, FileChanged } from '../errors/index.js';
+import { fsyncDirSync, writeFileAtomicSync } from '../util/atomic-write.js';
+import { hashFdSync, sha256Hex } from '../util/hash.js';
+
+export const STORE_DIR = '.d2';
+export const STORE_FORMAT = 1;
+/** Files at most this large are read into memory; larger ones are cloned then hashed. */
+const SMALL_FILE = 4 << 20;
+/** Below this many pending objects, fsync each file; above, flush the filesystem once. */
+const FSYNC_EACH_MAX = 64;
+
+export interface StoredFile {
+  oid: string;
+  size: number;
+  /** Stat of the source file as it was read (for the stat cache). */
+  stat: fs.BigIntStats;
+  /** True when the object was new to the store. */
+  written: boolean;
+}
+
+export interface PutFileOptions {
+  /** Test-only: called after the file's content was read, before the change check. */
+  afterRead?: (file: string) => void;
+}
+
+export class ObjectStore {
+  readonly dir: string;
+  readonly objectsDir: string;
+  readonly tmpDir: string;
+
+  constructor(projectRoot: string) {
+    this.dir = path.join(projectRoot, STORE_DIR);
+    this.objectsDir = path.join(this.dir, 'objects');
+    this.tmpDir = path.join(this.dir, 'tmp');
+  }
+
+  /** Create the store folders (idempotent) and check the format marker. */
+  init(): void {
+    fs.mkdirSync(this.objectsDir, { recursive: true });
+    fs.mkdirSync(this.tmpDir, { recursive: true });
+    fs.mkdirSync(path.join(this.dir, 'state'), { recursive: true });
+    const marker = path.join(this.dir, 'format');
+    if (!fs.existsSync(marker)) writeFileAtomicSync(marker, `${STORE_FORMAT}\n`);
+    this.checkFormat();
+  }
+
+  exists(): boolean {
+    return fs.existsSync(path.join(this.dir, 'format'));
+  }
+
+  checkFormat(): void {
+    const marker = path.join(this.dir, 'format');
+    let text: string;
+    try {
+      text = fs.readFileSync(marker, 'utf8');
+    } catch {
+      return;
+    }
+    const version = Number(text.trim());
+    if (version !== STORE_FORMAT) {
+      throw new StoreFormatUnsupported(`store '${this.dir}' has format ${text.trim()}, this d2 reads format ${STORE_FORMAT}`, {
+        data: { found: text.trim(), supported: STORE_FORMAT },
+        hint: 'upgrade d2',
+      });
+    }
+  }
+
+  stateDir(): string {
+    return path.join(this.dir, 'state');
+  }
+
+  objectPath(oid: string): string {
+    return path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2));
+  }
+
+  has(oid: string): boolean {
+    return fs.existsSync(this.objectPath(oid));
+  }
+
+  /** Read a whole object, checking its size against `expectedSize` when given. */
+  read(oid: string, expectedSize?: number): Buffer {
+    let buf: Buffer;
+    try {
+      buf = fs.readFileSync(this.objectPath(oid));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new ObjectNotFound(`object '${oid}' is not in the store`, { data: { oid }, hint: 'run d2 fsck; the object may have to be added again' });
+      }
+      throw e;
+    }
+    if (expectedSize !== undefined && buf.length !== expectedSize) {
+      throw new ObjectCorrupt(`object '${oid}' has ${buf.length} bytes, expected ${expectedSize}`, { data: { oid, size: buf.length, expectedSize }, hint: 'run d2 fsck' });
+    }
+    return buf;
+  }
+
+  readText(oid: string): string {
+    return this.read(oid).toString('utf8');
+  }
+
+  /** Store bytes as one object, durably, and return its oid. */
+  putBytes(data: string | Uint8Array): string {
+    const batch = this.batch();
+    const oid = batch.putBytes(data);
+    batch.commit();
+    return oid;
+  }
+
+  /** Re-hash an object; returns the problem, or undefined when it is sound. */
+  verify(oid: string): string | undefined {
+    const file = this.objectPath(oid);
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : `unreadable: ${(e as Error).message}`;
+    }
+    try {
+      const { oid: actual } = hashFdSync(fd);
+      return actual === oid ? undefined : `content hashes to ${actual}`;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** Every oid in the store (for fsck and gc); files that are not valid oids are reported apart. */
+  listObjects(): { oids: string[]; strays: string[] } {
+    const oids: string[] = [];
+    const strays: string[] = [];
+    let shards: string[];
+    try {
+      shards = fs.readdirSync(this.objectsDir);
+    } catch {
+      return { oids, strays };
+    }
+    for (const shard of shards.sort()) {
+      const dir = path.join(this.objectsDir, shard);
+      if (!/^[0-9a-f]{2}$/.test(shard) || !fs.statSync(dir).isDirectory()) { strays.push(`objects/${shard}`); continue; }
+      for (const name of fs.readdirSync(dir).sort()) {
+        if (/^[0-9a-f]{62}$/.test(name)) oids.push(shard + name);
+        else strays.push(`objects/${shard}/${name}`);
+      }
+    }
+    return { oids, strays };
+  }
+
+  /** Remove temporary files left by a crashed writer. Call only while holding the lock. */
+  cleanTmp(): number {
+    let n = 0;
+    for (const name of safeReaddir(this.tmpDir)) {
+      fs.rmSync(path.join(this.tmpDir, name), { force: true });
+      n++;
+    }
+    return n;
+  }
+
+  batch(): ObjectBatch {
+    return new ObjectBatch(this);
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function sameStat(a: fs.BigIntStats, b: fs.BigIntStats): boolean {
+  return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino;
+}
+
+/**
+ * A set of new objects made durable together: each is written to `.d2/tmp/`, then `commit`
+ * flushes them all at once (one filesystem sync instead of one fsync per file: 70,000 small
+ * files in well under a second instead of twelve) and renames each to its final name.
+ * Until `commit`, none of them is visible; `abort` deletes them.
+ */
+export class ObjectBatch {
+  private pending: { tmp: string; oid: string }[] = [];
+  private pendingOids = new Set<string>();
+
+  constructor(private readonly store: ObjectStore) {}
+
+  get size(): number {
+    return this.pending.length;
+  }
+
+  private tmpName(): string {
+    return path.join(this.store.tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}`);
+  }
+
+  private known(oid: string): boolean {
+    return this.pendingOids.has(oid) || this.store.has(oid);
+  }
+
+  private stage(tmp: string, oid: string): void {
+    this.pending.push({ tmp, oid });
+    this.pendingOids.add(oid);
+  }
+
+  putBytes(data: string | Uint8Array): string {
+    const oid = sha256Hex(data);
+    if (this.known(oid)) return oid;
+    const tmp = this.tmpName();
+    fs.writeFileSync(tmp, data, { flag: 'wx', mode: 0o444 });
+    this.stage(tmp, oid);
+    return oid;
+  }
+
+  /**
+   * Store a working file. Small files are read into memory and hashed from that very buffer;
+   * large ones are cloned (copy-on-write where the filesystem can, else copied) into tmp and the
+   * clone is hashed. Either way the stored bytes are the hashed bytes. The file's stat is taken
+   * before and after: if it changed meanwhile, the read is retried, then FileChanged is thrown.
+   */
+  putFile(file: string, options: PutFileOptions = {}): StoredFile {
+    for (let attempt = 1; ; attempt++) {
+      const result = this.tryPutFile(file, options);
+      if (result) return result;
+      if (attempt >= 3) {
+        throw new FileChanged(`'${file}' changed while it was being added`, {
+          data: { path: file, attempts: attempt },
+          hint: 'wait until whatever writes the file has finished, then run the command again',
+        });
+      }
+    }
+  }
+
+  private tryPutFile(file: string, options: PutFileOptions): StoredFile | undefined {
+    const fd = fs.openSync(file, 'r');
+    let tmpToRemove: string | undefined;
+    try {
+      const before = fs.fstatSync(fd, { bigint: true });
+      if (before.size <= BigInt(SMALL_FILE)) {
+        const buf = readAll(fd, Number(before.size));
+        options.afterRead?.(file);
+        const after = fs.fstatSync(fd, { bigint: true });
+        const again = fs.statSync(file, { bigint: true });
+        if (!sameStat(before, after) || !sameStat(before, again) || BigInt(buf.length) !== before.size) return undefined;
+        const oid = sha256Hex(buf);
+        if (this.known(oid)) return { oid, size: buf.length, stat: after, written: false };
+        const tmp = this.tmpName();
+        fs.writeFileSync(tmp, buf, { flag: 'wx', mode: 0o444 });
+        this.stage(tmp, oid);
+        return { oid, size: buf.length, stat: after, written: true };
+      }
+      const tmp = this.tmpName();
+      tmpToRemove = tmp;
+      fs.copyFileSync(file, tmp, fs.constants.COPYFILE_FICLONE);
+      options.afterRead?.(file);
+      const after = fs.statSync(file, { bigint: true });
+      if (!sameStat(before, after)) return undefined;
+      fs.chmodSync(tmp, 0o444);
+      const tfd = fs.openSync(tmp, 'r');
+      let hashed: { oid: string; size: number };
+      try {
+        hashed = hashFdSync(tfd);
+      } finally {
+        fs.closeSync(tfd);
+      }
+      if (BigInt(hashed.size) !== before.size) return undefined;
+      if (this.known(hashed.oid)) return { oid: hashed.oid, size: hashed.size, stat: after, written: false };
+      this.stage(tmp, hashed.oid);
+      tmpToRemove = undefined;
+      return { oid: hashed.oid, size: hashed.size, stat: after, written: true };
+    } finally {
+      fs.closeSync(fd);
+      if (tmpToRemove) fs.rmSync(tmpToRemove, { force: true });
+    }
+  }
+
+  /** Make every staged object durable, then give each its name. */
+  commit(): void {
+    if (this.pending.length === 0) return;
+    flushFiles(this.store.tmpDir, this.pending.map((p) => p.tmp));
+    const shards = new Set<string>();
+    for (const { tmp, oid } of this.pending) {
+      const dest = this.store.objectPath(oid);
+      const shard = path.dirname(dest);
+      if (!shards.has(shard)) {
+        fs.mkdirSync(shard, { recursive: true });
+        shards.add(shard);
+      }
+      fs.renameSync(tmp, dest);
+    }
+    if (!(this.pending.length > FSYNC_EACH_MAX && syncFilesystem(this.store.objectsDir))) {
+      for (const shard of shards) fsyncDirSync(shard);
+    }
+    fsyncDirSync(this.store.objectsDir);
+    this.pending = [];
+    this.pendingOids.clear();
+  }
+
+  abort(): void {
+    for (const { tmp } of this.pending) fs.rmSync(tmp, { force: true });
+    this.pending = [];
+    this.pendingOids.clear();
+  }
+}
+
+function readAll(fd: number, size: number): Buffer {
+  // One extra byte detects a file that grew after fstat.
+  const buf = Buffer.allocUnsafe(size + 1);
+  let pos = 0;
+  for (;;) {
+    const n = fs.readSync(fd, buf, pos, buf.length - pos, pos);
+    if (n === 0) break;
+    pos += n;
+    if (pos === buf.length) break;
+  }
+  return buf.subarray(0, pos);
+}
+
+/** Durably flush many new files: fsync each when they are few, sync the filesystem when many. */
+function flushFiles(dir: string, files: readonly string[]): void {
+  if (files.length > FSYNC_EACH_MAX && syncFilesystem(dir)) return;
+  for (const f of files) {
+    const fd = fs.openSync(f, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}
+
+let syncfsWorks: boolean | undefined = process.platform === 'linux' ? undefined : false;
+
+/**
+ * syncfs(2) on the filesystem holding `dir`, through coreutils' `sync -f` (Node has no binding
+ * for it). Returns false when unavailable, and the caller falls back to fsync per file.
+ */
+function syncFilesystem(dir: string): boolean {
+  if (syncfsWorks === false) return false;
+  try {
+    execFileSync('sync', ['-f', dir], { stdio: 'ignore' });
+    syncfsWorks = true;
+    return true;
+  } catch {
+    syncfsWorks = false;
+    return false;
+  }
+}
