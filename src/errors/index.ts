@@ -87,6 +87,12 @@ export class NothingToCommit extends D2Error { static override readonly code = '
 export class AuthorUnknown extends D2Error { static override readonly code = 'AuthorUnknown'; }
 /** The project is not inside a git repository. */
 export class NotAGitRepository extends D2Error { static override readonly code = 'NotAGitRepository'; }
+/** An item's raw content cannot be used: corrupt, truncated, empty, not of the source's kind, too large. `data.reason` says which. */
+export class ItemInvalid extends D2Error { static override readonly code = 'ItemInvalid'; }
+/** The requested training engine is not installed or cannot start here. */
+export class EngineUnavailable extends D2Error { static override readonly code = 'EngineUnavailable'; }
+/** Training stopped at a non-finite loss; `data` names the epoch, the batch and the layer. */
+export class TrainingDiverged extends D2Error { static override readonly code = 'TrainingDiverged'; }
 /** The operation was interrupted (SIGINT, SIGTERM or an AbortSignal); nothing half-written was kept. */
 export class Interrupted extends D2Error { static override readonly code = 'Interrupted'; }
 /** A bug in d2: anything thrown that is not a D2Error is wrapped in this by the CLI. */
@@ -97,7 +103,7 @@ export const errorClasses = [
   NotAProject, ManifestInvalid, LabelsInvalid, SnapshotInvalid, InvalidArgument, PathNotFound,
   PathOutsideProject, WalkFailed, FileChanged, SourceNotFound, SourceConflict, StoreLocked,
   ObjectNotFound, ObjectCorrupt, StoreFormatUnsupported, RevNotFound, NothingToCommit,
-  AuthorUnknown, NotAGitRepository, Interrupted, InternalError,
+  AuthorUnknown, NotAGitRepository, ItemInvalid, EngineUnavailable, TrainingDiverged, Interrupted, InternalError,
 ] as const;
 
 export function isD2Error(e: unknown): e is D2Error {

@@ -31,9 +31,51 @@ export const sourceSchema = z.strictObject({
   labels: labelRuleSchema.optional(),
 });
 
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const perChannel = z.union([z.number(), z.array(z.number()).min(1).max(4)]);
+
+/**
+ * One image preprocessing step: a mapping with exactly one of these keys. Steps run in the
+ * order written; pixels are then scaled to [0, 1] floats and `normalize`d if asked.
+ */
+export const imageStepSchema = z
+  .strictObject({
+    /** Rotate/flip by the EXIF orientation (default: on, as the first step). */
+    autoOrient: z.boolean().optional(),
+    /** A fixed rectangle in pixels, or the central fraction of each side. */
+    crop: z.union([
+      z.strictObject({ left: int(0, 1 << 20), top: int(0, 1 << 20), width: int(1, 1 << 20), height: int(1, 1 << 20) }),
+      z.strictObject({ center: z.number().gt(0).max(1) }),
+    ]).optional(),
+    resize: z.strictObject({
+      width: int(1, 4096),
+      height: int(1, 4096),
+      /** fill: stretch; cover: scale then crop the overflow (centred); contain: scale then pad. */
+      fit: z.enum(['fill', 'cover', 'contain']).default('fill'),
+      kernel: z.enum(['nearest', 'bilinear', 'bicubic']).default('bilinear'),
+      /** Grey level 0–255 of the padding for `fit: contain`. */
+      background: int(0, 255).default(0),
+    }).optional(),
+    /** 1: grayscale (luma), 3: RGB, 4: RGBA. */
+    channels: z.union([z.literal(1), z.literal(3), z.literal(4)]).optional(),
+    /** (x - mean) / std per channel, on pixels already scaled to [0, 1]. */
+    normalize: z.strictObject({ mean: perChannel.default(0), std: perChannel.default(1) }).optional(),
+  })
+  .refine((s) => Object.values(s).filter((v) => v !== undefined).length === 1, {
+    message: 'each step has exactly one of: autoOrient, crop, resize, channels, normalize',
+  });
+
+export const preprocessSchema = z.strictObject({
+  /** Image steps, in order. Omitted: derived from the data at build time and written to d2.lock. */
+  image: z.array(imageStepSchema).optional(),
+  /** Images with more pixels than this are refused (decompression bombs). */
+  maxPixels: int(1, 1 << 30).default(50_000_000),
+});
+
 export const manifestSchema = z.strictObject({
   version: z.literal(MANIFEST_VERSION),
   sources: z.record(sourceNameSchema, sourceSchema).default({}),
+  preprocess: preprocessSchema.default({ maxPixels: 50_000_000 }),
 });
 
 /** What the user wrote (before defaults). */
@@ -41,3 +83,5 @@ export type ManifestInput = z.input<typeof manifestSchema>;
 /** The manifest with every default applied; what the rest of d2 reads. */
 export type Manifest = Readonly<z.output<typeof manifestSchema>>;
 export type SourceDecl = z.output<typeof sourceSchema>;
+export type ImageStep = z.output<typeof imageStepSchema>;
+export type PreprocessDecl = z.output<typeof preprocessSchema>;
