@@ -226,7 +226,8 @@ async function addSource(project: Project, target: Target, options: AddOptions):
   const cacheFile = path.join(store.stateDir(), `stat-${name}.tsv`);
   const cache = StatCache.read(cacheFile);
   const previous = readWorkingSource(project, name);
-  const previousListing = previous ? readListing(store, previous.snapshot.listing) : [];
+  // A listing lost from the store (fsck --repair, a partial copy) must not block re-adding.
+  const previousListing = previous && store.has(previous.snapshot.listing) ? readListing(store, previous.snapshot.listing) : [];
 
   const batch = store.batch();
   const entries: ListingEntry[] = [];

@@ -32,7 +32,7 @@ export function formatIssue(file: string, issue: Issue): string {
 
 export function parseYamlWithSchema<S extends z.ZodType>(text: string, schema: S): ParseResult<z.output<S>> & { doc?: Document; lineCounter: LineCounter } {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   const issues: Issue[] = [];
   for (const err of doc.errors) {
     const pos = err.linePos?.[0];

@@ -1,0 +1,122 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../testing/index.js';
+import { sha256Hex } from '../util/hash.js';
+import { ObjectStore } from './object-store.js';
+
+let root: string;
+let store: ObjectStore;
+
+beforeEach(() => {
+  root = tempDir();
+  store = new ObjectStore(root);
+  store.init();
+});
+
+describe('ObjectStore', () => {
+  it('stores bytes under their sha256, in a shard folder, read-only', () => {
+    const oid = store.putBytes('hello');
+    expect(oid).toBe(sha256Hex('hello'));
+    const file = path.join(root, '.d2', 'objects', oid.slice(0, 2), oid.slice(2));
+    expect(fs.readFileSync(file, 'utf8')).toBe('hello');
+    expect(fs.statSync(file).mode & 0o222).toBe(0);
+    expect(store.read(oid, 5).toString()).toBe('hello');
+    expect(fs.readdirSync(store.tmpDir)).toEqual([]);
+  });
+
+  it('stores identical content once', () => {
+    const batch = store.batch();
+    const a = batch.putBytes('same');
+    const b = batch.putBytes('same');
+    expect(batch.size).toBe(1);
+    batch.commit();
+    expect(a).toBe(b);
+    expect(store.listObjects().oids).toEqual([a]);
+    const again = store.batch();
+    again.putBytes('same');
+    expect(again.size).toBe(0);
+  });
+
+  it('makes nothing visible until commit, and abort leaves no trace', () => {
+    const batch = store.batch();
+    const oid = batch.putBytes('pending');
+    expect(store.has(oid)).toBe(false);
+    batch.abort();
+    expect(store.has(oid)).toBe(false);
+    expect(fs.readdirSync(store.tmpDir)).toEqual([]);
+  });
+
+  it('commits large batches (filesystem sync path) as well as small ones', () => {
+    const batch = store.batch();
+    const oids = Array.from({ length: 300 }, (_, i) => batch.putBytes(`item ${i}`));
+    batch.commit();
+    for (const oid of oids) expect(store.verify(oid)).toBeUndefined();
+  });
+
+  it('checks the size on read and the hash on verify', () => {
+    const oid = store.putBytes('twelve bytes');
+    expect(() => store.read(oid, 11)).toThrow(expect.objectContaining({ code: 'ObjectCorrupt' }));
+    expect(() => store.read('0'.repeat(64))).toThrow(expect.objectContaining({ code: 'ObjectNotFound' }));
+    const file = store.objectPath(oid);
+    fs.chmodSync(file, 0o644);
+    fs.writeFileSync(file, 'twelve bytez');
+    expect(store.verify(oid)).toMatch(/content hashes to/);
+  });
+
+  it('copies working files: editing the file in place never changes the object', () => {
+    const small = path.join(root, 'small.bin');
+    fs.writeFileSync(small, 'original');
+    const big = path.join(root, 'big.bin');
+    fs.writeFileSync(big, Buffer.alloc(5 << 20, 1));
+    const batch = store.batch();
+    const s = batch.putFile(small);
+    const b = batch.putFile(big);
+    batch.commit();
+    fs.writeFileSync(small, 'modified');
+    const fd = fs.openSync(big, 'r+');
+    fs.writeSync(fd, Buffer.from('xx'), 0, 2, 100);
+    fs.closeSync(fd);
+    expect(store.read(s.oid).toString()).toBe('original');
+    expect(store.verify(s.oid)).toBeUndefined();
+    expect(store.verify(b.oid)).toBeUndefined();
+    expect(b.size).toBe(5 << 20);
+  });
+
+  it('detects a file that changes while it is read, for small and large files', () => {
+    for (const size of [100, 5 << 20]) {
+      const file = path.join(root, `changing-${size}`);
+      fs.writeFileSync(file, Buffer.alloc(size, 7));
+      const batch = store.batch();
+      let n = 0;
+      expect(() => batch.putFile(file, { afterRead: () => fs.appendFileSync(file, `more ${n++}`) }))
+        .toThrow(expect.objectContaining({ code: 'FileChanged' }));
+      batch.abort();
+      expect(fs.readdirSync(store.tmpDir)).toEqual([]);
+    }
+  });
+
+  it('retries a read disturbed once, then stores a consistent object', () => {
+    const file = path.join(root, 'once');
+    fs.writeFileSync(file, 'v1');
+    const batch = store.batch();
+    let first = true;
+    const stored = batch.putFile(file, { afterRead: () => { if (first) { first = false; fs.writeFileSync(file, 'v2 longer'); } } });
+    batch.commit();
+    expect(store.read(stored.oid).toString()).toBe('v2 longer');
+  });
+
+  it('refuses a store of another format', () => {
+    fs.chmodSync(path.join(root, '.d2', 'format'), 0o644);
+    fs.writeFileSync(path.join(root, '.d2', 'format'), '99\n');
+    expect(() => new ObjectStore(root).checkFormat()).toThrow(expect.objectContaining({ code: 'StoreFormatUnsupported' }));
+  });
+
+  it('lists objects and reports stray files', () => {
+    const oid = store.putBytes('x');
+    fs.writeFileSync(path.join(root, '.d2', 'objects', 'zz'), '');
+    const { oids, strays } = store.listObjects();
+    expect(oids).toEqual([oid]);
+    expect(strays).toEqual(['objects/zz']);
+  });
+});
