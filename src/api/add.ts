@@ -26,8 +26,8 @@ import {
 import { acquireLock, describeHolder, type PutFileOptions } from '../store/index.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { isInside, relativePosix } from '../util/paths.js';
-import { ensureGitignoreEntries, nowNs, StatCache, walk, type WalkProblem } from '../workspace/index.js';
-import { loadManifest, openProject, parseLabelsText, readListing, readWorkingSource, withCaller, type Project } from './project.js';
+import { ensureGitignoreEntries, nowMs, StatCache, walk, type WalkProblem } from '../workspace/index.js';
+import { loadManifest, openProject, parseLabelsText, readListing, readWorkingSource, statCachePath, withCaller, type Project } from './project.js';
 
 export interface AddOptions extends CommonOptions {
   /** Folders to add (relative to `dir`); a path inside a known source re-adds that source. */
@@ -213,18 +213,19 @@ async function addSource(project: Project, target: Target, options: AddOptions):
   const progress = options.onProgress;
   if (!fs.existsSync(abs)) throw new PathNotFound(`folder '${decl.path}' of source '${name}' does not exist`, { data: { source: name, path: decl.path } });
 
+  const cacheFile = statCachePath(project, name);
+  const cache = StatCache.read(cacheFile);
   progress?.({ phase: 'walk', loaded: 0, detail: { source: name } });
   const walked = await walk(abs, {
     projectRoot: project.root,
     external: options.external || !isInside(project.root, fs.realpathSync(abs)),
     signal: options.signal,
+    expectedFiles: cache.size,
     onProgress: (n) => progress?.({ phase: 'walk', loaded: n, detail: { source: name } }),
   });
   const problems = [...walked.problems];
   if (problems.some((p) => p.severity === 'error')) throw problemsError(name, problems);
 
-  const cacheFile = path.join(store.stateDir(), `stat-${name}.tsv`);
-  const cache = StatCache.read(cacheFile);
   const previous = readWorkingSource(project, name);
   // A listing lost from the store (fsck --repair, a partial copy) must not block re-adding.
   const previousListing = previous && store.has(previous.snapshot.listing) ? readListing(store, previous.snapshot.listing) : [];
@@ -263,7 +264,7 @@ async function addSource(project: Project, target: Target, options: AddOptions):
           bytesWritten += stored.size;
         }
         entries.push({ path: f.path, oid: stored.oid, size: stored.size });
-        cache.set(f.path, { size: stored.size, mtimeNs: stored.stat.mtimeNs, ctimeNs: stored.stat.ctimeNs, ino: stored.stat.ino }, stored.oid);
+        cache.set(f.path, { size: stored.size, mtimeMs: stored.stat.mtimeMs, ctimeMs: stored.stat.ctimeMs, ino: stored.stat.ino }, stored.oid);
       }
       progress?.({ phase: 'hash', loaded: end, total: files.length, detail: { source: name } });
       await new Promise((r) => setImmediate(r));
@@ -284,7 +285,7 @@ async function addSource(project: Project, target: Target, options: AddOptions):
     writeFileAtomicSync(path.join(project.root, snapshotPath(name)), serializeSnapshot(snapshot));
 
     cache.retain(new Set(listing.map((e) => e.path)));
-    cache.write(cacheFile, nowNs());
+    cache.write(cacheFile, nowMs(), listingOid);
 
     const files_ = diffFiles(previousListing, listing);
     const before = new Set(previousListing.map((e) => e.path));

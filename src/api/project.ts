@@ -78,24 +78,46 @@ export function parseLabelsText(text: string, file: string): Labels {
   return labels;
 }
 
+/** The raw texts of a source's committed files in the working tree (undefined when absent). */
+export interface SourceTexts {
+  snapshot?: string;
+  labels?: string;
+}
+
+function readIfExists(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+export function readWorkingSourceTexts(project: Project, name: string): SourceTexts {
+  const out: SourceTexts = {};
+  const snapshot = readIfExists(path.join(project.root, snapshotPath(name)));
+  const labels = readIfExists(path.join(project.root, labelsPath(name)));
+  if (snapshot !== undefined) out.snapshot = snapshot;
+  if (labels !== undefined) out.labels = labels;
+  return out;
+}
+
+/** Parse a source's texts (working tree or a commit); `where` qualifies file names in errors. */
+export function parseSourceTexts(name: string, texts: SourceTexts, where = ''): SourceState | undefined {
+  if (texts.snapshot === undefined) return undefined;
+  const snapshot = parseSnapshotText(texts.snapshot, `${snapshotPath(name)}${where}`);
+  const labels = texts.labels ? parseLabelsText(texts.labels, `${labelsPath(name)}${where}`) : new Map<string, string>();
+  return { snapshot, labels };
+}
+
 /** The source state as last written by `d2 add` (the working copy of d2.sources/), if any. */
 export function readWorkingSource(project: Project, name: string): SourceState | undefined {
-  const snapFile = snapshotPath(name);
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(project.root, snapFile), 'utf8');
-  } catch {
-    return undefined;
-  }
-  const snapshot = parseSnapshotText(text, snapFile);
-  const labFile = labelsPath(name);
-  let labelsText = '';
-  try {
-    labelsText = fs.readFileSync(path.join(project.root, labFile), 'utf8');
-  } catch {
-    // a source without labels file: all unlabelled
-  }
-  return { snapshot, labels: labelsText ? parseLabelsText(labelsText, labFile) : new Map() };
+  return parseSourceTexts(name, readWorkingSourceTexts(project, name));
+}
+
+/** Where the stat cache of a source lives (in the store's state folder, never committed). */
+export function statCachePath(project: Project, source: string): string {
+  return path.join(project.store.stateDir(), `stat-${source}`);
 }
 
 export function readListing(store: ObjectStore, oid: string): ListingEntry[] {

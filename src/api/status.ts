@@ -13,12 +13,12 @@ import { diffFiles, diffLabels, isEmptyFileChanges, type FileChanges, type Relab
 import type { ListingEntry } from '../core/listing.js';
 import type { CommonOptions } from '../core/progress.js';
 import { SourceNotFound, throwIfAborted } from '../errors/index.js';
-import { currentBranch, headCommit, listFilesAtCommit, openGitRepo, readFileAtCommit, type GitRepo } from '../git/index.js';
-import { labelsPath, MANIFEST_FILE, SOURCES_DIR, snapshotPath, type Labels } from '../manifest/index.js';
+import { blobOidsAtCommit, currentBranch, hashBlob, headCommit, openGitRepo, readFileAtCommit } from '../git/index.js';
+import { labelsPath, MANIFEST_FILE, SOURCES_DIR, snapshotPath } from '../manifest/index.js';
 import { hashFileSync } from '../util/hash.js';
 import { isInside, relativePosix } from '../util/paths.js';
-import { nowNs, StatCache, walk, type WalkProblem } from '../workspace/index.js';
-import { openProject, parseLabelsText, parseSnapshotText, readListing, readWorkingSource, withCaller, type Project } from './project.js';
+import { nowMs, StatCache, walk, type WalkProblem } from '../workspace/index.js';
+import { openProject, parseSnapshotText, parseSourceTexts, readListing, readWorkingSourceTexts, statCachePath, withCaller, type Project, type SourceTexts } from './project.js';
 
 export interface StatusOptions extends CommonOptions {
   /** Only these sources (default: all). */
@@ -62,10 +62,10 @@ export async function status(options: StatusOptions = {}): Promise<StatusResult>
     const manifestChanged = headManifest !== project.manifestText;
 
     const declared = Object.keys(project.manifest.sources);
-    const inHead = head ? (await listFilesAtCommit(repo, head, gitPath(SOURCES_DIR)))
-      .map((f) => path.posix.basename(f))
-      .filter((f) => f.endsWith('.yaml'))
-      .map((f) => f.slice(0, -'.yaml'.length)) : [];
+    // Blob oids of HEAD's d2.sources/ files: a source whose files hash the same as in HEAD has
+    // nothing staged, and its (possibly large) blobs are never inflated.
+    const headBlobs = head ? await blobOidsAtCommit(repo, head, gitPath(SOURCES_DIR)) : new Map<string, string>();
+    const inHead = [...headBlobs.keys()].filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length));
     let names = [...new Set([...declared, ...inHead])].sort();
     if (options.sources?.length) {
       for (const s of options.sources) {
@@ -80,33 +80,50 @@ export async function status(options: StatusOptions = {}): Promise<StatusResult>
     for (const name of names) {
       throwIfAborted(options.signal);
       const decl = project.manifest.sources[name];
-      const working = decl ? readWorkingSource(project, name) : undefined;
-      const headSide = head && inHead.includes(name) ? await readHeadSource(project, repo, head, gitPath, name) : undefined;
+      const workTexts = decl ? readWorkingSourceTexts(project, name) : {};
+      const snapFile = snapshotPath(name);
+      const labelsFile = labelsPath(name);
+      const headSnapOid = headBlobs.get(path.posix.basename(snapFile));
+      const headLabelsOid = headBlobs.get(path.posix.basename(labelsFile));
+      const working = workTexts.snapshot !== undefined ? parseSnapshotText(workTexts.snapshot, snapFile) : undefined;
+      const unchanged = workTexts.snapshot !== undefined && headSnapOid !== undefined
+        && (await hashBlob(workTexts.snapshot)) === headSnapOid
+        && (workTexts.labels === undefined ? headLabelsOid === undefined : headLabelsOid !== undefined && (await hashBlob(workTexts.labels)) === headLabelsOid);
+      const headTexts: SourceTexts = {};
+      if (!unchanged && headSnapOid !== undefined) {
+        const snap = await readFileAtCommit(repo, head!, gitPath(snapFile));
+        const labels = await readFileAtCommit(repo, head!, gitPath(labelsFile));
+        if (snap !== undefined) headTexts.snapshot = snap;
+        if (labels !== undefined) headTexts.labels = labels;
+      }
       const st: SourceStatus = {
         source: name,
         path: decl?.path ?? null,
-        state: !decl ? 'removed' : !working ? 'untracked' : headSide ? 'tracked' : 'new',
+        state: !decl ? 'removed' : !working ? 'untracked' : headSnapOid ? 'tracked' : 'new',
         staged: { files: EMPTY, relabels: [] },
         notAdded: EMPTY,
         problems: [],
       };
-      if (headSide?.missing) st.missingListing = headSide.missing;
-      const workingListing = working ? readListing(project.store, working.snapshot.listing) : [];
-      if (working && headSide && !headSide.missing) {
-        if (working.snapshot.listing !== headSide.snapshot.listing || !sameLabels(working.labels, headSide.labels)) {
-          st.staged = stagedChanges(headSide.listing, headSide.labels, workingListing, working.labels);
+      if (!unchanged) {
+        const headSide = parseSourceTexts(name, headTexts, ' (HEAD)');
+        if (headSide && !project.store.has(headSide.snapshot.listing)) {
+          st.missingListing = headSide.snapshot.listing;
+        } else {
+          const workingSide = parseSourceTexts(name, workTexts);
+          const headListing = headSide ? readListing(project.store, headSide.snapshot.listing) : [];
+          const workingListing = working ? readListing(project.store, working.listing) : [];
+          const files = diffFiles(headListing, workingListing);
+          const before = new Set(headListing.map((e) => e.path));
+          const common = workingListing.filter((e) => before.has(e.path)).map((e) => e.path);
+          st.staged = { files, relabels: diffLabels(headSide?.labels ?? new Map(), workingSide?.labels ?? new Map(), common, files.renamed) };
         }
-      } else if (working && !headSide) {
-        st.staged = { files: { ...EMPTY, added: workingListing.map((e) => e.path) }, relabels: [] };
-      } else if (!working && headSide && !headSide.missing) {
-        st.staged = { files: { ...EMPTY, deleted: headSide.listing.map((e) => e.path) }, relabels: [] };
       }
       if (decl) {
-        const scan = await scanFolder(project, name, path.resolve(project.root, decl.path), options);
+        const scan = await scanFolder(project, name, path.resolve(project.root, decl.path), working?.listing, options);
         filesChecked += scan.checked;
         filesHashed += scan.hashed;
         st.problems = scan.problems;
-        st.notAdded = scan.missingFolder ? { ...EMPTY, deleted: workingListing.map((e) => e.path) } : diffFiles(workingListing, scan.entries);
+        st.notAdded = scan.notAdded;
       }
       sources.push(st);
     }
@@ -116,41 +133,34 @@ export async function status(options: StatusOptions = {}): Promise<StatusResult>
   });
 }
 
-function sameLabels(a: Labels, b: Labels): boolean {
-  if (a.size !== b.size) return false;
-  for (const [k, v] of a) if (b.get(k) !== v) return false;
-  return true;
+interface FolderScan {
+  notAdded: FileChanges;
+  problems: WalkProblem[];
+  checked: number;
+  hashed: number;
 }
 
-function stagedChanges(beforeListing: ListingEntry[], beforeLabels: Labels, afterListing: ListingEntry[], afterLabels: Labels): SourceStatus['staged'] {
-  const files = diffFiles(beforeListing, afterListing);
-  const before = new Set(beforeListing.map((e) => e.path));
-  const common = afterListing.filter((e) => before.has(e.path)).map((e) => e.path);
-  return { files, relabels: diffLabels(beforeLabels, afterLabels, common, files.renamed) };
-}
-
-async function readHeadSource(project: Project, repo: GitRepo, head: string, gitPath: (p: string) => string, name: string):
-  Promise<{ snapshot: ReturnType<typeof parseSnapshotText>; labels: Labels; listing: ListingEntry[]; missing?: string } | undefined> {
-  const snapText = await readFileAtCommit(repo, head, gitPath(snapshotPath(name)));
-  if (snapText === undefined) return undefined;
-  const snapshot = parseSnapshotText(snapText, `${snapshotPath(name)} (HEAD)`);
-  const labelsText = await readFileAtCommit(repo, head, gitPath(labelsPath(name)));
-  const labels = labelsText ? parseLabelsText(labelsText, `${labelsPath(name)} (HEAD)`) : new Map<string, string>();
-  if (!project.store.has(snapshot.listing)) return { snapshot, labels, listing: [], missing: snapshot.listing };
-  return { snapshot, labels, listing: readListing(project.store, snapshot.listing) };
-}
-
-async function scanFolder(project: Project, name: string, abs: string, options: StatusOptions):
-  Promise<{ entries: ListingEntry[]; problems: WalkProblem[]; checked: number; hashed: number; missingFolder: boolean }> {
-  if (!fs.existsSync(abs)) return { entries: [], problems: [], checked: 0, hashed: 0, missingFolder: true };
+/**
+ * Files in a source folder against the listing `d2 add` recorded. The fast path: when the stat
+ * cache was written with that very listing and every file's stat still matches, the folder is
+ * unchanged and neither file contents nor the listing are read.
+ */
+async function scanFolder(project: Project, name: string, abs: string, listingOid: string | undefined, options: StatusOptions): Promise<FolderScan> {
+  const loadListing = (): ListingEntry[] => (listingOid ? readListing(project.store, listingOid) : []);
+  if (!fs.existsSync(abs)) return { notAdded: { ...EMPTY, deleted: loadListing().map((e) => e.path) }, problems: [], checked: 0, hashed: 0 };
+  const cacheFile = statCachePath(project, name);
+  const cache = StatCache.read(cacheFile);
   const walked = await walk(abs, {
     projectRoot: project.root,
     external: !isInside(project.root, fs.realpathSync(abs)),
     signal: options.signal,
+    expectedFiles: cache.size,
     onProgress: (n) => options.onProgress?.({ phase: 'walk', loaded: n, detail: { source: name } }),
   });
-  const cacheFile = path.join(project.store.stateDir(), `stat-${name}.tsv`);
-  const cache = StatCache.read(cacheFile);
+  const checked = walked.files.length;
+  if (listingOid !== undefined && cache.listing === listingOid && cache.matchesAll(walked.files)) {
+    return { notAdded: EMPTY, problems: walked.problems, checked, hashed: 0 };
+  }
   const entries: ListingEntry[] = [];
   const problems = [...walked.problems];
   let hashed = 0;
@@ -158,8 +168,7 @@ async function scanFolder(project: Project, name: string, abs: string, options: 
     let oid = cache.lookup(f);
     if (oid === undefined) {
       try {
-        const h = hashFileSync(f.abs);
-        oid = h.oid;
+        oid = hashFileSync(f.abs).oid;
       } catch (e) {
         problems.push({ kind: 'unreadable', path: f.path, message: `cannot read '${f.path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, severity: 'error' });
         continue;
@@ -170,13 +179,16 @@ async function scanFolder(project: Project, name: string, abs: string, options: 
     }
     entries.push({ path: f.path, oid, size: f.size });
   }
-  const now = nowNs();
-  if (cache.needsWrite(now) && fs.existsSync(project.store.stateDir())) {
+  const notAdded = diffFiles(loadListing(), entries);
+  cache.retain(new Set(entries.map((e) => e.path)));
+  const now = nowMs();
+  const exact = isEmptyFileChanges(notAdded) && problems.length === walked.problems.length;
+  if ((cache.needsWrite(now) || (exact && cache.listing !== listingOid)) && fs.existsSync(project.store.stateDir())) {
     try {
-      cache.write(cacheFile, now);
+      cache.write(cacheFile, now, exact ? listingOid : undefined);
     } catch {
       // a read-only store: the cache is only an accelerator
     }
   }
-  return { entries, problems, checked: walked.files.length, hashed, missingFolder: false };
+  return { notAdded, problems, checked, hashed };
 }

@@ -4,7 +4,8 @@
  *
  * A file whose path disappeared while the same content appeared under another path is a
  * rename, not a delete plus an add; a rename that changes the parent folder of a
- * dirname-labelled source is how ImageFolder users relabel.
+ * dirname-labelled source is how ImageFolder users relabel. Inputs are listings, sorted by
+ * path (`sortListing`); outputs are sorted the same way.
  */
 import { compareStrings } from '../util/compare.js';
 import type { ListingEntry } from './listing.js';
@@ -24,32 +25,40 @@ export interface Relabel {
   previousPath?: string;
 }
 
-export function diffFiles(before: Iterable<ListingEntry>, after: Iterable<ListingEntry>): FileChanges {
-  const old = new Map<string, string>();
-  for (const e of before) old.set(e.path, e.oid);
+export function diffFiles(before: readonly ListingEntry[], after: readonly ListingEntry[]): FileChanges {
+  // Both sides are listings sorted by path: one merge pass, no maps for the common case.
   const added: ListingEntry[] = [];
+  const deleted: ListingEntry[] = [];
   const modified: string[] = [];
-  const seen = new Set<string>();
-  for (const e of after) {
-    seen.add(e.path);
-    const prev = old.get(e.path);
-    if (prev === undefined) added.push(e);
-    else if (prev !== e.oid) modified.push(e.path);
+  let i = 0;
+  let j = 0;
+  while (i < before.length || j < after.length) {
+    const b = before[i];
+    const a = after[j];
+    const order = b === undefined ? 1 : a === undefined ? -1 : compareStrings(b.path, a.path);
+    if (order === 0) {
+      if (b!.oid !== a!.oid) modified.push(a!.path);
+      i++;
+      j++;
+    } else if (order < 0) {
+      deleted.push(b!);
+      i++;
+    } else {
+      added.push(a!);
+      j++;
+    }
   }
+  // A deleted path whose content reappears under a new path is a rename.
   const deletedByOid = new Map<string, string[]>();
-  const deleted: string[] = [];
-  for (const [path, oid] of old) {
-    if (seen.has(path)) continue;
-    deleted.push(path);
-    const list = deletedByOid.get(oid);
-    if (list) list.push(path); else deletedByOid.set(oid, [path]);
+  for (const d of deleted) {
+    const list = deletedByOid.get(d.oid);
+    if (list) list.push(d.path); else deletedByOid.set(d.oid, [d.path]);
   }
   const renamed: { from: string; to: string }[] = [];
   const renamedFrom = new Set<string>();
   const plainAdded: string[] = [];
   for (const e of added) {
-    const candidates = deletedByOid.get(e.oid);
-    const from = candidates?.shift();
+    const from = deletedByOid.get(e.oid)?.shift();
     if (from !== undefined) {
       renamed.push({ from, to: e.path });
       renamedFrom.add(from);
@@ -58,10 +67,10 @@ export function diffFiles(before: Iterable<ListingEntry>, after: Iterable<Listin
     }
   }
   return {
-    added: plainAdded.sort(compareStrings),
-    modified: modified.sort(compareStrings),
-    deleted: deleted.filter((p) => !renamedFrom.has(p)).sort(compareStrings),
-    renamed: renamed.sort((a, b) => compareStrings(a.to, b.to)),
+    added: plainAdded,
+    modified,
+    deleted: deleted.map((d) => d.path).filter((p) => !renamedFrom.has(p)),
+    renamed,
   };
 }
 

@@ -136,12 +136,35 @@ export async function listFilesAtCommit(repo: GitRepo, commit: string, folder: s
   }
 }
 
+/** The blob oids of the files directly in a folder at a commit (file name → oid). */
+export async function blobOidsAtCommit(repo: GitRepo, commit: string, folder: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  try {
+    const { tree } = await git.readTree({ fs, dir: repo.dir, oid: commit, filepath: folder, cache: repo.cache });
+    for (const e of tree) if (e.type === 'blob') out.set(e.path, e.oid);
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'NotFoundError') throw e;
+  }
+  return out;
+}
+
+/** The oid git gives this content as a blob (compare with `blobOidsAtCommit` without reading the blob). */
+export async function hashBlob(content: string | Uint8Array): Promise<string> {
+  return (await git.hashBlob({ object: content })).oid;
+}
+
 /**
  * Stage exactly `paths` (relative to the git root): new and modified files are added, deleted
  * ones removed; then commit the index. Throws NothingToCommit when the commit would have the
  * same tree as HEAD.
  */
 export async function commitPaths(repo: GitRepo, paths: readonly string[], message: string, author: Identity): Promise<{ oid: string; changed: string[] }> {
+  if (paths[0] !== undefined && (await git.isIgnored({ fs, dir: repo.dir, filepath: paths[0] }))) {
+    throw new NotAGitRepository(`'${paths[0]}' is ignored by the git repository at '${repo.dir}', so d2 cannot commit it`, {
+      data: { gitRoot: repo.dir, path: paths[0] },
+      hint: "remove the .gitignore rule that matches it, or run 'git init' in the project folder to give it a repository of its own",
+    });
+  }
   const rows = await git.statusMatrix({ fs, dir: repo.dir, filepaths: [...paths], cache: repo.cache });
   const wanted = new Set(paths);
   for (const [filepath, head, workdir, stage] of rows) {

@@ -33,3 +33,15 @@ describe('labels CSV', () => {
     expect(parseLabelsCsv('').issues[0]?.message).toMatch(/empty file/);
   });
 });
+
+describe('labels CSV fast path', () => {
+  it('gives the same labels as the general parser on plain files, and defers to it otherwise', () => {
+    const plain = 'path,label\na/1.png,cat\nb/2.png,dog\n';
+    expect([...parseLabelsCsv(plain).labels]).toEqual([['a/1.png', 'cat'], ['b/2.png', 'dog']]);
+    // a space around a field, a duplicate, a missing label: the general parser reports them
+    expect(parseLabelsCsv('path,label\na.png,cat \n').labels.get('a.png')).toBe('cat');
+    expect(parseLabelsCsv('path,label\na.png,cat\na.png,dog\n').issues).toHaveLength(1);
+    expect(parseLabelsCsv('path,label\na.png,\n').issues).toHaveLength(1);
+    expect(parseLabelsCsv('path,label\n\na.png,cat\n').labels.get('a.png')).toBe('cat');
+  });
+});

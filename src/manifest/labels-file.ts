@@ -21,7 +21,36 @@ export interface LabelsParseResult {
   issues: Issue[];
 }
 
+/**
+ * The committed files are plain two-column CSV in the common case (no quotes, no CR): split
+ * them directly, which is ~10x faster than a general CSV parse on 100,000-row files. Anything
+ * else, and any irregularity, goes through csv-parse, which gives the same answer on the plain
+ * case and proper line numbers on every other.
+ */
+function parsePlain(text: string): Labels | undefined {
+  if (text.includes('"') || text.includes('\r')) return undefined;
+  const lines = text.split('\n');
+  if (lines[0] !== 'path,label') return undefined;
+  const labels: Labels = new Map();
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line === '') {
+      if (i === lines.length - 1) break;
+      return undefined;
+    }
+    const comma = line.indexOf(',');
+    if (comma <= 0 || comma === line.length - 1 || line.indexOf(',', comma + 1) >= 0) return undefined;
+    const path = line.slice(0, comma);
+    const label = line.slice(comma + 1);
+    if (path !== path.trim() || label !== label.trim() || path.startsWith('./') || path.includes('\\') || labels.has(path)) return undefined;
+    labels.set(path, label);
+  }
+  return labels;
+}
+
 export function parseLabelsCsv(text: string): LabelsParseResult {
+  const plain = parsePlain(text);
+  if (plain) return { labels: plain, issues: [] };
   const issues: Issue[] = [];
   const labels: Labels = new Map();
   let rows: { record: string[]; info: { lines: number } }[];

@@ -31,7 +31,7 @@ export interface StoredFile {
   oid: string;
   size: number;
   /** Stat of the source file as it was read (for the stat cache). */
-  stat: fs.BigIntStats;
+  stat: fs.Stats;
   /** True when the object was new to the store. */
   written: boolean;
 }
@@ -185,8 +185,8 @@ function safeReaddir(dir: string): string[] {
   }
 }
 
-function sameStat(a: fs.BigIntStats, b: fs.BigIntStats): boolean {
-  return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino;
+function sameStat(a: fs.Stats, b: fs.Stats): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
 }
 
 /**
@@ -250,13 +250,13 @@ export class ObjectBatch {
     const fd = fs.openSync(file, 'r');
     let tmpToRemove: string | undefined;
     try {
-      const before = fs.fstatSync(fd, { bigint: true });
-      if (before.size <= BigInt(SMALL_FILE)) {
-        const buf = readAll(fd, Number(before.size));
+      const before = fs.fstatSync(fd);
+      if (before.size <= SMALL_FILE) {
+        const buf = readAll(fd, before.size);
         options.afterRead?.(file);
-        const after = fs.fstatSync(fd, { bigint: true });
-        const again = fs.statSync(file, { bigint: true });
-        if (!sameStat(before, after) || !sameStat(before, again) || BigInt(buf.length) !== before.size) return undefined;
+        const after = fs.fstatSync(fd);
+        const again = fs.statSync(file);
+        if (!sameStat(before, after) || !sameStat(before, again) || buf.length !== before.size) return undefined;
         const oid = sha256Hex(buf);
         if (this.known(oid)) return { oid, size: buf.length, stat: after, written: false };
         const tmp = this.tmpName();
@@ -268,7 +268,7 @@ export class ObjectBatch {
       tmpToRemove = tmp;
       fs.copyFileSync(file, tmp, fs.constants.COPYFILE_FICLONE);
       options.afterRead?.(file);
-      const after = fs.statSync(file, { bigint: true });
+      const after = fs.statSync(file);
       if (!sameStat(before, after)) return undefined;
       fs.chmodSync(tmp, 0o444);
       const tfd = fs.openSync(tmp, 'r');
@@ -278,7 +278,7 @@ export class ObjectBatch {
       } finally {
         fs.closeSync(tfd);
       }
-      if (BigInt(hashed.size) !== before.size) return undefined;
+      if (hashed.size !== before.size) return undefined;
       if (this.known(hashed.oid)) return { oid: hashed.oid, size: hashed.size, stat: after, written: false };
       this.stage(tmp, hashed.oid);
       tmpToRemove = undefined;

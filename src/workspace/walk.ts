@@ -9,21 +9,24 @@
  *   and links leading outside the project are returned as problems with their path.
  * - Returns files sorted by path (POSIX, relative to the walked folder).
  * Uses synchronous calls on purpose: for tens of thousands of small stats they cost a third of
- * the asynchronous ones here. Long walks yield to the event loop between folders.
+ * the asynchronous ones here. readdir's entry types decide what needs a stat during the walk
+ * (links, unknown types); regular files are stat'ed afterwards on both cores.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { compareStrings } from '../util/compare.js';
 import { isInside, toPosix } from '../util/paths.js';
+import { KIND_FILE, KIND_MISSING, PARALLEL_MIN, STRIDE, startStatHelper, statAll } from './parallel-stat.js';
 
 export interface WalkedFile {
   /** POSIX path relative to the walked folder. */
   path: string;
   abs: string;
   size: number;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
-  ino: bigint;
+  /** Milliseconds with sub-millisecond fraction, as Node reports them (exact to well under 1 µs). */
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
 }
 
 export type WalkProblemKind = 'symlink-loop' | 'special-file' | 'broken-symlink' | 'outside-project' | 'unreadable';
@@ -49,9 +52,11 @@ export interface WalkOptions {
   external?: boolean;
   signal?: AbortSignal;
   onProgress?: (filesSoFar: number) => void;
+  /** How many files the caller expects (e.g. from the stat cache): a large walk starts its helper thread early. */
+  expectedFiles?: number;
 }
 
-function specialKind(st: fs.Stats | fs.BigIntStats): string | undefined {
+function specialKind(st: fs.Stats): string | undefined {
   if (st.isSocket()) return 'socket';
   if (st.isFIFO()) return 'FIFO';
   if (st.isCharacterDevice()) return 'character device';
@@ -62,9 +67,13 @@ function specialKind(st: fs.Stats | fs.BigIntStats): string | undefined {
 export async function walk(dir: string, options: WalkOptions): Promise<WalkResult> {
   const files: WalkedFile[] = [];
   const problems: WalkProblem[] = [];
+  // Regular files found by readdir; stat'ed afterwards, in parallel (parallel-stat.ts).
+  const pendingRel: string[] = [];
+  const pendingAbs: string[] = [];
   let hiddenSkipped = 0;
   let foldersSinceYield = 0;
   const rootReal = fs.realpathSync(dir);
+  const helper = (options.expectedFiles ?? 0) >= PARALLEL_MIN ? startStatHelper() : undefined;
 
   const problem = (kind: WalkProblemKind, rel: string, message: string, severity: 'error' | 'warning'): void => {
     problems.push({ kind, path: rel, message, severity });
@@ -74,7 +83,7 @@ export async function walk(dir: string, options: WalkOptions): Promise<WalkResul
     options.signal?.throwIfAborted();
     if (++foldersSinceYield >= 64) {
       foldersSinceYield = 0;
-      options.onProgress?.(files.length);
+      options.onProgress?.(pendingAbs.length + files.length);
       await new Promise((r) => setImmediate(r));
     }
     let entries: fs.Dirent[];
@@ -92,19 +101,25 @@ export async function walk(dir: string, options: WalkOptions): Promise<WalkResul
       }
       const abs = `${absDir}${path.sep}${name}`;
       const rel = relDir ? `${relDir}/${name}` : toPosix(name);
-      let st: fs.BigIntStats;
+      // readdir's type is free; only links and unknown types need a stat now.
+      if (ent.isFile()) {
+        pendingRel.push(rel);
+        pendingAbs.push(abs);
+        continue;
+      }
+      let st: fs.Stats;
       try {
-        st = fs.lstatSync(abs, { bigint: true });
+        st = fs.lstatSync(abs);
       } catch (e) {
         problem('unreadable', rel, `cannot stat: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'error');
         continue;
       }
       if (st.isSymbolicLink()) {
         let real: string;
-        let target: fs.BigIntStats;
+        let target: fs.Stats;
         try {
           real = fs.realpathSync(abs);
-          target = fs.statSync(real, { bigint: true });
+          target = fs.statSync(real);
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code;
           if (code === 'ELOOP') problem('symlink-loop', rel, `symbolic link loop at '${rel}' (not followed)`, 'warning');
@@ -127,7 +142,7 @@ export async function walk(dir: string, options: WalkOptions): Promise<WalkResul
           problem('special-file', rel, `'${rel}' is a link to a ${specialKind(target) ?? 'special file'} (skipped)`, 'warning');
           continue;
         }
-        files.push({ path: rel, abs, size: Number(target.size), mtimeNs: target.mtimeNs, ctimeNs: target.ctimeNs, ino: target.ino });
+        files.push({ path: rel, abs, size: target.size, mtimeMs: target.mtimeMs, ctimeMs: target.ctimeMs, ino: target.ino });
         continue;
       }
       if (st.isDirectory()) {
@@ -137,15 +152,32 @@ export async function walk(dir: string, options: WalkOptions): Promise<WalkResul
         await visit(abs, rel, childReal, new Set([...ancestors, childReal]));
         continue;
       }
-      if (!st.isFile()) {
-        problem('special-file', rel, `'${rel}' is a ${specialKind(st) ?? 'special file'} (skipped)`, 'warning');
+      if (st.isFile()) {
+        files.push({ path: rel, abs, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
         continue;
       }
-      files.push({ path: rel, abs, size: Number(st.size), mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, ino: st.ino });
+      problem('special-file', rel, `'${rel}' is a ${specialKind(st) ?? 'special file'} (skipped)`, 'warning');
     }
   };
 
-  await visit(dir, '', rootReal, new Set([rootReal]));
+  try {
+    await visit(dir, '', rootReal, new Set([rootReal]));
+    options.signal?.throwIfAborted();
+  } catch (e) {
+    await helper?.release();
+    throw e;
+  }
+  const stats = await statAll(pendingAbs, helper);
+  for (let i = 0; i < pendingAbs.length; i++) {
+    const k = i * STRIDE;
+    const kind = stats[k + 4];
+    if (kind === KIND_FILE) {
+      files.push({ path: pendingRel[i]!, abs: pendingAbs[i]!, size: stats[k]!, mtimeMs: stats[k + 1]!, ctimeMs: stats[k + 2]!, ino: stats[k + 3]! });
+    } else if (kind !== KIND_MISSING) {
+      // Replaced by something else between readdir and stat.
+      problem('unreadable', pendingRel[i]!, `'${pendingRel[i]}' changed while the folder was scanned (run the command again)`, 'error');
+    }
+  }
   files.sort((a, b) => compareStrings(a.path, b.path));
   problems.sort((a, b) => compareStrings(a.path, b.path));
   options.onProgress?.(files.length);

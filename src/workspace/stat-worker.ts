@@ -1,0 +1,12 @@
+/**
+ * Worker side of the parallel stat (see parallel-stat.ts): waits for one job, claims chunks of
+ * its path list through the shared atomic counter, writes each file's stat into the shared
+ * result array, and says when it has no chunk left. One job per worker.
+ */
+import { parentPort } from 'node:worker_threads';
+import { statChunks, type ParallelStatJob } from './parallel-stat.js';
+
+parentPort?.once('message', (job: ParallelStatJob) => {
+  statChunks(job.paths.split('\0'), job);
+  parentPort?.postMessage('done');
+});
