@@ -85,3 +85,9 @@ export type Manifest = Readonly<z.output<typeof manifestSchema>>;
 export type SourceDecl = z.output<typeof sourceSchema>;
 export type ImageStep = z.output<typeof imageStepSchema>;
 export type PreprocessDecl = z.output<typeof preprocessSchema>;
+
+/** The manifest's JSON Schema (docs/d2.schema.json, for editors), generated from the zod schema. */
+export function manifestJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(manifestSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { ...schema, $id: 'https://d2.invalid/d2.schema.json', title: 'd2.yaml (d2 manifest, format version 1)' };
+}
