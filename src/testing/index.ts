@@ -57,9 +57,14 @@ export interface RunOptions {
   cwd: string;
   env?: Record<string, string>;
   input?: string;
-  uid?: number;
-  gid?: number;
+  /**
+   * Run without the power to bypass file permissions. Root reads any file, so to test an
+   * unreadable file as root d2 runs under `setpriv` without CAP_DAC_OVERRIDE/READ_SEARCH.
+   */
+  noPermissionBypass?: boolean;
 }
+
+const DROP_DAC = ['--bounding-set', '-dac_override,-dac_read_search', '--inh-caps', '-dac_override,-dac_read_search'];
 
 export interface RunResult {
   exitCode: number;
@@ -69,14 +74,15 @@ export interface RunResult {
 
 /** Run the real d2 command; never throws on a non-zero exit (assert `exitCode`). */
 export async function runD2(args: string[], options: RunOptions): Promise<RunResult> {
-  const r = await execa(process.execPath, [D2_BIN, ...args], {
+  const asRoot = options.noPermissionBypass && process.getuid?.() === 0;
+  const [file, argv] = asRoot ? ['setpriv', [...DROP_DAC, process.execPath, D2_BIN, ...args]] : [process.execPath, [D2_BIN, ...args]];
+  const r = await execa(file, argv, {
     cwd: options.cwd,
     env: { ...TEST_ENV, ...options.env },
     extendEnv: true,
     reject: false,
     input: options.input,
     stripFinalNewline: false,
-    ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid ?? options.uid } : {}),
   });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
