@@ -19,6 +19,8 @@ export type Labels = Map<string, string>;
 export interface LabelsParseResult {
   labels: Labels;
   issues: Issue[];
+  /** Line of each path's row (1-based, the header is line 1); absent on the fast path. */
+  lines?: Map<string, number>;
 }
 
 /**
@@ -48,8 +50,8 @@ function parsePlain(text: string): Labels | undefined {
   return labels;
 }
 
-export function parseLabelsCsv(text: string): LabelsParseResult {
-  const plain = parsePlain(text);
+export function parseLabelsCsv(text: string, options: { lines?: boolean } = {}): LabelsParseResult {
+  const plain = options.lines ? undefined : parsePlain(text);
   if (plain) return { labels: plain, issues: [] };
   const issues: Issue[] = [];
   const labels: Labels = new Map();
@@ -86,7 +88,7 @@ export function parseLabelsCsv(text: string): LabelsParseResult {
     labels.set(path, label);
     firstLine.set(path, line);
   }
-  return { labels, issues };
+  return { labels, issues, lines: firstLine };
 }
 
 function normalizeItemPath(p: string): string {

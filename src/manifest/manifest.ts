@@ -7,7 +7,7 @@
  * gives back an equal Manifest; `addSourceToManifestText` keeps the user's comments and layout.
  */
 import { isMap, parseDocument, stringify } from 'yaml';
-import { formatIssue, parseYamlWithSchema, type Issue } from './parse-yaml.js';
+import { formatIssue, parseYamlWithSchema, suggest, type Issue } from './parse-yaml.js';
 import { manifestSchema, type Manifest, type SourceDecl } from './schema.js';
 
 export interface ManifestParseResult {
@@ -46,6 +46,16 @@ export function parseManifest(text: string): ManifestParseResult {
 function checkRules(m: Manifest): Issue[] {
   const issues: Issue[] = [];
   const names = Object.keys(m.sources);
+  const known = (list: readonly string[] | undefined, key: string): void => {
+    list?.forEach((name, i) => {
+      if (!m.sources[name]) {
+        const hint = suggest(name, names);
+        issues.push({ path: `${key}.${i}`, message: `'${key}' names an unknown source '${name}'${hint ? ` (did you mean '${hint}'?)` : ''}` });
+      }
+    });
+  };
+  known(m.dataset.include, 'dataset.include');
+  known(m.dataset.exclude, 'dataset.exclude');
   for (let i = 0; i < names.length; i++) {
     for (let j = i + 1; j < names.length; j++) {
       const a = m.sources[names[i]!]!.path;
@@ -66,14 +76,14 @@ export function formatManifestIssues(file: string, issues: readonly Issue[]): st
   return issues.map((i) => formatIssue(file, i));
 }
 
-/** Deterministic YAML for a manifest (fixed key order, sorted sources). */
+/** Deterministic YAML for a manifest (fixed key order, sorted sources, every default written). */
 export function serializeManifest(m: Manifest): string {
-  const sources: Record<string, Record<string, string>> = {};
+  const sources: Record<string, SourceDecl> = {};
   for (const name of Object.keys(m.sources).sort()) {
     const s = m.sources[name]!;
-    sources[name] = s.labels === undefined ? { path: s.path } : { path: s.path, labels: s.labels };
+    sources[name] = { path: s.path, ...(s.labels !== undefined ? { labels: s.labels } : {}), ...(s.split !== undefined ? { split: s.split } : {}) };
   }
-  return stringify({ version: m.version, sources }, { lineWidth: 0 });
+  return stringify({ version: m.version, sources, dataset: m.dataset, preprocess: m.preprocess }, { lineWidth: 0 });
 }
 
 /**

@@ -24,12 +24,54 @@ export const labelRuleSchema = z
     message: "expected 'dirname' (the parent folder's name) or the path of a CSV file with columns path,label",
   });
 
+export const SPLITS = ['train', 'validation', 'test'] as const;
+export const splitSchema = z.enum(SPLITS);
+export type Split = z.output<typeof splitSchema>;
+
 export const sourceSchema = z.strictObject({
   /** Folder of raw files, relative to the project root (POSIX). */
   path: z.string().min(1, 'expected a folder path'),
   /** 'dirname' or a CSV path; omitted means the items are unlabelled. */
   labels: labelRuleSchema.optional(),
+  /** Put every item of this source in one split (an official test set, say) instead of splitting it by hash. */
+  split: splitSchema.optional(),
 });
+
+const fraction = z.number().min(0).max(1);
+
+export const datasetSchema = z.strictObject({
+  /** Sources in the dataset (default: every source). */
+  include: z.array(sourceNameSchema).min(1).optional(),
+  /** Sources left out. */
+  exclude: z.array(sourceNameSchema).default([]),
+  filter: z
+    .strictObject({
+      /** Keep only items whose '<source>/<path>' matches one of these globs. */
+      paths: z.array(z.string().min(1)).min(1).optional(),
+      /** Drop items whose '<source>/<path>' matches one of these globs. */
+      excludePaths: z.array(z.string().min(1)).default([]),
+      /** Keep only items with these labels (after labelMap). */
+      labels: z.array(z.string().min(1)).min(1).optional(),
+      /** Drop items with these labels (after labelMap). */
+      excludeLabels: z.array(z.string().min(1)).default([]),
+    })
+    .default({ excludePaths: [], excludeLabels: [] }),
+  /** Rename labels (old: new), merge them (several old: one new), or drop a class (old: null). */
+  labelMap: z.record(z.string().min(1), z.string().min(1).nullable()).default({}),
+  /** Fractions of the items split by content hash; sources with a `split` are not split. */
+  split: z
+    .strictObject({ seed: z.number().int().min(0).max(2 ** 32 - 1).default(0), train: fraction, validation: fraction, test: fraction })
+    .refine((s) => Math.abs(s.train + s.validation + s.test - 1) < 1e-9, { message: 'train + validation + test must add up to 1' })
+    .default({ seed: 0, train: 0.8, validation: 0.1, test: 0.1 }),
+  /** A CSV (path,label; path as '<source>/<path in source>') of items with the label they must get: always held out of training. */
+  modelTests: z.string().regex(/\.csv$/i, 'expected the path of a .csv file').optional(),
+  /** Let identical content sit in two splits (normally the build refuses: it is leakage). */
+  allowLeakage: z.boolean().default(false),
+  /** What to do with an item that cannot be preprocessed: stop with an error, or skip it and list it. */
+  onBadItem: z.enum(['error', 'skip']).default('error'),
+});
+
+export const DATASET_DEFAULTS = datasetSchema.parse({});
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const perChannel = z.union([z.number(), z.array(z.number()).min(1).max(4)]);
@@ -75,6 +117,7 @@ export const preprocessSchema = z.strictObject({
 export const manifestSchema = z.strictObject({
   version: z.literal(MANIFEST_VERSION),
   sources: z.record(sourceNameSchema, sourceSchema).default({}),
+  dataset: datasetSchema.default(() => datasetSchema.parse({})),
   preprocess: preprocessSchema.default({ maxPixels: 50_000_000 }),
 });
 
@@ -84,6 +127,7 @@ export type ManifestInput = z.input<typeof manifestSchema>;
 export type Manifest = Readonly<z.output<typeof manifestSchema>>;
 export type SourceDecl = z.output<typeof sourceSchema>;
 export type ImageStep = z.output<typeof imageStepSchema>;
+export type DatasetDecl = z.output<typeof datasetSchema>;
 export type PreprocessDecl = z.output<typeof preprocessSchema>;
 
 /** The manifest's JSON Schema (docs/d2.schema.json, for editors), generated from the zod schema. */

@@ -120,3 +120,30 @@ describe('ObjectStore', () => {
     expect(strays).toEqual(['objects/zz']);
   });
 });
+
+describe('ObjectWriter', () => {
+  it('streams an object, names it by its hash, and reads ranges of it', () => {
+    const w = store.writer();
+    w.write(Buffer.from('hello '));
+    w.write(Buffer.from('world'));
+    const { oid, size } = w.commit();
+    expect(oid).toBe(sha256Hex('hello world'));
+    expect(size).toBe(11);
+    expect(store.readRange(oid, 6, 5).toString()).toBe('world');
+    expect(() => store.readRange(oid, 6, 6)).toThrow(expect.objectContaining({ code: 'ObjectCorrupt' }));
+    expect(fs.readdirSync(store.tmpDir)).toEqual([]);
+  });
+
+  it('leaves nothing when aborted, and stores identical content once', () => {
+    const a = store.writer();
+    a.write(Buffer.from('x'));
+    a.abort();
+    expect(fs.readdirSync(store.tmpDir)).toEqual([]);
+    const b = store.writer();
+    b.write(Buffer.from('same'));
+    const c = store.writer();
+    c.write(Buffer.from('same'));
+    expect(b.commit().oid).toBe(c.commit().oid);
+    expect(fs.readdirSync(store.tmpDir)).toEqual([]);
+  });
+});

@@ -13,7 +13,7 @@
  * Writers serialise on `.d2/lock` (lock.ts); readers need no lock.
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ObjectCorrupt, ObjectNotFound, StoreFormatUnsupported, FileChanged } from '../errors/index.js';
@@ -174,6 +174,89 @@ export class ObjectStore {
 
   batch(): ObjectBatch {
     return new ObjectBatch(this);
+  }
+
+  /** Write one (possibly large) object by streaming its bytes; see ObjectWriter. */
+  writer(): ObjectWriter {
+    return new ObjectWriter(this, path.join(this.tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}`));
+  }
+
+  /** Read `length` bytes of an object from `offset` (for objects too large to read whole). */
+  readRange(oid: string, offset: number, length: number): Buffer {
+    const fd = this.openObject(oid);
+    try {
+      const buf = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        const n = fs.readSync(fd, buf, done, length - done, offset + done);
+        if (n === 0) throw new ObjectCorrupt(`object '${oid}' ends before byte ${offset + length}`, { data: { oid }, hint: 'run d2 fsck' });
+        done += n;
+      }
+      return buf;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** Open an object for reading; the caller closes the descriptor. */
+  openObject(oid: string): number {
+    try {
+      return fs.openSync(this.objectPath(oid), 'r');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new ObjectNotFound(`object '${oid}' is not in the store`, { data: { oid }, hint: 'run d2 fsck' });
+      throw e;
+    }
+  }
+}
+
+/**
+ * A streamed object: bytes are appended to a temporary file and hashed as they go; `commit`
+ * fsyncs the file, names it by its hash and returns the oid. Memory stays bounded whatever the
+ * object's size. Until `commit` the object does not exist; `abort` removes the temporary file.
+ */
+export class ObjectWriter {
+  private fd: number;
+  private readonly hash = createHash('sha256');
+  private size = 0;
+  private closed = false;
+
+  constructor(private readonly store: ObjectStore, private readonly tmp: string) {
+    this.fd = fs.openSync(tmp, 'wx', 0o444);
+  }
+
+  get bytesWritten(): number {
+    return this.size;
+  }
+
+  write(chunk: Uint8Array): void {
+    let off = 0;
+    while (off < chunk.length) off += fs.writeSync(this.fd, chunk, off, chunk.length - off);
+    this.hash.update(chunk);
+    this.size += chunk.length;
+  }
+
+  commit(): { oid: string; size: number } {
+    if (this.closed) throw new Error('object writer already closed');
+    this.closed = true;
+    fs.fsyncSync(this.fd);
+    fs.closeSync(this.fd);
+    const oid = this.hash.digest('hex');
+    if (this.store.has(oid)) {
+      fs.rmSync(this.tmp, { force: true });
+    } else {
+      const dest = this.store.objectPath(oid);
+      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      fs.renameSync(this.tmp, dest);
+      fsyncDirSync(path.dirname(dest));
+    }
+    return { oid, size: this.size };
+  }
+
+  abort(): void {
+    if (this.closed) return;
+    this.closed = true;
+    fs.closeSync(this.fd);
+    fs.rmSync(this.tmp, { force: true });
   }
 }
 
