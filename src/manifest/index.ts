@@ -5,3 +5,5 @@ export * from './template.js';
 export * from './labels-file.js';
 export * from './snapshot-file.js';
 export { formatIssue, suggest, type Issue } from './parse-yaml.js';
+export * from './csv-table.js';
+export * from './lock-file.js';

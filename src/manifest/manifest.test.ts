@@ -58,3 +58,14 @@ describe('setSourceInManifestText', () => {
     expect(Object.keys(parseManifest(again).manifest!.sources)).toEqual(['alpha', 'fashion']);
   });
 });
+
+describe('model section', () => {
+  it('reads durations', async () => {
+    const { durationSeconds } = await import('./schema.js');
+    expect(durationSeconds('1h30m')).toBe(5400);
+    expect(durationSeconds('90s')).toBe(90);
+    expect(durationSeconds(12)).toBe(12);
+    expect(parseManifest('version: 1\nmodel: { timeBudget: 10 minutes }\n').issues[0]?.message).toMatch(/expected a duration/);
+    expect(parseManifest('version: 1\n').manifest!.model).toEqual({ preset: 'default', seed: 0 });
+  });
+});

@@ -8,7 +8,7 @@
  */
 import { isMap, parseDocument, stringify } from 'yaml';
 import { formatIssue, parseYamlWithSchema, suggest, type Issue } from './parse-yaml.js';
-import { manifestSchema, type Manifest, type SourceDecl } from './schema.js';
+import { isTableSource, manifestSchema, type Manifest, type SourceDecl } from './schema.js';
 
 export interface ManifestParseResult {
   manifest?: Manifest;
@@ -56,6 +56,15 @@ function checkRules(m: Manifest): Issue[] {
   };
   known(m.dataset.include, 'dataset.include');
   known(m.dataset.exclude, 'dataset.exclude');
+  for (const [name, decl] of Object.entries(m.sources)) {
+    if (isTableSource(decl)) {
+      if (decl.labels !== undefined) issues.push({ path: `sources.${name}.labels`, message: `source '${name}' is a table (its path is a .csv file): give its label column with 'labelColumn', not 'labels'` });
+    } else {
+      for (const key of ['labelColumn', 'idColumn'] as const) {
+        if (decl[key] !== undefined) issues.push({ path: `sources.${name}.${key}`, message: `'${key}' is for table sources (a path ending in .csv); '${decl.path}' is a folder` });
+      }
+    }
+  }
   for (let i = 0; i < names.length; i++) {
     for (let j = i + 1; j < names.length; j++) {
       const a = m.sources[names[i]!]!.path;
@@ -81,9 +90,15 @@ export function serializeManifest(m: Manifest): string {
   const sources: Record<string, SourceDecl> = {};
   for (const name of Object.keys(m.sources).sort()) {
     const s = m.sources[name]!;
-    sources[name] = { path: s.path, ...(s.labels !== undefined ? { labels: s.labels } : {}), ...(s.split !== undefined ? { split: s.split } : {}) };
+    sources[name] = {
+      path: s.path,
+      ...(s.labels !== undefined ? { labels: s.labels } : {}),
+      ...(s.labelColumn !== undefined ? { labelColumn: s.labelColumn } : {}),
+      ...(s.idColumn !== undefined ? { idColumn: s.idColumn } : {}),
+      ...(s.split !== undefined ? { split: s.split } : {}),
+    };
   }
-  return stringify({ version: m.version, sources, dataset: m.dataset, preprocess: m.preprocess }, { lineWidth: 0 });
+  return stringify({ version: m.version, sources, dataset: m.dataset, preprocess: m.preprocess, model: m.model }, { lineWidth: 0 });
 }
 
 /**
@@ -96,6 +111,9 @@ export function setSourceInManifestText(text: string, name: string, decl: Source
   if (!isMap(existing)) doc.set('sources', doc.createNode({}));
   const entry: Record<string, string> = { path: decl.path };
   if (decl.labels !== undefined) entry.labels = decl.labels;
+  if (decl.labelColumn !== undefined) entry.labelColumn = decl.labelColumn;
+  if (decl.idColumn !== undefined) entry.idColumn = decl.idColumn;
+  if (decl.split !== undefined) entry.split = decl.split;
   doc.setIn(['sources', name], doc.createNode(entry));
   const sources = doc.get('sources');
   if (isMap(sources)) {

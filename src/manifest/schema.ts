@@ -29,13 +29,22 @@ export const splitSchema = z.enum(SPLITS);
 export type Split = z.output<typeof splitSchema>;
 
 export const sourceSchema = z.strictObject({
-  /** Folder of raw files, relative to the project root (POSIX). */
+  /** Folder of raw files, or a .csv file whose rows are items (a table source); relative to the project root (POSIX). */
   path: z.string().min(1, 'expected a folder path'),
-  /** 'dirname' or a CSV path; omitted means the items are unlabelled. */
+  /** 'dirname' or a CSV path; omitted means the items are unlabelled. Folder sources only. */
   labels: labelRuleSchema.optional(),
+  /** Table sources: the column holding each row's label. */
+  labelColumn: z.string().min(1).optional(),
+  /** Table sources: a column that names each row (its item path); default: the row's content hash. */
+  idColumn: z.string().min(1).optional(),
   /** Put every item of this source in one split (an official test set, say) instead of splitting it by hash. */
   split: splitSchema.optional(),
 });
+
+/** A source whose `path` is a CSV file: its rows are its items. */
+export function isTableSource(decl: { path: string }): boolean {
+  return /\.csv$/i.test(decl.path);
+}
 
 const fraction = z.number().min(0).max(1);
 
@@ -107,18 +116,63 @@ export const imageStepSchema = z
     message: 'each step has exactly one of: autoOrient, crop, resize, channels, normalize',
   });
 
+/** How table rows become feature vectors (statistics are computed on the train split only). */
+export const tableSchema = z.strictObject({
+  /** Feature columns (default: every column but the label and id columns). */
+  features: z.array(z.string().min(1)).min(1).optional(),
+  /** Columns one-hot encoded (default: the feature columns with a non-numeric value in train). */
+  categorical: z.array(z.string().min(1)).optional(),
+  /** Numeric scaling: standard ((x - mean) / std), minmax (to [0, 1]) or none. */
+  scale: z.enum(['standard', 'minmax', 'none']).default('standard'),
+  missing: z
+    .strictObject({
+      /** An empty numeric cell becomes the train mean, median or 0 — or is an error. */
+      numeric: z.enum(['mean', 'median', 'zero', 'error']).default('mean'),
+      /** An empty categorical cell is its own category, the most frequent one — or an error. */
+      categorical: z.enum(['category', 'mode', 'error']).default('category'),
+    })
+    .default({ numeric: 'mean', categorical: 'category' }),
+});
+
 export const preprocessSchema = z.strictObject({
+  /** Table sources: how rows become features. */
+  table: tableSchema.default(() => tableSchema.parse({})),
   /** Image steps, in order. Omitted: derived from the data at build time and written to d2.lock. */
   image: z.array(imageStepSchema).optional(),
   /** Images with more pixels than this are refused (decompression bombs). */
   maxPixels: int(1, 1 << 30).default(50_000_000),
 });
 
+/** '90s', '15m', '1h30m' or a number of seconds. */
+export const durationSchema = z.union([
+  z.number().positive(),
+  z.string().regex(/^(\d+h)?(\d+m)?(\d+s)?$/, "expected a duration such as '90s', '15m' or '1h30m'").refine((v) => v.length > 0, 'expected a duration'),
+]);
+
+export function durationSeconds(d: number | string): number {
+  if (typeof d === 'number') return d;
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(d)!;
+  return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
+}
+
+export const PRESETS = ['fast', 'default', 'thorough'] as const;
+
+/** The model: no learning-rate or batch-size knobs; d2 chooses (docs/training.md). */
+export const modelSchema = z.strictObject({
+  /** fast: a quick baseline; default: good accuracy; thorough: larger model, more epochs. */
+  preset: z.enum(PRESETS).default('default'),
+  /** Seeds weight initialisation, shuffling and dropout: same inputs and seed, same model. */
+  seed: z.number().int().min(0).max(2 ** 32 - 1).default(0),
+  /** Stop training after this long (the epochs run are recorded; results then depend on the machine's speed). */
+  timeBudget: durationSchema.optional(),
+});
+
 export const manifestSchema = z.strictObject({
   version: z.literal(MANIFEST_VERSION),
   sources: z.record(sourceNameSchema, sourceSchema).default({}),
   dataset: datasetSchema.default(() => datasetSchema.parse({})),
-  preprocess: preprocessSchema.default({ maxPixels: 50_000_000 }),
+  preprocess: preprocessSchema.default(() => preprocessSchema.parse({})),
+  model: modelSchema.default(() => modelSchema.parse({})),
 });
 
 /** What the user wrote (before defaults). */
@@ -129,6 +183,9 @@ export type SourceDecl = z.output<typeof sourceSchema>;
 export type ImageStep = z.output<typeof imageStepSchema>;
 export type DatasetDecl = z.output<typeof datasetSchema>;
 export type PreprocessDecl = z.output<typeof preprocessSchema>;
+export type TableDecl = z.output<typeof tableSchema>;
+export type ModelDecl = z.output<typeof modelSchema>;
+export type Preset = (typeof PRESETS)[number];
 
 /** The manifest's JSON Schema (docs/d2.schema.json, for editors), generated from the zod schema. */
 export function manifestJsonSchema(): Record<string, unknown> {

@@ -22,6 +22,10 @@ export const snapshotSchema = z.strictObject({
   items: z.number().int().nonnegative(),
   bytes: z.number().int().nonnegative(),
   labelled: z.number().int().nonnegative(),
+  /** Table sources: the oid of the CSV file (the rows' content lives there, not as objects of their own). */
+  table: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  /** Table sources: the CSV's columns. */
+  columns: z.array(z.string()).optional(),
 });
 
 export type Snapshot = z.output<typeof snapshotSchema>;
@@ -36,7 +40,11 @@ export function labelsPath(source: string): string {
 
 export function serializeSnapshot(s: Snapshot): string {
   const body = stringify(
-    { format: s.format, source: s.source, listing: s.listing, items: s.items, bytes: s.bytes, labelled: s.labelled },
+    {
+      format: s.format, source: s.source, listing: s.listing, items: s.items, bytes: s.bytes, labelled: s.labelled,
+      ...(s.table !== undefined ? { table: s.table } : {}),
+      ...(s.columns !== undefined ? { columns: s.columns } : {}),
+    },
     { lineWidth: 0 },
   );
   return `# Snapshot of source '${s.source}', written by 'd2 add': do not edit by hand.\n` +

@@ -1,0 +1,88 @@
+/**
+ * `d2.lock`: what makes a commit's model reproducible — the hashes of its dataset, its
+ * preprocessing and its model, the engine that trained it — and its headline metrics. Written by
+ * `d2 build`, committed, read by `d2 log` and `d2 diff` (docs/store-format.md, "d2.lock").
+ *
+ * Invariant: written only by `serializeLock` (fixed key order), so two builds of the same inputs
+ * write the same text, and a change shows in git as the lines that changed.
+ */
+import { stringify } from 'yaml';
+import { z } from 'zod';
+import { formatIssue, parseYamlWithSchema } from './parse-yaml.js';
+import { imageStepSchema, PRESETS } from './schema.js';
+
+export const LOCK_FILE = 'd2.lock';
+export const LOCK_FORMAT = 1 as const;
+
+const oid = z.string().regex(/^[0-9a-f]{64}$/);
+const setMetrics = z.strictObject({ count: z.number().int(), accuracy: z.number(), macroF1: z.number() });
+
+export const lockSchema = z.strictObject({
+  format: z.literal(LOCK_FORMAT),
+  dataset: oid,
+  classes: z.array(z.string()),
+  preprocess: z.strictObject({
+    modality: z.enum(['image', 'table']),
+    /** Cache key of the preprocessing. */
+    config: z.string(),
+    /** True when the image steps were derived from the data (not written in d2.yaml). */
+    derived: z.boolean(),
+    steps: z.array(imageStepSchema),
+    shape: z.array(z.number().int()),
+  }),
+  model: z.strictObject({
+    /** The model object (weights, topology, preprocessing) in the store. */
+    oid,
+    /** Hash of every input of the build: same key, same model. */
+    build: oid,
+    preset: z.enum(PRESETS),
+    seed: z.number().int(),
+    architecture: z.string(),
+    engine: z.string(),
+    trainer: z.string(),
+    epochs: z.number().int(),
+    /** Why training stopped: early stopping, the epoch limit, the time budget. */
+    stopped: z.string(),
+    seconds: z.number(),
+  }),
+  /** The evaluation object (metrics and per-item predictions). */
+  evaluation: oid,
+  metrics: z.strictObject({
+    validation: setMetrics.optional(),
+    test: setMetrics.optional(),
+    modelTests: z.strictObject({ count: z.number().int(), passed: z.number().int(), failed: z.array(z.string()) }).optional(),
+  }),
+});
+
+export type Lock = z.output<typeof lockSchema>;
+
+function round(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
+
+export function serializeLock(l: Lock): string {
+  const m = l.metrics;
+  const metrics: Record<string, unknown> = {};
+  if (m.validation) metrics.validation = { count: m.validation.count, accuracy: round(m.validation.accuracy), macroF1: round(m.validation.macroF1) };
+  if (m.test) metrics.test = { count: m.test.count, accuracy: round(m.test.accuracy), macroF1: round(m.test.macroF1) };
+  if (m.modelTests) metrics.modelTests = { count: m.modelTests.count, passed: m.modelTests.passed, failed: m.modelTests.failed };
+  const body = stringify({
+    format: l.format,
+    dataset: l.dataset,
+    classes: l.classes,
+    preprocess: { modality: l.preprocess.modality, config: l.preprocess.config, derived: l.preprocess.derived, steps: l.preprocess.steps, shape: l.preprocess.shape },
+    model: {
+      oid: l.model.oid, build: l.model.build, preset: l.model.preset, seed: l.model.seed, architecture: l.model.architecture,
+      engine: l.model.engine, trainer: l.model.trainer, epochs: l.model.epochs, stopped: l.model.stopped, seconds: Math.round(l.model.seconds * 10) / 10,
+    },
+    evaluation: l.evaluation,
+    metrics,
+  }, { lineWidth: 0 });
+  return `# Written by 'd2 build': what this commit's model was built from, and how it scored.\n# Do not edit; 'd2 build' rewrites it. Objects named here are in .d2/objects.\n${body}`;
+}
+
+export function parseLock(text: string, file = LOCK_FILE): { lock?: Lock; problems: string[] } {
+  const { value, issues } = parseYamlWithSchema(text, lockSchema);
+  if (value && issues.length === 0) return { lock: value, problems: [] };
+  return { problems: issues.map((i) => formatIssue(file, i)) };
+}
