@@ -21,7 +21,7 @@ const RULES: Record<string, Rule> = {
   store: { src: ADAPTER_BASE, external: [] },
   workspace: { src: ADAPTER_BASE, external: [] },
   git: { src: ADAPTER_BASE, external: ['isomorphic-git'] },
-  preprocess: { src: ADAPTER_BASE, external: ['sharp', 'fast-png', 'jpeg-js'] },
+  preprocess: { src: ADAPTER_BASE, external: ['sharp'] },
   engine: { src: ADAPTER_BASE, external: ['@tensorflow/'] },
   remote: { src: ADAPTER_BASE, external: ['@aws-sdk/'] },
   api: { src: ['api', 'core', 'manifest', 'errors', 'util', 'store', 'workspace', 'git', 'preprocess', 'engine', 'remote'], external: [] },

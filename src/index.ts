@@ -16,6 +16,9 @@ export { status, type StatusOptions, type StatusResult, type SourceStatus } from
 export { commit, type CommitOptions, type CommitResult } from './api/commit.js';
 export { log, type LogOptions, type LogResult, type LogEntry } from './api/log.js';
 export { fsck, type FsckOptions, type FsckResult, type FsckProblem } from './api/fsck.js';
+export { data, type DataOptions, type DataResult, type DataPreprocessSummary } from './api/data.js';
+export type { SkippedItem, PackStats, PackedDataset, PackedSet } from './api/packing.js';
+export type { Counts, DatasetProblem, ItemSet, Split } from './core/dataset.js';
 export { openProject, findProjectRoot, type Project } from './api/project.js';
 export type { ProgressEvent, ProgressHandler, CommonOptions } from './core/progress.js';
 export type { FileChanges, Relabel } from './core/changes.js';

@@ -20,13 +20,14 @@ import { serializeListing, sortListing, type ListingEntry } from '../core/listin
 import type { CommonOptions } from '../core/progress.js';
 import { InvalidArgument, PathNotFound, PathOutsideProject, SourceConflict, WalkFailed, throwIfAborted } from '../errors/index.js';
 import {
-  labelsPath, MANIFEST_FILE, serializeLabels, serializeSnapshot, setSourceInManifestText, snapshotPath,
-  SNAPSHOT_FORMAT, SOURCE_NAME_PATTERN, type Labels, type SourceDecl,
+  isTableSource, labelsPath, MANIFEST_FILE, serializeLabels, serializeSnapshot, setSourceInManifestText, snapshotPath,
+  SNAPSHOT_FORMAT, SOURCE_NAME_PATTERN, type Labels, type Snapshot, type SourceDecl,
 } from '../manifest/index.js';
 import { acquireLock, describeHolder, type PutFileOptions } from '../store/index.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { isInside, relativePosix } from '../util/paths.js';
 import { ensureGitignoreEntries, nowMs, StatCache, walk, type WalkProblem } from '../workspace/index.js';
+import { readTableItems } from './table-source.js';
 import { loadManifest, openProject, parseLabelsText, readListing, readWorkingSource, statCachePath, withCaller, type Project } from './project.js';
 
 export interface AddOptions extends CommonOptions {
@@ -40,6 +41,10 @@ export interface AddOptions extends CommonOptions {
   labels?: string;
   /** Accept folders outside the project. */
   external?: boolean;
+  /** Table sources (a .csv path): the column holding each row's label. */
+  labelColumn?: string;
+  /** Table sources: the column naming each row. */
+  idColumn?: string;
   lockTimeoutMs?: number;
   /** Test-only hooks into the store. */
   storeHooks?: PutFileOptions;
@@ -148,7 +153,7 @@ function planTargets(project: Project, cwd: string, options: AddOptions): Target
     if (paths.length) throw new InvalidArgument('give either --all or paths, not both');
     const names = Object.keys(declared);
     if (names.length === 0) throw new InvalidArgument('no sources declared in d2.yaml yet', { hint: "add one with 'd2 add PATH --labels dirname'" });
-    return names.map((name) => ({ name, decl: withLabels(declared[name]!, labelsRule), abs: path.resolve(project.root, declared[name]!.path) }));
+    return names.map((name) => ({ name, decl: withLabels(declared[name]!, labelsRule, options), abs: path.resolve(project.root, declared[name]!.path) }));
   }
   if (paths.length === 0) throw new InvalidArgument('nothing to add: give a folder, or --all to re-add every source', { hint: 'd2 add data/images --labels dirname' });
   if (options.source !== undefined && paths.length > 1) throw new InvalidArgument('--source names one source: give a single path with it');
@@ -169,11 +174,15 @@ function planTargets(project: Project, cwd: string, options: AddOptions): Target
     });
     if (owner && (options.source === undefined || options.source === owner[0])) {
       const [name, decl] = owner;
-      targets.set(name, { name, decl: withLabels(decl, labelsRule), abs: path.resolve(project.root, decl.path) });
+      targets.set(name, { name, decl: withLabels(decl, labelsRule, options), abs: path.resolve(project.root, decl.path) });
       continue;
     }
-    if (!fs.statSync(real).isDirectory()) {
-      throw new InvalidArgument(`'${p}' is a file: d2 adds folders (each becomes a source)`, { hint: `add the folder that holds it: d2 add ${path.dirname(p) || '.'}` });
+    const table = isTableSource({ path: real });
+    if (!fs.statSync(real).isDirectory() && !table) {
+      throw new InvalidArgument(`'${p}' is a file: d2 adds folders (each becomes a source), or .csv files whose rows are items`, { hint: `add the folder that holds it: d2 add ${path.dirname(p) || '.'}` });
+    }
+    if (table && options.labels !== undefined) {
+      throw new InvalidArgument(`'${p}' is a table: its rows' labels come from a column`, { hint: `d2 add ${p} --label-column <column>` });
     }
     if (!options.external && !isInside(project.root, real)) {
       throw new PathOutsideProject(`'${p}' is outside the project '${project.root}'`, { data: { path: p, real }, hint: 'add it explicitly with --external if you mean it' });
@@ -181,7 +190,7 @@ function planTargets(project: Project, cwd: string, options: AddOptions): Target
     if (isInside(real, project.root)) {
       throw new InvalidArgument(`'${p}' contains the project itself (d2.yaml, .d2/): give a folder of raw files`, { hint: 'for example: d2 add data/images' });
     }
-    const name = options.source ?? sanitizeName(path.basename(real));
+    const name = options.source ?? sanitizeName(path.basename(real).replace(/\.csv$/i, ''));
     const taken = declared[name];
     if (taken) {
       throw new SourceConflict(`source '${name}' already exists for '${taken.path}'`, { data: { source: name, path: taken.path }, hint: `choose another name with --source, e.g. --source ${name}-2` });
@@ -189,13 +198,18 @@ function planTargets(project: Project, cwd: string, options: AddOptions): Target
     const recordPath = isInside(project.root, abs) ? relativePosix(project.root, abs) : abs;
     const decl: SourceDecl = { path: recordPath };
     if (labelsRule !== undefined) decl.labels = labelsRule;
+    if (options.labelColumn !== undefined) decl.labelColumn = options.labelColumn;
+    if (options.idColumn !== undefined) decl.idColumn = options.idColumn;
     targets.set(name, { name, decl, abs });
   }
   return [...targets.values()];
 }
 
-function withLabels(decl: SourceDecl, rule: string | undefined): SourceDecl {
-  return rule === undefined ? decl : { ...decl, labels: rule };
+function withLabels(decl: SourceDecl, rule: string | undefined, options: AddOptions = {}): SourceDecl {
+  const out = rule === undefined ? { ...decl } : { ...decl, labels: rule };
+  if (options.labelColumn !== undefined) out.labelColumn = options.labelColumn;
+  if (options.idColumn !== undefined) out.idColumn = options.idColumn;
+  return out;
 }
 
 function problemsError(source: string, problems: WalkProblem[]): WalkFailed {
@@ -208,6 +222,7 @@ function problemsError(source: string, problems: WalkProblem[]): WalkFailed {
 }
 
 async function addSource(project: Project, target: Target, options: AddOptions): Promise<AddedSource> {
+  if (isTableSource(target.decl)) return addTableSource(project, target, options);
   const { name, decl, abs } = target;
   const store = project.store;
   const progress = options.onProgress;
@@ -279,19 +294,11 @@ async function addSource(project: Project, target: Target, options: AddOptions):
     batch.commit();
 
     const bytes = listing.reduce((s, e) => s + e.size, 0);
-    const snapshot = { format: SNAPSHOT_FORMAT, source: name, listing: listingOid, items: listing.length, bytes, labelled: labels.size };
-    fs.mkdirSync(path.join(project.root, path.dirname(snapshotPath(name))), { recursive: true });
-    writeFileAtomicSync(path.join(project.root, labelsPath(name)), serializeLabels(labels));
-    writeFileAtomicSync(path.join(project.root, snapshotPath(name)), serializeSnapshot(snapshot));
+    writeSourceFiles(project, { format: SNAPSHOT_FORMAT, source: name, listing: listingOid, items: listing.length, bytes, labelled: labels.size }, labels);
 
     cache.retain(new Set(listing.map((e) => e.path)));
     cache.write(cacheFile, nowMs(), listingOid);
 
-    const files_ = diffFiles(previousListing, listing);
-    const before = new Set(previousListing.map((e) => e.path));
-    const common = listing.filter((e) => before.has(e.path)).map((e) => e.path);
-    const relabels = diffLabels(previous?.labels ?? new Map(), labels, common, files_.renamed);
-    const warnings = [...problems.map((p) => p.message), ...labelWarnings];
     return {
       source: name,
       path: decl.path,
@@ -301,12 +308,86 @@ async function addSource(project: Project, target: Target, options: AddOptions):
       labelled: labels.size,
       unlabelled: listing.length - labels.size,
       listing: listingOid,
-      changes: { added: files_.added.length, modified: files_.modified.length, deleted: files_.deleted.length, renamed: files_.renamed.length, relabelled: relabels.length },
+      changes: changeCounts(previousListing, previous?.labels, listing, labels),
       filesRead,
       objectsWritten,
       bytesWritten,
       hiddenSkipped: walked.hiddenSkipped,
-      warnings,
+      warnings: [...problems.map((p) => p.message), ...labelWarnings],
+    };
+  } catch (e) {
+    batch.abort();
+    throw e;
+  }
+}
+
+function writeSourceFiles(project: Project, snapshot: Snapshot, labels: Labels): void {
+  fs.mkdirSync(path.join(project.root, path.dirname(snapshotPath(snapshot.source))), { recursive: true });
+  writeFileAtomicSync(path.join(project.root, labelsPath(snapshot.source)), serializeLabels(labels));
+  writeFileAtomicSync(path.join(project.root, snapshotPath(snapshot.source)), serializeSnapshot(snapshot));
+}
+
+function changeCounts(before: readonly ListingEntry[], beforeLabels: Labels | undefined, after: readonly ListingEntry[], afterLabels: Labels): SourceChangeCounts {
+  const files = diffFiles(before, after);
+  const old = new Set(before.map((e) => e.path));
+  const common = after.filter((e) => old.has(e.path)).map((e) => e.path);
+  const relabels = diffLabels(beforeLabels ?? new Map(), afterLabels, common, files.renamed);
+  return { added: files.added.length, modified: files.modified.length, deleted: files.deleted.length, renamed: files.renamed.length, relabelled: relabels.length };
+}
+
+/** A table source: the CSV is stored as one object; its rows become the listing. */
+async function addTableSource(project: Project, target: Target, options: AddOptions): Promise<AddedSource> {
+  const { name, decl, abs } = target;
+  const store = project.store;
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(abs);
+  } catch {
+    throw new PathNotFound(`table '${decl.path}' of source '${name}' does not exist`, { data: { source: name, path: decl.path } });
+  }
+  const cacheFile = statCachePath(project, name);
+  const cache = StatCache.read(cacheFile);
+  const file = { path: path.basename(abs), abs, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
+  const batch = store.batch();
+  try {
+    let oid = cache.lookup(file);
+    let written = 0;
+    let read = 0;
+    if (oid === undefined || !store.has(oid)) {
+      const stored = batch.putFile(abs, options.storeHooks);
+      oid = stored.oid;
+      read = 1;
+      if (stored.written) written = stored.size;
+      cache.set(file.path, { size: stored.size, mtimeMs: stored.stat.mtimeMs, ctimeMs: stored.stat.ctimeMs, ino: stored.stat.ino }, oid);
+    }
+    options.onProgress?.({ phase: 'hash', loaded: 1, total: 1, detail: { source: name } });
+    const text = (batch.pendingBytes(oid) ?? store.read(oid)).toString('utf8');
+    const items = readTableItems(text, decl, decl.path);
+    const previous = readWorkingSource(project, name);
+    const previousListing = previous && store.has(previous.snapshot.listing) ? readListing(store, previous.snapshot.listing) : [];
+    const listingOid = batch.putBytes(serializeListing(items.entries));
+    throwIfAborted(options.signal);
+    batch.commit();
+    const bytes = st.size;
+    writeSourceFiles(project, { format: SNAPSHOT_FORMAT, source: name, listing: listingOid, items: items.entries.length, bytes, labelled: items.labels.size, table: oid, columns: items.columns }, items.labels);
+    cache.retain(new Set([file.path]));
+    cache.write(cacheFile, nowMs());
+    const unlabelled = items.entries.length - items.labels.size;
+    return {
+      source: name,
+      path: decl.path,
+      labels: decl.labelColumn ? `column:${decl.labelColumn}` : null,
+      items: items.entries.length,
+      bytes,
+      labelled: items.labels.size,
+      unlabelled,
+      listing: listingOid,
+      changes: changeCounts(previousListing, previous?.labels, items.entries, items.labels),
+      filesRead: read,
+      objectsWritten: written ? 1 : 0,
+      bytesWritten: written,
+      hiddenSkipped: 0,
+      warnings: unlabelled && decl.labelColumn ? [`${unlabelled} of ${items.entries.length} row(s) have an empty '${decl.labelColumn}'`] : [],
     };
   } catch (e) {
     batch.abort();

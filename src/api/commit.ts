@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { CommonOptions } from '../core/progress.js';
 import { InvalidArgument, ObjectNotFound } from '../errors/index.js';
 import { commitPaths, currentBranch, openGitRepo, resolveIdentity } from '../git/index.js';
-import { MANIFEST_FILE, SOURCES_DIR } from '../manifest/index.js';
+import { LOCK_FILE, MANIFEST_FILE, SOURCES_DIR } from '../manifest/index.js';
 import { acquireLock } from '../store/index.js';
 import { relativePosix } from '../util/paths.js';
 import { openProject, readWorkingSource, withCaller } from './project.js';
@@ -30,7 +30,6 @@ export interface CommitResult {
   changed: string[];
 }
 
-export const LOCK_FILE = 'd2.lock';
 
 export async function commit(options: CommitOptions): Promise<CommitResult> {
   return withCaller('d2.commit', async () => {

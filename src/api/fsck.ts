@@ -64,11 +64,21 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckResult> {
       }
       options.onProgress?.({ phase: 'verify', loaded: oids.length, total: oids.length });
 
-      // References: listings of the working snapshots and of HEAD's.
+      // References: listings of the working snapshots and of HEAD's. A table source's items
+      // are rows of its table object, which must exist; a folder source's items are objects.
       const listings = new Map<string, string>();
+      const tables = new Set<string>();
+      const noteTable = (s: { listing: string; table?: string }, where: string): void => {
+        if (s.table === undefined) return;
+        tables.add(s.listing);
+        if (!store.has(s.table) && !corrupt.has(s.table)) problems.push({ oid: s.table, problem: 'missing', detail: 'table object missing', referencedBy: where });
+      };
       for (const name of Object.keys(project.manifest.sources)) {
         const w = readWorkingSource(project, name);
-        if (w) listings.set(w.snapshot.listing, `source '${name}'`);
+        if (w) {
+          listings.set(w.snapshot.listing, `source '${name}'`);
+          noteTable(w.snapshot, `source '${name}'`);
+        }
       }
       try {
         const repo = await openGitRepo(project.root);
@@ -80,6 +90,7 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckResult> {
             if (text) {
               const s = parseSnapshotText(text, snapshotPath(name));
               if (!listings.has(s.listing)) listings.set(s.listing, `source '${name}' (HEAD)`);
+              noteTable(s, `source '${name}' (HEAD)`);
             }
           }
         }
@@ -92,6 +103,7 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckResult> {
           problems.push({ oid: listingOid, problem: 'missing', detail: 'listing object missing', referencedBy: where });
           continue;
         }
+        if (tables.has(listingOid)) continue;
         for (const e of readListing(store, listingOid)) {
           if (corrupt.has(e.oid)) continue;
           let size: number;

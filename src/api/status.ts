@@ -14,11 +14,12 @@ import type { ListingEntry } from '../core/listing.js';
 import type { CommonOptions } from '../core/progress.js';
 import { SourceNotFound, throwIfAborted } from '../errors/index.js';
 import { blobOidsAtCommit, currentBranch, hashBlob, headCommit, openGitRepo, readFileAtCommit } from '../git/index.js';
-import { labelsPath, MANIFEST_FILE, SOURCES_DIR, snapshotPath } from '../manifest/index.js';
+import { isTableSource, labelsPath, MANIFEST_FILE, SOURCES_DIR, snapshotPath, type Snapshot, type SourceDecl } from '../manifest/index.js';
+import { readTableItems } from './table-source.js';
 import { hashFileSync } from '../util/hash.js';
 import { isInside, relativePosix } from '../util/paths.js';
 import { nowMs, StatCache, walk, type WalkProblem } from '../workspace/index.js';
-import { openProject, parseSnapshotText, parseSourceTexts, readListing, readWorkingSourceTexts, statCachePath, withCaller, type Project, type SourceTexts } from './project.js';
+import { openProject, parseLabelsText, parseSnapshotText, parseSourceTexts, readListing, readWorkingSourceTexts, statCachePath, withCaller, type Project, type SourceTexts } from './project.js';
 
 export interface StatusOptions extends CommonOptions {
   /** Only these sources (default: all). */
@@ -32,6 +33,8 @@ export interface SourceStatus {
   state: 'tracked' | 'new' | 'removed' | 'untracked';
   staged: { files: FileChanges; relabels: Relabel[] };
   notAdded: FileChanges;
+  /** Labels that `d2 add` would change: rows of a table, or the rows of a source's labels CSV, edited since. */
+  notAddedRelabels: Relabel[];
   problems: WalkProblem[];
   /** Set when a listing of the last commit is not in the local store (pull it). */
   missingListing?: string;
@@ -102,6 +105,7 @@ export async function status(options: StatusOptions = {}): Promise<StatusResult>
         state: !decl ? 'removed' : !working ? 'untracked' : headSnapOid ? 'tracked' : 'new',
         staged: { files: EMPTY, relabels: [] },
         notAdded: EMPTY,
+        notAddedRelabels: [],
         problems: [],
       };
       if (!unchanged) {
@@ -119,22 +123,88 @@ export async function status(options: StatusOptions = {}): Promise<StatusResult>
         }
       }
       if (decl) {
-        const scan = await scanFolder(project, name, path.resolve(project.root, decl.path), working?.listing, options);
+        const abs = path.resolve(project.root, decl.path);
+        const scan = isTableSource(decl)
+          ? scanTable(project, name, abs, decl, working)
+          : await scanFolder(project, name, abs, working?.listing, options);
         filesChecked += scan.checked;
         filesHashed += scan.hashed;
         st.problems = scan.problems;
         st.notAdded = scan.notAdded;
+        st.notAddedRelabels = scan.relabels ?? (working && decl.labels && decl.labels !== 'dirname'
+          ? await csvRelabels(project, name, decl.labels, workTexts.labels, working)
+          : []);
       }
       sources.push(st);
     }
     const clean = !manifestChanged && sources.every((s) =>
-      s.state !== 'untracked' && s.state !== 'removed' && isEmptyFileChanges(s.staged.files) && s.staged.relabels.length === 0 && isEmptyFileChanges(s.notAdded));
+      s.state !== 'untracked' && s.state !== 'removed' && isEmptyFileChanges(s.staged.files) && s.staged.relabels.length === 0 && isEmptyFileChanges(s.notAdded) && s.notAddedRelabels.length === 0);
     return { head, branch: (await currentBranch(repo)) ?? null, manifestChanged, sources, clean, filesChecked, filesHashed };
   });
 }
 
+/** A table source: its CSV against the one `d2 add` recorded; rows are compared only if the file changed. */
+function scanTable(project: Project, name: string, abs: string, decl: SourceDecl, working: Snapshot | undefined): FolderScan {
+  const loadListing = (): ListingEntry[] => (working ? readListing(project.store, working.listing) : []);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(abs);
+  } catch {
+    return { notAdded: { ...EMPTY, deleted: loadListing().map((e) => e.path) }, problems: [], checked: 0, hashed: 0 };
+  }
+  const cacheFile = statCachePath(project, name);
+  const cache = StatCache.read(cacheFile);
+  const file = { path: path.basename(abs), abs, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
+  let oid = cache.lookup(file);
+  let hashed = 0;
+  if (oid === undefined) {
+    oid = hashFileSync(abs).oid;
+    hashed = 1;
+    cache.set(file.path, file, oid);
+    try {
+      cache.write(cacheFile, nowMs());
+    } catch {
+      // the cache is only an accelerator
+    }
+  }
+  if (working?.table === oid) return { notAdded: EMPTY, problems: [], checked: 1, hashed };
+  try {
+    const items = readTableItems(fs.readFileSync(abs, 'utf8'), decl, decl.path);
+    const listing = loadListing();
+    const notAdded = diffFiles(listing, items.entries);
+    const before = new Set(listing.map((e) => e.path));
+    const common = items.entries.filter((e) => before.has(e.path)).map((e) => e.path);
+    const labelsText = readWorkingSourceTexts(project, name).labels;
+    const current = labelsText ? parseLabelsText(labelsText, labelsPath(name)) : new Map<string, string>();
+    return { notAdded, relabels: diffLabels(current, items.labels, common, notAdded.renamed), problems: [], checked: 1, hashed };
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    return { notAdded: EMPTY, problems: [{ kind: 'unreadable', path: decl.path, message, severity: 'error' }], checked: 1, hashed };
+  }
+}
+
+/** A folder source labelled by a CSV: the labels `d2 add` would take from the CSV now, against the recorded ones. */
+async function csvRelabels(project: Project, name: string, csvPath: string, labelsText: string | undefined, working: Snapshot): Promise<Relabel[]> {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(project.root, csvPath), 'utf8');
+  } catch {
+    return [];
+  }
+  const fromCsv = parseLabelsText(text, csvPath);
+  const recorded = labelsText ? parseLabelsText(labelsText, labelsPath(name)) : new Map<string, string>();
+  const paths = readListing(project.store, working.listing).map((e) => e.path);
+  const now = new Map<string, string>();
+  for (const p of paths) {
+    const l = fromCsv.get(p);
+    if (l !== undefined) now.set(p, l);
+  }
+  return diffLabels(recorded, now, paths);
+}
+
 interface FolderScan {
   notAdded: FileChanges;
+  relabels?: Relabel[];
   problems: WalkProblem[];
   checked: number;
   hashed: number;

@@ -10,6 +10,7 @@ import { D2Error, InternalError, InvalidArgument, Interrupted } from '../index.j
 import type { Runtime } from './action.js';
 import { registerAdd } from './commands/add.js';
 import { registerCommit } from './commands/commit.js';
+import { registerData } from './commands/data.js';
 import { registerFsck } from './commands/fsck.js';
 import { registerInit } from './commands/init.js';
 import { registerLog } from './commands/log.js';
@@ -57,6 +58,7 @@ Docs: docs/ in d2's repository (manifest.md, json-output.md, errors.md).
   registerStatus(program, rt);
   registerCommit(program, rt);
   registerLog(program, rt);
+  registerData(program, rt);
   registerFsck(program, rt);
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined });

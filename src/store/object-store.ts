@@ -301,6 +301,12 @@ export class ObjectBatch {
     this.pendingOids.add(oid);
   }
 
+  /** The content of an object staged in this batch and not yet committed (read from its temporary file). */
+  pendingBytes(oid: string): Buffer | undefined {
+    const p = this.pending.find((x) => x.oid === oid);
+    return p ? fs.readFileSync(p.tmp) : undefined;
+  }
+
   putBytes(data: string | Uint8Array): string {
     const oid = sha256Hex(data);
     if (this.known(oid)) return oid;

@@ -6,6 +6,8 @@ import { renderAdd } from '../render/text.js';
 interface AddFlags {
   source?: string;
   labels?: string;
+  labelColumn?: string;
+  idColumn?: string;
   all?: boolean;
   external?: boolean;
 }
@@ -13,15 +15,18 @@ interface AddFlags {
 export function registerAdd(program: Command, rt: Runtime): void {
   program
     .command('add')
-    .description('record folders of raw files as sources: store their content, list them, take their labels')
-    .argument('[paths...]', 'folders to add; a path inside a known source re-adds that source')
+    .description('record folders of raw files (or CSV tables) as sources: store their content, list them, take their labels')
+    .argument('[paths...]', 'folders or .csv files to add; a path inside a known source re-adds that source')
     .option('-s, --source <name>', "name of the source (default: the folder's name)")
     .option('-l, --labels <rule>', "'dirname' (label = parent folder) or a CSV file with columns path,label")
+    .option('--label-column <column>', 'for a .csv table whose rows are items: the column holding the label')
+    .option('--id-column <column>', "for a .csv table: a column naming each row (default: the row's content hash)")
     .option('-A, --all', 'add every source declared in d2.yaml again')
     .option('--external', 'accept a folder outside the project')
     .addHelpText('after', examples(
       '$ d2 add data/fashion --labels dirname      # ImageFolder layout: data/fashion/<label>/<file>',
       '$ d2 add data/scans --labels scans.csv     # labels from a CSV (path,label; paths relative to the folder)',
+      '$ d2 add data/houses.csv --label-column price_band   # a table: each row is an item',
       '$ d2 add --all                             # record what changed in every source',
     ))
     .action(action<AddFlags>(rt, async (ctx, paths, o) => {
@@ -31,6 +36,8 @@ export function registerAdd(program: Command, rt: Runtime): void {
         all: o.all,
         source: o.source,
         labels: o.labels,
+        labelColumn: o.labelColumn,
+        idColumn: o.idColumn,
         external: o.external,
         lockTimeoutMs: ctx.flags.lockTimeoutMs,
       });

@@ -22,6 +22,7 @@ const PHASE_TEXT: Record<string, string> = {
   hash: 'reading and storing',
   flush: 'making objects durable',
   verify: 'verifying objects',
+  preprocess: 'preprocessing',
 };
 
 export function describePhase(e: ProgressEvent): string {

@@ -60,7 +60,7 @@ function hasStaged(src: SourceStatus): boolean {
 
 function hasUnadded(src: SourceStatus): boolean {
   const f = src.notAdded;
-  return f.added.length + f.modified.length + f.deleted.length + f.renamed.length > 0 || src.state === 'untracked';
+  return f.added.length + f.modified.length + f.deleted.length + f.renamed.length + src.notAddedRelabels.length > 0 || src.state === 'untracked';
 }
 
 export function renderStatus(r: StatusResult, s: Style, limit: number): string {
@@ -84,8 +84,9 @@ export function renderStatus(r: StatusResult, s: Style, limit: number): string {
         out.push(`  ${s.bold(src.source)}: declared in d2.yaml, never added`);
         continue;
       }
-      out.push(`  ${s.bold(src.source)}: ${changeSummary(counts(src.notAdded))}`);
+      out.push(`  ${s.bold(src.source)}: ${changeSummary({ ...counts(src.notAdded), relabelled: src.notAddedRelabels.length })}`);
       fileLines(out, src.notAdded, limit, s, s.red);
+      listPaths(out, 'relabelled:', src.notAddedRelabels.map((l) => `${l.path}  ${l.from ?? '(none)'} → ${l.to ?? '(none)'}`), limit, s.cyan);
     }
   }
   const problems = r.sources.flatMap((src) => src.problems.map((p) => `${src.source}: ${p.message}`));
