@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const all = { store: 'store.js', preprocess: 'preprocess-speed.js', train: 'train-speed.js' };
+const all = { store: 'store.js', preprocess: 'preprocess-speed.js', dataset: 'dataset.js', train: 'train-speed.js' };
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const passthrough = process.argv.slice(2).filter((a) => a.startsWith('-'));
 const chosen = names.length ? names : Object.keys(all);
