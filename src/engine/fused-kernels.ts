@@ -1,0 +1,150 @@
+/**
+ * d2's own fused kernels for the training step's memory-bound parts, as plain loops over the
+ * backend's memory (the wasm heap, or the cpu backend's arrays), registered under d2 names for
+ * the 'wasm' and 'cpu' backends. On other backends the same functions are composed from
+ * standard operations, so every engine computes the same function.
+ *
+ * - D2MaxPoolReluGrad: the gradient through ReLU then a k×k stride-k max pool (valid
+ *   padding): each output gradient goes to the first maximum of its window (row-major, as
+ *   TensorFlow and the cpu backend), and only if that maximum is positive (ReLU's derivative).
+ * - D2BiasGrad: the sum over every axis but the last (a conv bias's gradient, NHWC).
+ *
+ * Invariants: each kernel allocates exactly its one output; inputs are never written; results
+ * equal the composed fallback's (tests compare them).
+ */
+import type { KernelBackend, KernelFunc, Tensor, TensorInfo } from '@tensorflow/tfjs';
+import type { Tf } from './engines.js';
+
+export const MAX_POOL_RELU_GRAD = 'D2MaxPoolReluGrad';
+export const BIAS_GRAD = 'D2BiasGrad';
+
+interface Memory {
+  read(t: TensorInfo): Float32Array;
+  /** A new float32 output; `values` is valid until the next allocation on this backend. */
+  alloc(shape: number[]): { info: TensorInfo; values: Float32Array };
+}
+
+interface WasmLike extends KernelBackend {
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+}
+interface CpuLike extends KernelBackend {
+  data: { get(dataId: object): { values: Float32Array } | undefined };
+  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
+}
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+function memoryOf(backendName: string, backend: KernelBackend): Memory {
+  if (backendName === 'wasm') {
+    const be = backend as WasmLike;
+    const view = (t: TensorInfo) => new Float32Array(be.wasm.HEAPU8.buffer, be.dataIdMap.get(t.dataId)!.memoryOffset, size(t.shape));
+    return {
+      read: view,
+      alloc: (shape) => {
+        const info = be.makeOutput(shape, 'float32');
+        return { info, values: view(info) };
+      },
+    };
+  }
+  const be = backend as CpuLike;
+  return {
+    read: (t) => be.data.get(t.dataId)!.values,
+    alloc: (shape) => {
+      const values = new Float32Array(size(shape));
+      return { info: be.makeTensorInfo(shape, 'float32', values), values };
+    },
+  };
+}
+
+function maxPoolReluGradKernel(backendName: string): KernelFunc {
+  return (({ inputs, attrs, backend }: { inputs: Record<string, TensorInfo>; attrs: Record<string, unknown>; backend: KernelBackend }) => {
+    const mem = memoryOf(backendName, backend);
+    const dy = inputs.dy as TensorInfo;
+    const x = inputs.x as TensorInfo;
+    const k = attrs.size as number;
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    const oh = Math.floor(h / k);
+    const ow = Math.floor(w / k);
+    const out = mem.alloc([n, h, w, c]);
+    // Views after the allocation: allocating may move the wasm heap.
+    const dx = out.values;
+    const xs = mem.read(x);
+    const gs = mem.read(dy);
+    dx.fill(0);
+    const rowStride = w * c;
+    for (let b = 0; b < n; b++) {
+      const xb = b * h * rowStride;
+      for (let i = 0; i < oh; i++) {
+        for (let j = 0; j < ow; j++) {
+          const base = xb + i * k * rowStride + j * k * c;
+          const g = ((b * oh + i) * ow + j) * c;
+          for (let ch = 0; ch < c; ch++) {
+            let best = 0;
+            let at = -1;
+            for (let y = 0; y < k; y++) {
+              let p = base + y * rowStride + ch;
+              for (let xx = 0; xx < k; xx++, p += c) {
+                const v = xs[p] as number;
+                // First strict maximum; a maximum of 0 (or less) has no ReLU gradient.
+                if (v > best) {
+                  best = v;
+                  at = p;
+                }
+              }
+            }
+            if (at >= 0) dx[at] = gs[g + ch] as number;
+          }
+        }
+      }
+    }
+    return out.info;
+  }) as unknown as KernelFunc;
+}
+
+function biasGradKernel(backendName: string): KernelFunc {
+  return (({ inputs, backend }: { inputs: Record<string, TensorInfo>; backend: KernelBackend }) => {
+    const mem = memoryOf(backendName, backend);
+    const dy = inputs.dy as TensorInfo;
+    const c = dy.shape.at(-1) as number;
+    const rows = size(dy.shape) / c;
+    const out = mem.alloc([c]);
+    const acc = new Float64Array(c);
+    const gs = mem.read(dy);
+    for (let r = 0, p = 0; r < rows; r++) for (let ch = 0; ch < c; ch++, p++) acc[ch] = (acc[ch] as number) + (gs[p] as number);
+    const values = mem.read(out.info);
+    for (let ch = 0; ch < c; ch++) values[ch] = acc[ch] as number;
+    return out.info;
+  }) as unknown as KernelFunc;
+}
+
+const registered = new Set<string>();
+
+/** Register the kernels for a backend ('wasm' or 'cpu'; others use the composed fallbacks). */
+export function registerFusedKernels(tf: Tf, backendName: string): void {
+  if (backendName !== 'wasm' && backendName !== 'cpu') return;
+  if (registered.has(backendName)) return;
+  for (const [name, make] of [[MAX_POOL_RELU_GRAD, maxPoolReluGradKernel], [BIAS_GRAD, biasGradKernel]] as const) {
+    if (!tf.getKernel(name, backendName)) tf.registerKernel({ kernelName: name, backendName, kernelFunc: make(backendName) });
+  }
+  registered.add(backendName);
+}
+
+/** Gradient through ReLU and a size×size stride-size max pool (valid): dy is the pool's output gradient, x its input. */
+export function maxPoolReluGrad(tf: Tf, dy: Tensor, x: Tensor, poolSize: number): Tensor {
+  if (tf.getKernel(MAX_POOL_RELU_GRAD, tf.getBackend())) {
+    return tf.engine().runKernel(MAX_POOL_RELU_GRAD, { dy, x }, { size: poolSize } as never) as Tensor;
+  }
+  return tf.tidy(() => {
+    const y = tf.maxPool(x as never, poolSize, poolSize, 'valid');
+    const g = tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, { filterSize: [poolSize, poolSize], strides: [poolSize, poolSize], pad: 'valid' } as never) as Tensor;
+    return tf.mul(g, tf.step(x));
+  });
+}
+
+/** Sum over every axis but the last. */
+export function biasGrad(tf: Tf, dy: Tensor): Tensor {
+  if (tf.getKernel(BIAS_GRAD, tf.getBackend())) return tf.engine().runKernel(BIAS_GRAD, { dy }, {}) as Tensor;
+  return tf.sum(dy, [...Array(dy.rank - 1).keys()]);
+}

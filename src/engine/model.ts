@@ -1,0 +1,129 @@
+/**
+ * Trained models as bytes, and prediction from them on any engine.
+ *
+ * Format 'D2MODEL1' (the container of container.ts): header
+ *   { format: 1, architecture, params: [{ name, shape }], training: { engine, preset, seed,
+ *     epochs, bestEpoch } }
+ * and one array, `weights`: every parameter in `params` order, flat, float32 (TensorFlow
+ * layouts: conv kernels [kh, kw, in, out] as TensorFlow, dense kernels [out, in] as PyTorch). The architecture is d2's
+ * own layer list (plan.ts), so any engine can rebuild the network from it.
+ *
+ * Invariants: a model predicts with the same forward pass it was trained and evaluated with
+ * (network.ts); `predict` returns probabilities (softmax of the logits), N × numClasses,
+ * row-major; predicting disposes every tensor it creates.
+ */
+import type { Tensor } from '@tensorflow/tfjs';
+import { InvalidArgument } from '../errors/index.js';
+import { decodeContainer, encodeContainer } from './container.js';
+import { selectEngine, type EngineInfo, type EngineRequest } from './engines.js';
+import { describeNetwork, predictProbabilities, type NetworkShape } from './network.js';
+import type { Architecture } from './plan.js';
+
+export const MODEL_MAGIC = 'D2MODEL1';
+
+export interface ModelTrainingInfo {
+  engine: string;
+  preset: string;
+  seed: number;
+  /** Epochs run. */
+  epochs: number;
+  /** The epoch (0-based) whose weights were kept. */
+  bestEpoch: number;
+}
+
+export interface ModelHeader {
+  format: 1;
+  architecture: Architecture;
+  params: { name: string; shape: number[] }[];
+  training: ModelTrainingInfo;
+}
+
+export function serializeModel(architecture: Architecture, weights: Float32Array, training: ModelTrainingInfo): Uint8Array {
+  const net = describeNetwork(architecture);
+  if (weights.length !== net.paramCount) throw new Error(`internal: ${weights.length} weights for a network of ${net.paramCount}`);
+  const header: Omit<ModelHeader, 'blobs'> = {
+    format: 1,
+    architecture,
+    params: net.params.map((p) => ({ name: p.name, shape: p.shape })),
+    training,
+  };
+  return encodeContainer(MODEL_MAGIC, header as unknown as Record<string, unknown>, [['weights', weights]]);
+}
+
+export function parseModel(bytes: Uint8Array): { header: ModelHeader; weights: Float32Array } {
+  const { header, blobs } = decodeContainer(bytes, MODEL_MAGIC, 'model');
+  if (header.format !== 1) throw new InvalidArgument(`d2 model format ${String(header.format)} is not supported (expected 1)`);
+  const h = header as unknown as ModelHeader;
+  let net: NetworkShape;
+  try {
+    net = describeNetwork(h.architecture);
+  } catch (e) {
+    throw new InvalidArgument('d2 model has an invalid architecture', { cause: e });
+  }
+  const weights = blobs.get('weights');
+  if (!weights || weights.length !== net.paramCount) throw new InvalidArgument(`d2 model has ${weights?.length ?? 0} weights, its architecture needs ${net.paramCount}`);
+  return { header: h, weights };
+}
+
+export interface LoadedModel {
+  readonly header: ModelHeader;
+  readonly engine: EngineInfo;
+  readonly numClasses: number;
+  readonly inputShape: number[];
+  /** Release the model's tensors. */
+  dispose(): void;
+  /** @internal */
+  readonly params: Tensor[];
+  /** @internal */
+  readonly net: NetworkShape;
+}
+
+/**
+ * Load a model for prediction on an engine (default: the fastest available).
+ *
+ * @example
+ * const model = await loadModel(bytes);
+ * const probs = await predict(model, x); // x: Float32Array of N × H × W × C
+ * model.dispose();
+ */
+export async function loadModel(bytes: Uint8Array, options: { engine?: EngineRequest } = {}): Promise<LoadedModel> {
+  const { header, weights } = parseModel(bytes);
+  const { tf, info } = await selectEngine(options.engine ?? 'auto');
+  const net = describeNetwork(header.architecture);
+  const params = net.params.map((p) => tf.tensor(weights.subarray(p.offset, p.offset + p.size), p.shape));
+  return {
+    header,
+    engine: info,
+    numClasses: header.architecture.numClasses,
+    inputShape: [...header.architecture.inputShape],
+    params,
+    net,
+    dispose: () => {
+      for (const t of params) t.dispose();
+    },
+  };
+}
+
+/** Class probabilities for N items packed in x (N × product(inputShape)), N × numClasses. */
+export async function predict(model: LoadedModel, x: Float32Array, options: { batchSize?: number } = {}): Promise<Float32Array> {
+  const { tf } = await selectEngine(model.engine.name);
+  const rowSize = model.inputShape.reduce((a, b) => a * b, 1);
+  if (!(x instanceof Float32Array) || x.length % rowSize !== 0) {
+    throw new InvalidArgument(`predict needs a Float32Array of N × ${rowSize} numbers (input shape [${model.inputShape.join(', ')}]), got ${x?.length ?? 0}`);
+  }
+  const n = x.length / rowSize;
+  const k = model.numClasses;
+  const out = new Float32Array(n * k);
+  const chunk = options.batchSize ?? 256;
+  for (let start = 0; start < n; start += chunk) {
+    const end = Math.min(n, start + chunk);
+    const rows = end - start;
+    const p = tf.tidy(() => {
+      const xs = tf.tensor(x.subarray(start * rowSize, end * rowSize), model.net.layers[0]?.spec.kind === 'flatten' ? [rows, rowSize] : [rows, ...model.inputShape]);
+      return predictProbabilities(tf, model.net, model.params, { x: xs });
+    });
+    out.set(p.dataSync() as Float32Array, start * k);
+    p.dispose();
+  }
+  return out;
+}

@@ -1,0 +1,176 @@
+/**
+ * The training plan: the network and every training setting, chosen from the data (modality,
+ * input shape, class count, dataset size, class balance) and the preset. d2 exposes no
+ * learning-rate, batch-size or architecture knobs; docs/training.md explains each default.
+ *
+ * Invariants:
+ * - Pure and deterministic: the same inputs give the same plan (no engine, clock or randomness),
+ *   so a plan can be part of a build's cache key and is recorded with the model.
+ * - The plan, not the number of cores, fixes the arithmetic: a batch is always split into
+ *   `shards` fixed parts whose gradients are summed in shard order, however many workers run
+ *   them. Weights therefore depend on data, preset, seed and engine only.
+ */
+import { InvalidArgument } from '../errors/index.js';
+
+export type Preset = 'fast' | 'default' | 'thorough';
+export const PRESET_NAMES: readonly Preset[] = ['fast', 'default', 'thorough'];
+
+export type LayerSpec =
+  | { kind: 'conv2d'; filters: number; kernel: number; padding: 'valid' | 'same' }
+  | { kind: 'maxPool'; size: number }
+  | { kind: 'flatten' }
+  | { kind: 'dense'; units: number; activation: 'relu' | 'linear' }
+  | { kind: 'dropout'; rate: number };
+
+/** A feed-forward network: conv2d layers use a ReLU; the last layer gives logits. */
+export interface Architecture {
+  family: 'cnn' | 'mlp';
+  /** [H, W, C] for images, [F] for feature vectors. */
+  inputShape: number[];
+  numClasses: number;
+  layers: LayerSpec[];
+}
+
+export interface TrainingPlan {
+  preset: Preset;
+  architecture: Architecture;
+  batchSize: number;
+  /** Fixed parts of each batch whose gradients are computed separately, then summed in order. */
+  shards: number;
+  optimizer: { name: 'adam'; learningRate: number; beta1: number; beta2: number; epsilon: number };
+  /** 'constant', or 'cosine' decay from learningRate to learningRate × minFactor over maxEpochs. */
+  schedule: { kind: 'constant' | 'cosine'; minFactor: number };
+  maxEpochs: number;
+  /** Stop when validation loss has not improved by minDelta for this many epochs. */
+  patience: number;
+  minDelta: number;
+  /** Return the weights of the epoch with the lowest validation loss (not the last epoch's). */
+  restoreBest: boolean;
+  /** Per-class loss weights (balanced) when classes are imbalanced, else null. */
+  classWeights: number[] | null;
+}
+
+export interface PlanInput {
+  shape: number[];
+  numClasses: number;
+  trainCount: number;
+  /** Count of each class in the training set (length numClasses). */
+  classCounts: number[];
+  preset: Preset;
+}
+
+/** Classes count as imbalanced when the largest is this many times the smallest present one. */
+export const IMBALANCE_RATIO = 1.5;
+
+function isImage(shape: number[]): boolean {
+  return shape.length === 3 && (shape[0] as number) > 1 && (shape[1] as number) > 1;
+}
+
+function cnnLayers(preset: Preset, shape: number[]): LayerSpec[] {
+  const [h, w] = shape as [number, number, number];
+  const small = Math.min(h, w);
+  if (preset === 'fast') {
+    // The reference network (Keras / PyTorch defaults: valid padding).
+    return [
+      { kind: 'conv2d', filters: 16, kernel: 3, padding: 'valid' },
+      { kind: 'maxPool', size: 2 },
+      { kind: 'conv2d', filters: 32, kernel: 3, padding: 'valid' },
+      { kind: 'maxPool', size: 2 },
+      { kind: 'flatten' },
+      { kind: 'dense', units: 64, activation: 'relu' },
+    ];
+  }
+  if (preset === 'default') {
+    return [
+      { kind: 'conv2d', filters: 32, kernel: 3, padding: 'valid' },
+      { kind: 'maxPool', size: 2 },
+      { kind: 'conv2d', filters: 64, kernel: 3, padding: 'valid' },
+      { kind: 'maxPool', size: 2 },
+      { kind: 'flatten' },
+      { kind: 'dense', units: 128, activation: 'relu' },
+      { kind: 'dropout', rate: 0.3 },
+    ];
+  }
+  // thorough: two convolutions per stage, 'same' padding, a third stage for larger images.
+  const layers: LayerSpec[] = [];
+  const stages = small >= 48 ? [32, 64, 128] : [32, 64];
+  for (const f of stages) {
+    layers.push({ kind: 'conv2d', filters: f, kernel: 3, padding: 'same' });
+    layers.push({ kind: 'conv2d', filters: f, kernel: 3, padding: 'same' });
+    layers.push({ kind: 'maxPool', size: 2 });
+  }
+  layers.push({ kind: 'flatten' }, { kind: 'dense', units: 256, activation: 'relu' }, { kind: 'dropout', rate: 0.4 });
+  return layers;
+}
+
+function mlpLayers(preset: Preset, features: number, trainCount: number): LayerSpec[] {
+  if (preset === 'fast') {
+    // The reference MLP: two hidden ReLU layers, no regularisation.
+    return [{ kind: 'dense', units: 256, activation: 'relu' }, { kind: 'dense', units: 128, activation: 'relu' }];
+  }
+  // Small tables get narrower layers: fewer parameters than rows keeps overfitting in check.
+  const wide = trainCount >= 5000 || features >= 256;
+  const units = preset === 'thorough' ? (wide ? [512, 256, 128] : [128, 64, 32]) : wide ? [256, 128] : [64, 32];
+  const rate = preset === 'thorough' ? 0.3 : 0.2;
+  const layers: LayerSpec[] = [];
+  for (const u of units) layers.push({ kind: 'dense', units: u, activation: 'relu' }, { kind: 'dropout', rate });
+  return layers;
+}
+
+/** Balanced class weights, N / (K × count), or null when classes are balanced enough. */
+export function classWeightsFor(classCounts: number[]): number[] | null {
+  const present = classCounts.filter((c) => c > 0);
+  if (present.length < 2) return null;
+  const max = Math.max(...present);
+  const min = Math.min(...present);
+  if (max / min < IMBALANCE_RATIO) return null;
+  const n = present.reduce((a, b) => a + b, 0);
+  return classCounts.map((c) => (c > 0 ? n / (present.length * c) : 1));
+}
+
+/**
+ * Choose the network and training settings.
+ *
+ * @example
+ * const plan = planTraining({ shape: [28, 28, 1], numClasses: 10, trainCount: 60000, classCounts, preset: 'default' });
+ * plan.architecture.family; // 'cnn'
+ */
+export function planTraining(input: PlanInput): TrainingPlan {
+  const { shape, numClasses, trainCount, classCounts, preset } = input;
+  if (!PRESET_NAMES.includes(preset)) throw new InvalidArgument(`unknown preset '${String(preset)}' (expected one of: ${PRESET_NAMES.join(', ')})`);
+  if (!Number.isInteger(numClasses) || numClasses < 2) throw new InvalidArgument(`a classifier needs at least 2 classes, not ${numClasses}`);
+  if (!shape.length || shape.some((d) => !Number.isInteger(d) || d < 1)) throw new InvalidArgument(`invalid input shape [${shape.join(', ')}]`);
+  const image = isImage(shape);
+  const features = shape.reduce((a, b) => a * b, 1);
+  const layers = image ? cnnLayers(preset, shape) : [{ kind: 'flatten' } as LayerSpec, ...mlpLayers(preset, features, trainCount)];
+  layers.push({ kind: 'dense', units: numClasses, activation: 'linear' });
+  // Small datasets: smaller batches give more updates per epoch.
+  const batchSize = trainCount < 2000 ? 32 : 64;
+  const epochs: Record<Preset, { max: number; patience: number }> = {
+    fast: { max: 10, patience: 2 },
+    default: { max: image ? 15 : 50, patience: image ? 3 : 5 },
+    thorough: { max: image ? 40 : 100, patience: image ? 6 : 10 },
+  };
+  return {
+    preset,
+    architecture: { family: image ? 'cnn' : 'mlp', inputShape: [...shape], numClasses, layers },
+    batchSize,
+    shards: 2,
+    optimizer: { name: 'adam', learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
+    schedule: preset === 'fast' ? { kind: 'constant', minFactor: 1 } : { kind: 'cosine', minFactor: 0.05 },
+    maxEpochs: epochs[preset].max,
+    patience: epochs[preset].patience,
+    minDelta: 1e-4,
+    restoreBest: true,
+    classWeights: classWeightsFor(classCounts),
+  };
+}
+
+/** Learning rate for a step: constant, or cosine-decayed over all steps of maxEpochs. */
+export function learningRateAt(plan: TrainingPlan, epoch: number, step: number, stepsPerEpoch: number, base = plan.optimizer.learningRate): number {
+  if (plan.schedule.kind === 'constant') return base;
+  const total = plan.maxEpochs * stepsPerEpoch;
+  const progress = Math.min(1, (epoch * stepsPerEpoch + step) / total);
+  const f = plan.schedule.minFactor;
+  return base * (f + (1 - f) * 0.5 * (1 + Math.cos(Math.PI * progress)));
+}

@@ -1,0 +1,383 @@
+/**
+ * One replica of the model on one engine instance: its weights, its optimizer state, and the
+ * training steps of an epoch. The trainer runs one replica in the calling thread, or one per
+ * worker thread with a shared-memory gradient exchange (parallel.ts); both run this code.
+ *
+ * A step: the batch (rows of the epoch's permutation) is cut into `plan.shards` fixed parts;
+ * each part's gradient of the batch-mean loss is computed by whichever replica owns the part;
+ * then every replica sums the parts in part order, checks them, and applies the same Adam
+ * update to its own copy of the weights.
+ *
+ * Invariants:
+ * - Replicas' weights stay bit-identical: same summed gradient, same JavaScript update.
+ * - A part's gradient depends only on the weights, its rows and its dropout stream
+ *   (seed, epoch, step, part), never on the number of workers.
+ * - Non-finite loss or gradients stop the step before any weight changes.
+ * - Tensors are created and disposed within each call: no tensor outlives a call except the
+ *   parameter tensors, which are replaced (old ones disposed) after each update.
+ */
+import type { Tensor } from '@tensorflow/tfjs';
+import { adamAdvance, adamState, adamUpdate, type AdamState } from './adam.js';
+import type { Tf } from './engines.js';
+import { backward, describeNetwork, dropoutMasks, forward, initialWeights, type NetInput, type NetworkShape } from './network.js';
+import { learningRateAt, type TrainingPlan } from './plan.js';
+import { deriveSeed, Rng } from './prng.js';
+
+/** Streams of randomness (labels for deriveSeed). */
+export const STREAM = { init: 1, shuffle: 2, dropout: 3 } as const;
+
+export interface DataSet {
+  x: Float32Array;
+  y: Int32Array;
+  count: number;
+  /** Numbers per item (H×W×C or F). */
+  rowSize: number;
+}
+
+/** Where parts' gradients meet: local (all parts here) or shared memory between workers. */
+export interface GradientExchange {
+  /** Parts this replica computes. */
+  readonly mine: readonly number[];
+  /** Buffer for part `part`'s gradient at step `step` (paramCount floats). */
+  slot(part: number, step: number): Float32Array;
+  /**
+   * Publish this replica's part losses and abort wish for `step`, wait for the other replicas,
+   * and return every part's loss (in part order) and whether any replica asked to stop.
+   */
+  sync(step: number, losses: Map<number, number>, abort: boolean): { losses: number[]; abort: boolean };
+  /** The weights this replica updates: [from, to) of the flat parameter array. */
+  readonly range: readonly [number, number];
+  /** Share per-parameter "non-finite gradient" flags for `step`; returns their union. */
+  agree(step: number, bad: Uint8Array): Uint8Array;
+  /** Wait until every replica has updated its range for `step`. */
+  done(step: number): void;
+}
+
+/** Where weights and optimizer moments live (shared memory when replicas split the update). */
+export interface ReplicaStorage {
+  weights: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+}
+
+export type StepOutcome =
+  | { kind: 'ok'; loss: number }
+  | { kind: 'aborted' }
+  | { kind: 'diverged'; loss: number; layers: string[] };
+
+export interface EpochOutcome {
+  kind: 'done' | 'aborted' | 'diverged';
+  /** Steps completed (all of them when done). */
+  steps: number;
+  /** Mean training loss over the completed steps, weighted by rows. */
+  loss: number;
+  /** When diverged: the step that failed and the layers whose gradients were non-finite. */
+  step?: number;
+  layers?: string[];
+  stepLoss?: number;
+}
+
+export interface EpochHooks {
+  onBatch?(step: number, loss: number): void;
+  shouldAbort?(): boolean;
+  pause?(): Promise<void>;
+}
+
+export class Replica {
+  readonly net: NetworkShape;
+  weights: Float32Array;
+  adam: AdamState;
+  private params: Tensor[] = [];
+  private readonly grad: Float32Array;
+
+  constructor(readonly tf: Tf, readonly plan: TrainingPlan, readonly seed: number, readonly train: DataSet | undefined, storage?: ReplicaStorage) {
+    this.net = describeNetwork(plan.architecture);
+    if (storage) {
+      this.weights = storage.weights;
+      this.adam = { m: storage.m, v: storage.v, t: 0, p1: 1, p2: 1 };
+    } else {
+      this.weights = initialWeights(this.net, deriveSeed(seed, STREAM.init));
+      this.adam = adamState(this.net.paramCount);
+    }
+    this.grad = new Float32Array(this.net.paramCount);
+    this.upload();
+  }
+
+  /** Set the optimizer's step counters (weights and moments are set through storage). */
+  setCounters(t: number, p1: number, p2: number): void {
+    this.adam.t = t;
+    this.adam.p1 = p1;
+    this.adam.p2 = p2;
+  }
+
+  /** Replace weights (and optionally optimizer state), e.g. from a checkpoint. */
+  setState(weights: Float32Array, adam?: AdamState): void {
+    this.weights = new Float32Array(weights);
+    if (adam) this.adam = { m: new Float32Array(adam.m), v: new Float32Array(adam.v), t: adam.t, p1: adam.p1, p2: adam.p2 };
+    this.upload();
+  }
+
+  /** Make parameter tensors from `weights` (new tensors: backends cache packed weights by tensor). */
+  upload(): void {
+    const tf = this.tf;
+    for (const t of this.params) t.dispose();
+    this.params = this.net.params.map((p) => tf.tensor(this.weights.subarray(p.offset, p.offset + p.size), p.shape));
+  }
+
+  dispose(): void {
+    for (const t of this.params) t.dispose();
+    this.params = [];
+  }
+
+  /** Rows of part `part` within a batch of `n` rows. */
+  partRange(n: number, part: number): [number, number] {
+    const per = Math.ceil(n / this.plan.shards);
+    return [Math.min(n, part * per), Math.min(n, (part + 1) * per)];
+  }
+
+  /** Tensors for n items copied from `rows` (indices into `data`) in the network's layouts. */
+  private inputFor(data: DataSet, rows: ArrayLike<number>, from: number, n: number): NetInput {
+    const tf = this.tf;
+    const { rowSize } = data;
+    const xs = new Float32Array(n * rowSize);
+    for (let i = 0; i < n; i++) {
+      const row = rows[from + i] as number;
+      xs.set(data.x.subarray(row * rowSize, (row + 1) * rowSize), i * rowSize);
+    }
+    return this.inputOf(xs, n);
+  }
+
+  /** Tensors for n packed items in the network's layouts (NHWC, or rows plus feature-major). */
+  inputOf(xs: Float32Array, n: number): NetInput {
+    const tf = this.tf;
+    const arch = this.plan.architecture;
+    if (arch.family === 'cnn') return { x: tf.tensor(xs, [n, ...arch.inputShape]) };
+    const f = xs.length / n;
+    const xt = new Float32Array(xs.length);
+    for (let i = 0; i < n; i++) for (let j = 0; j < f; j++) xt[j * n + i] = xs[i * f + j] as number;
+    return { x: tf.tensor2d(xs, [n, f]), xT: tf.tensor2d(xt, [f, n]) };
+  }
+
+  /**
+   * Gradient of part `part` of a batch into `out`; returns the part's share of the batch-mean
+   * loss (the parts' shares sum to the batch loss).
+   */
+  partGradient(batch: Uint32Array, part: number, epoch: number, step: number, out: Float32Array): number {
+    const tf = this.tf;
+    const [from, to] = this.partRange(batch.length, part);
+    const n = to - from;
+    if (n === 0) {
+      out.fill(0);
+      return 0;
+    }
+    const data = this.train!;
+    const k = this.plan.architecture.numClasses;
+    const cw = this.plan.classWeights;
+    const scale = 1 / batch.length;
+    const masks = dropoutMasks(this.net, n, new Rng(deriveSeed(this.seed, STREAM.dropout, epoch, step, part)));
+    const net = this.net;
+    let loss = 0;
+    const grads = tf.tidy(() => {
+      const input = this.inputFor(data, batch, from, n);
+      const { logitsT, caches } = forward(tf, net, this.params, input, masks);
+      // Softmax cross-entropy and its gradient, in double precision, per item.
+      const z = logitsT.dataSync() as Float32Array;
+      const dz = new Float32Array(k * n);
+      for (let i = 0; i < n; i++) {
+        const label = data.y[batch[from + i] as number] as number;
+        const weight = (cw ? (cw[label] as number) : 1) * scale;
+        let max = -Infinity;
+        for (let c = 0; c < k; c++) max = Math.max(max, z[c * n + i] as number);
+        let sum = 0;
+        for (let c = 0; c < k; c++) sum += Math.exp((z[c * n + i] as number) - max);
+        loss += weight * (Math.log(sum) + max - (z[label * n + i] as number));
+        for (let c = 0; c < k; c++) {
+          const p = Math.exp((z[c * n + i] as number) - max) / sum;
+          dz[c * n + i] = weight * (p - (c === label ? 1 : 0));
+        }
+      }
+      return backward(tf, net, this.params, caches, tf.tensor2d(dz, [k, n]));
+    });
+    grads.forEach((g, i) => {
+      out.set(g.dataSync() as Float32Array, net.params[i]!.offset);
+      g.dispose();
+    });
+    return loss;
+  }
+
+  /**
+   * Sum the parts' gradients in part order over [from, to) into the step gradient; returns a
+   * flag per parameter tensor: 1 when its gradient has a non-finite value there.
+   */
+  private sumParts(exchange: GradientExchange, step: number, from: number, to: number): Uint8Array {
+    const g = this.grad;
+    const parts = this.plan.shards;
+    g.set(exchange.slot(0, step).subarray(from, to), from);
+    for (let p = 1; p < parts; p++) {
+      const s = exchange.slot(p, step);
+      for (let i = from; i < to; i++) g[i] = (g[i] as number) + (s[i] as number);
+    }
+    const bad = new Uint8Array(this.net.params.length);
+    this.net.params.forEach((p, k) => {
+      const lo = Math.max(from, p.offset);
+      const hi = Math.min(to, p.offset + p.size);
+      for (let i = lo; i < hi; i++) {
+        const v = g[i] as number;
+        if (v - v !== 0) {
+          bad[k] = 1;
+          break;
+        }
+      }
+    });
+    return bad;
+  }
+
+  /** One training step on `batch` (rows of the training set). */
+  step(batch: Uint32Array, epoch: number, step: number, lr: number, exchange: GradientExchange, abort: boolean): StepOutcome {
+    const losses = new Map<number, number>();
+    for (const part of exchange.mine) losses.set(part, this.partGradient(batch, part, epoch, step, exchange.slot(part, step)));
+    const all = exchange.sync(step, losses, abort);
+    if (all.abort) return { kind: 'aborted' };
+    let loss = 0;
+    for (const l of all.losses) loss += l;
+    const [from, to] = exchange.range;
+    const bad = exchange.agree(step, this.sumParts(exchange, step, from, to));
+    const layers: string[] = [];
+    this.net.params.forEach((p, k) => {
+      if (bad[k] && !layers.includes(p.layer)) layers.push(p.layer);
+    });
+    if (layers.length || !Number.isFinite(loss)) return { kind: 'diverged', loss, layers };
+    const cfg = this.plan.optimizer;
+    adamAdvance(cfg, this.adam);
+    adamUpdate(cfg, this.adam, this.weights, this.grad, lr, from, to);
+    exchange.done(step);
+    this.upload();
+    return { kind: 'ok', loss };
+  }
+
+  /**
+   * All steps of one epoch over `order` (a permutation of the training rows). With `pause`,
+   * it is awaited about every 100 ms, so the thread's event loop runs (signals, timers).
+   */
+  async runEpoch(epoch: number, order: Uint32Array, exchange: GradientExchange, hooks: EpochHooks = {}, learningRate = this.plan.optimizer.learningRate): Promise<EpochOutcome> {
+    const b = this.plan.batchSize;
+    const steps = Math.ceil(order.length / b);
+    let weighted = 0;
+    let rows = 0;
+    let last = performance.now();
+    for (let s = 0; s < steps; s++) {
+      if (hooks.pause && performance.now() - last > 100) {
+        await hooks.pause();
+        last = performance.now();
+      }
+      const batch = order.subarray(s * b, Math.min(order.length, (s + 1) * b));
+      const lr = learningRateAt(this.plan, epoch, s, steps, learningRate);
+      const r = this.step(batch, epoch, s, lr, exchange, hooks.shouldAbort?.() ?? false);
+      if (r.kind === 'aborted') return { kind: 'aborted', steps: s, loss: rows ? weighted / rows : NaN };
+      if (r.kind === 'diverged') return { kind: 'diverged', steps: s, loss: rows ? weighted / rows : NaN, step: s, layers: r.layers, stepLoss: r.loss };
+      weighted += r.loss * batch.length;
+      rows += batch.length;
+      hooks.onBatch?.(s, r.loss);
+    }
+    return { kind: 'done', steps, loss: rows ? weighted / rows : NaN };
+  }
+
+  /** Logits (item-major, [n, numClasses]) of rows [from, to) of `x`, in chunks. */
+  logits(x: Float32Array, from: number, to: number, chunk = 256): Float32Array {
+    const tf = this.tf;
+    const k = this.plan.architecture.numClasses;
+    const rowSize = this.plan.architecture.inputShape.reduce((a, b) => a * b, 1);
+    const out = new Float32Array((to - from) * k);
+    for (let start = from; start < to; start += chunk) {
+      const end = Math.min(to, start + chunk);
+      const z = tf.tidy(() => tf.transpose(forward(tf, this.net, this.params, this.inputOf(x.subarray(start * rowSize, end * rowSize), end - start)).logitsT));
+      out.set(z.dataSync() as Float32Array, (start - from) * k);
+      z.dispose();
+    }
+    return out;
+  }
+
+  /**
+   * Summed cross-entropy (unweighted) and correct predictions of each listed chunk of `data`
+   * (chunk i: rows [i × EVAL_CHUNK, (i+1) × EVAL_CHUNK)). Callers add chunk results in chunk
+   * order, so totals do not depend on which replica evaluated which chunk.
+   */
+  evaluateChunks(data: DataSet, chunks: number[]): { chunk: number; lossSum: number; correct: number }[] {
+    const k = this.plan.architecture.numClasses;
+    const out: { chunk: number; lossSum: number; correct: number }[] = [];
+    for (const chunk of chunks) {
+      const from = chunk * EVAL_CHUNK;
+      const to = Math.min(data.count, from + EVAL_CHUNK);
+      const z = this.logits(data.x, from, to, EVAL_CHUNK);
+      let lossSum = 0;
+      let correct = 0;
+      for (let i = 0; i < to - from; i++) {
+        const label = data.y[from + i] as number;
+        let max = -Infinity;
+        let arg = 0;
+        for (let c = 0; c < k; c++) {
+          const v = z[i * k + c] as number;
+          if (v > max) {
+            max = v;
+            arg = c;
+          }
+        }
+        let sum = 0;
+        for (let c = 0; c < k; c++) sum += Math.exp((z[i * k + c] as number) - max);
+        lossSum += Math.log(sum) + max - (z[i * k + label] as number);
+        if (arg === label) correct++;
+      }
+      out.push({ chunk, lossSum, correct });
+    }
+    return out;
+  }
+}
+
+/** Rows per evaluation chunk. */
+export const EVAL_CHUNK = 256;
+
+export function evalChunkCount(count: number): number {
+  return Math.ceil(count / EVAL_CHUNK);
+}
+
+/** Add chunk results in chunk order. */
+export function sumChunks(results: { chunk: number; lossSum: number; correct: number }[]): { lossSum: number; correct: number } {
+  const sorted = [...results].sort((a, b) => a.chunk - b.chunk);
+  let lossSum = 0;
+  let correct = 0;
+  for (const r of sorted) {
+    lossSum += r.lossSum;
+    correct += r.correct;
+  }
+  return { lossSum, correct };
+}
+
+/** The exchange of a replica that computes every part itself. */
+export function localExchange(paramCount: number, parts: number, shouldAbort?: () => boolean): GradientExchange {
+  const slots = Array.from({ length: parts }, () => new Float32Array(paramCount));
+  return {
+    range: [0, paramCount],
+    agree: (_step, bad) => bad,
+    done: () => {},
+    mine: Array.from({ length: parts }, (_, i) => i),
+    slot: (part) => slots[part] as Float32Array,
+    sync: (_step, losses, abort) => ({
+      losses: Array.from({ length: parts }, (_, i) => losses.get(i) ?? 0),
+      abort: abort || (shouldAbort?.() ?? false),
+    }),
+  };
+}
+
+/** The epoch's permutation of the training rows. */
+export function epochOrder(seed: number, epoch: number, count: number): Uint32Array {
+  const rng = new Rng(deriveSeed(seed, STREAM.shuffle, epoch));
+  const p = new Uint32Array(count);
+  for (let i = 0; i < count; i++) p[i] = i;
+  for (let i = count - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    const t = p[i] as number;
+    p[i] = p[j] as number;
+    p[j] = t;
+  }
+  return p;
+}

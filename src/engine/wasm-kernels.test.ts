@@ -1,0 +1,191 @@
+/**
+ * The wasm backend's added and replaced kernels compute what the cpu backend computes: each
+ * kernel is run on both backends with the same inputs and the results are compared (relative
+ * error ≤ 1e-4), over strides 1 and 2, paddings same / valid / explicit, several shapes,
+ * channel counts and batch sizes; max-pool gradients also with ties.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { selectEngine, type Tf } from './engines.js';
+import { Rng } from './prng.js';
+
+let tf: Tf;
+beforeAll(async () => {
+  tf = (await selectEngine('wasm')).tf;
+});
+
+type Inputs = Record<string, { shape: number[]; data: Float32Array }>;
+
+function rand(shape: number[], seed: number, levels = 0): { shape: number[]; data: Float32Array } {
+  const rng = new Rng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = levels ? rng.int(levels) : rng.next() * 2 - 1;
+  return { shape, data };
+}
+
+async function runOn(backend: 'wasm' | 'cpu', kernel: string, inputs: Inputs, attrs: Record<string, unknown>): Promise<{ shape: number[]; data: Float32Array }> {
+  await selectEngine(backend);
+  expect(tf.getBackend()).toBe(backend);
+  const ts = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, tf.tensor(v.data, v.shape)]));
+  const out = tf.engine().runKernel(kernel, ts, attrs as never) as import('@tensorflow/tfjs').Tensor;
+  const result = { shape: out.shape, data: out.dataSync() as Float32Array };
+  for (const t of Object.values(ts)) t.dispose();
+  out.dispose();
+  return result;
+}
+
+function relativeError(a: Float32Array, b: Float32Array): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    num += d * d;
+    den += (b[i] as number) * (b[i] as number);
+  }
+  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-12);
+}
+
+async function compare(kernel: string, inputs: Inputs, attrs: Record<string, unknown>): Promise<void> {
+  const cpu = await runOn('cpu', kernel, inputs, attrs);
+  const wasm = await runOn('wasm', kernel, inputs, attrs);
+  expect(wasm.shape).toEqual(cpu.shape);
+  expect(wasm.data.length).toBe(cpu.data.length);
+  let nonzero = 0;
+  for (const v of cpu.data) if (v !== 0) nonzero++;
+  expect(nonzero).toBeGreaterThan(0);
+  expect(relativeError(wasm.data, cpu.data)).toBeLessThanOrEqual(1e-4);
+}
+
+type Pad = 'same' | 'valid' | number[][];
+interface ConvCase { b: number; h: number; w: number; ci: number; co: number; kh: number; kw: number; s: number; pad: Pad }
+
+function outSize(n: number, k: number, s: number, pad: Pad, before: number, after: number): number {
+  if (pad === 'same') return Math.ceil(n / s);
+  if (pad === 'valid') return Math.floor((n - k) / s) + 1;
+  return Math.floor((n + before + after - k) / s) + 1;
+}
+
+function dyShape(c: ConvCase, channels: number): number[] {
+  const ph = Array.isArray(c.pad) ? (c.pad[1] as number[]) : [0, 0];
+  const pw = Array.isArray(c.pad) ? (c.pad[2] as number[]) : [0, 0];
+  return [c.b, outSize(c.h, c.kh, c.s, c.pad, ph[0]!, ph[1]!), outSize(c.w, c.kw, c.s, c.pad, pw[0]!, pw[1]!), channels];
+}
+
+const CONV_CASES: ConvCase[] = [
+  { b: 1, h: 5, w: 5, ci: 1, co: 1, kh: 3, kw: 3, s: 1, pad: 'valid' },
+  { b: 2, h: 7, w: 7, ci: 3, co: 4, kh: 3, kw: 3, s: 2, pad: 'same' },
+  { b: 3, h: 8, w: 8, ci: 2, co: 5, kh: 3, kw: 3, s: 2, pad: 'valid' },
+  { b: 4, h: 9, w: 6, ci: 3, co: 2, kh: 2, kw: 2, s: 1, pad: 'same' },
+  { b: 2, h: 10, w: 10, ci: 4, co: 3, kh: 5, kw: 5, s: 2, pad: 'same' },
+  { b: 1, h: 6, w: 7, ci: 2, co: 3, kh: 3, kw: 3, s: 2, pad: 'valid' },
+  { b: 2, h: 8, w: 6, ci: 3, co: 2, kh: 3, kw: 2, s: 1, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+  // The reference CNN's two convolutions (batch 8 of 28×28×1, then 13×13×16).
+  { b: 8, h: 28, w: 28, ci: 1, co: 16, kh: 3, kw: 3, s: 1, pad: 'valid' },
+  { b: 8, h: 13, w: 13, ci: 16, co: 32, kh: 3, kw: 3, s: 1, pad: 'valid' },
+  { b: 5, h: 14, w: 14, ci: 16, co: 8, kh: 3, kw: 3, s: 1, pad: 'same' },
+];
+
+const name = (c: ConvCase) => `${c.b}x${c.h}x${c.w}x${c.ci} -> ${c.co}, ${c.kh}x${c.kw}, stride ${c.s}, pad ${JSON.stringify(c.pad)}`;
+
+describe('Conv2DBackpropFilter (wasm vs cpu)', () => {
+  it.each(CONV_CASES.map((c) => [name(c), c] as const))('%s', async (_, c) => {
+    await compare('Conv2DBackpropFilter', {
+      x: rand([c.b, c.h, c.w, c.ci], 1),
+      dy: rand(dyShape(c, c.co), 2),
+    }, { strides: [c.s, c.s], pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [c.kh, c.kw, c.ci, c.co] });
+  });
+});
+
+describe('Conv2DBackpropInput (wasm vs cpu)', () => {
+  it.each(CONV_CASES.map((c) => [name(c), c] as const))('%s', async (_, c) => {
+    await compare('Conv2DBackpropInput', {
+      dy: rand(dyShape(c, c.co), 3),
+      filter: rand([c.kh, c.kw, c.ci, c.co], 4),
+    }, { strides: [c.s, c.s], pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: [c.b, c.h, c.w, c.ci] });
+  });
+});
+
+const DEPTHWISE_CASES: ConvCase[] = [
+  { b: 2, h: 7, w: 7, ci: 3, co: 1, kh: 3, kw: 3, s: 1, pad: 'same' },
+  { b: 2, h: 8, w: 8, ci: 2, co: 2, kh: 3, kw: 3, s: 2, pad: 'valid' },
+  { b: 3, h: 9, w: 9, ci: 4, co: 1, kh: 3, kw: 3, s: 2, pad: 'same' },
+  { b: 1, h: 6, w: 5, ci: 2, co: 3, kh: 2, kw: 3, s: 1, pad: 'valid' },
+];
+
+describe('DepthwiseConv2dNativeBackpropFilter (wasm vs cpu; co is the channel multiplier)', () => {
+  it.each(DEPTHWISE_CASES.map((c) => [name(c), c] as const))('%s', async (_, c) => {
+    await compare('DepthwiseConv2dNativeBackpropFilter', {
+      x: rand([c.b, c.h, c.w, c.ci], 5),
+      dy: rand(dyShape(c, c.ci * c.co), 6),
+    }, { strides: [c.s, c.s], dilations: [1, 1], pad: c.pad, dimRoundingMode: undefined, filterShape: [c.kh, c.kw, c.ci, c.co] });
+  });
+});
+
+describe('DepthwiseConv2dNativeBackpropInput (wasm vs cpu; co is the channel multiplier)', () => {
+  it.each(DEPTHWISE_CASES.map((c) => [name(c), c] as const))('%s', async (_, c) => {
+    await compare('DepthwiseConv2dNativeBackpropInput', {
+      dy: rand(dyShape(c, c.ci * c.co), 7),
+      filter: rand([c.kh, c.kw, c.ci, c.co], 8),
+    }, { strides: [c.s, c.s], dilations: [1, 1], pad: c.pad, dimRoundingMode: undefined, inputShape: [c.b, c.h, c.w, c.ci] });
+  });
+});
+
+describe('BatchMatMul with transposed operands (wasm vs cpu)', () => {
+  const cases: [string, number[], number[], boolean, boolean][] = [
+    ['a^T b', [1, 7, 5], [1, 7, 3], true, false],
+    ['a b^T', [1, 5, 7], [1, 3, 7], false, true],
+    ['a^T b^T', [1, 7, 5], [1, 3, 7], true, true],
+    ['a b', [1, 64, 40], [1, 40, 24], false, false],
+    ['a^T b, reference MLP first layer (64 x 784)^T (64 x 256)', [1, 64, 784], [1, 64, 256], true, false],
+    ['batched a^T b (batch 3: the scalar path)', [3, 6, 4], [3, 6, 5], true, false],
+  ];
+  it.each(cases)('%s', async (_, as, bs, transposeA, transposeB) => {
+    await compare('BatchMatMul', { a: rand(as, 9), b: rand(bs, 10) }, { transposeA, transposeB });
+  });
+});
+
+describe('MaxPoolGrad (wasm vs cpu)', () => {
+  const cases: [string, number[], number, number, Pad, number][] = [
+    ['2x2 stride 2 valid', [2, 8, 8, 3], 2, 2, 'valid', 0],
+    ['2x2 stride 2 valid, odd size (last row and column unused)', [3, 11, 11, 4], 2, 2, 'valid', 0],
+    ['2x2 stride 2 valid, many ties (values 0..2)', [4, 10, 10, 5], 2, 2, 'valid', 3],
+    ['3x3 stride 2 same (overlapping windows, padding)', [2, 9, 7, 2], 3, 2, 'same', 0],
+    ['3x3 stride 1 same with ties', [2, 6, 6, 3], 3, 1, 'same', 2],
+  ];
+  it.each(cases)('%s', async (_, shape, k, s, pad, levels) => {
+    const x = rand(shape, 11, levels);
+    const ph = pad === 'same' ? Math.ceil(shape[1]! / s) : Math.floor((shape[1]! - k) / s) + 1;
+    const pw = pad === 'same' ? Math.ceil(shape[2]! / s) : Math.floor((shape[2]! - k) / s) + 1;
+    await compare('MaxPoolGrad', {
+      dy: rand([shape[0]!, ph, pw, shape[3]!], 12),
+      input: x,
+      output: rand([shape[0]!, ph, pw, shape[3]!], 13),
+    }, { filterSize: [k, k], strides: [s, s], pad, dimRoundingMode: undefined });
+  });
+});
+
+describe('gradients through autodiff on wasm', () => {
+  it('a small CNN loss has the same gradients on wasm as on cpu', async () => {
+    const x = rand([4, 12, 12, 2], 20);
+    const w1 = rand([3, 3, 2, 5], 21);
+    const w2 = rand([3, 3, 5, 4], 22);
+    const run = async (backend: 'wasm' | 'cpu') => {
+      await selectEngine(backend);
+      return tf.tidy(() => {
+        const xt = tf.tensor4d(x.data, x.shape as [number, number, number, number]);
+        const f = (a: import('@tensorflow/tfjs').Tensor4D, b: import('@tensorflow/tfjs').Tensor4D) => {
+          const h = tf.maxPool(tf.relu(tf.conv2d(xt, a, 1, 'same')), 2, 2, 'valid');
+          return tf.sum(tf.square(tf.conv2d(h, b, 2, 'valid')));
+        };
+        const grads = tf.grads(f as never)([
+          tf.tensor4d(w1.data, w1.shape as [number, number, number, number]),
+          tf.tensor4d(w2.data, w2.shape as [number, number, number, number]),
+        ]);
+        return grads.map((g) => g.dataSync() as Float32Array);
+      });
+    };
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+    for (let i = 0; i < cpu.length; i++) expect(relativeError(wasm[i]!, cpu[i]!)).toBeLessThanOrEqual(1e-4);
+  });
+});

@@ -1,0 +1,353 @@
+/**
+ * Kernels for the WebAssembly backend that it lacks or runs slowly, composed from its own fast
+ * kernels (XNNPACK convolutions and matrix products, transposes, pads, slices) or written as
+ * plain loops over its heap where the work is only memory traffic.
+ *
+ * - `Conv2DBackpropFilter` (missing): the filter gradient is a convolution of the transposed
+ *   input (channels as batch, batch as channels) with the transposed output gradient as filter,
+ *   the stride becoming the dilation.
+ * - `DepthwiseConv2dNativeBackpropFilter` (missing): the same idea with a depthwise convolution
+ *   over (batch × channel) planes, then a sum over the batch.
+ * - `DepthwiseConv2dNativeBackpropInput` (missing) and `Conv2DBackpropInput` (present but a plain
+ *   loop ~7× slower than XNNPACK): a convolution of the zero-inserted, padded output gradient
+ *   with the spatially flipped filter.
+ * - `BatchMatMul` with a transposed operand (the backend then falls back to a scalar loop): the
+ *   operand is transposed explicitly and the XNNPACK path is used.
+ * - `MaxPoolGrad` (present but ~40× slower than a loop): one pass that routes each output
+ *   gradient to the first maximum of its window, exactly as the cpu backend does.
+ *
+ * Invariants:
+ * - Each kernel computes the same function as the cpu backend's kernel of the same name (tests
+ *   compare them: relative error ≤ 1e-4), including its padding, stride and tie-breaking rules.
+ * - Every intermediate tensor a kernel allocates is released before it returns; the kernel
+ *   returns exactly one new tensor.
+ * - Registration is idempotent and happens only through `registerWasmKernels` (no effect on
+ *   import); replaced kernels keep a reference to the original, which the compositions call.
+ * - Deterministic: no kernel here depends on timing, threads or memory addresses.
+ */
+import type { KernelBackend, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
+import type { Tf } from './engines.js';
+
+interface WasmBackend extends KernelBackend {
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(dataId: object): { memoryOffset: number; shape: number[] } | undefined };
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+type Pad = 'same' | 'valid' | number | number[][];
+interface KernelArgs {
+  inputs: Record<string, TensorInfo>;
+  attrs: Record<string, unknown>;
+  backend: WasmBackend;
+}
+type Kernel = (args: KernelArgs) => TensorInfo;
+type Pair = [number, number];
+
+/** Kernel names registered (or replaced) for the wasm backend. */
+export const WASM_KERNELS = [
+  'Conv2DBackpropFilter',
+  'Conv2DBackpropInput',
+  'DepthwiseConv2dNativeBackpropFilter',
+  'DepthwiseConv2dNativeBackpropInput',
+  'BatchMatMul',
+  'MaxPoolGrad',
+] as const;
+
+let registered = false;
+
+/** Original wasm kernels, captured before any replacement. */
+const original = new Map<string, KernelFunc>();
+
+function pair(v: number | number[] | undefined, dflt: number): Pair {
+  if (v === undefined || v === null) return [dflt, dflt];
+  if (typeof v === 'number') return [v, v];
+  return [v[0] ?? dflt, v[1] ?? v[0] ?? dflt];
+}
+
+/** A scope of intermediate tensors on one backend, released together. */
+class Scope {
+  private readonly temps: TensorInfo[] = [];
+  constructor(readonly tf: Tf, readonly backend: WasmBackend) {}
+
+  run(name: string, inputs: Record<string, TensorInfo>, attrs: Record<string, unknown> = {}): TensorInfo {
+    const fn = original.get(name) ?? this.tf.getKernel(name, 'wasm')?.kernelFunc;
+    if (!fn) throw new Error(`wasm kernel '${name}' is not registered`);
+    const out = fn({ inputs, attrs: attrs as NamedAttrMap, backend: this.backend });
+    const t = Array.isArray(out) ? (out[0] as TensorInfo) : out;
+    this.temps.push(t);
+    return t;
+  }
+
+  /** Take `t` out of the scope: the caller owns it. */
+  keep(t: TensorInfo): TensorInfo {
+    const i = this.temps.lastIndexOf(t);
+    if (i >= 0) this.temps.splice(i, 1);
+    return t;
+  }
+
+  dispose(): void {
+    for (const t of this.temps) this.backend.disposeData(t.dataId);
+    this.temps.length = 0;
+  }
+
+  reshape(x: TensorInfo, shape: number[]): TensorInfo {
+    return this.run('Reshape', { x }, { shape });
+  }
+  transpose(x: TensorInfo, perm: number[]): TensorInfo {
+    return this.run('Transpose', { x }, { perm });
+  }
+  pad(x: TensorInfo, paddings: Pair[]): TensorInfo {
+    if (paddings.every(([a, b]) => a === 0 && b === 0)) return x;
+    return this.run('PadV2', { x }, { paddings, constantValue: 0 });
+  }
+  slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+    if (begin.every((b) => b === 0) && size.every((s, i) => s === x.shape[i])) return x;
+    return this.run('Slice', { x }, { begin, size });
+  }
+}
+
+function withScope(tf: Tf, backend: WasmBackend, fn: (s: Scope) => TensorInfo): TensorInfo {
+  const scope = new Scope(tf, backend);
+  try {
+    return scope.keep(fn(scope));
+  } finally {
+    scope.dispose();
+  }
+}
+
+/** Insert `s - 1` zeros after each row and column of an NHWC tensor: [B,H,W,C] -> [B,H*sh,W*sw,C]. */
+function zeroInsert(s: Scope, x: TensorInfo, [sh, sw]: Pair): TensorInfo {
+  if (sh === 1 && sw === 1) return x;
+  const [b, h, w, c] = x.shape as [number, number, number, number];
+  const r = s.reshape(x, [b, h, 1, w, 1, c]);
+  const p = s.pad(r, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+  return s.reshape(p, [b, h * sh, w * sw, c]);
+}
+
+interface InputGradGeometry {
+  /** Explicit padding for the correlation of the zero-inserted gradient with the flipped filter. */
+  pads: [Pair, Pair];
+  /** Where the wanted [H, W] window starts in that correlation's output. */
+  begin: Pair;
+}
+
+/**
+ * Geometry of an input gradient computed as a stride-1 correlation: with front padding
+ * `k - 1 - padBefore` the correlation's row i is input row i. Negative paddings become a crop.
+ */
+function inputGradGeometry(inH: number, inW: number, outH: number, outW: number, kh: number, kw: number, top: number, left: number, [sh, sw]: Pair): InputGradGeometry {
+  const frontH = kh - 1 - top;
+  const frontW = kw - 1 - left;
+  const backH = inH + kh - 1 - frontH - outH * sh;
+  const backW = inW + kw - 1 - frontW - outW * sw;
+  return {
+    pads: [[Math.max(0, frontH), Math.max(0, backH)], [Math.max(0, frontW), Math.max(0, backW)]],
+    begin: [Math.max(0, -frontH), Math.max(0, -frontW)],
+  };
+}
+
+function convInfo(tf: Tf, xShape: number[], filterShape: number[], strides: Pair, pad: Pad, dimRoundingMode: unknown, depthwise: boolean) {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number], filterShape as [number, number, number, number], strides, 1,
+    pad as 'same', dimRoundingMode as 'floor' | undefined, depthwise,
+  );
+}
+
+function conv2dBackpropFilter(tf: Tf): Kernel {
+  return ({ inputs, attrs, backend }) => withScope(tf, backend, (s) => {
+    const x = inputs.x as TensorInfo;
+    const dy = inputs.dy as TensorInfo;
+    const filterShape = attrs.filterShape as number[];
+    const strides = pair(attrs.strides as number | number[], 1);
+    const info = convInfo(tf, x.shape, filterShape, strides, attrs.pad as Pad, attrs.dimRoundingMode, false);
+    const { top, bottom, left, right } = info.padInfo;
+    const [kh, kw, ci, co] = filterShape as [number, number, number, number];
+    const xp = s.pad(x, [[0, 0], [top, Math.max(0, bottom)], [left, Math.max(0, right)], [0, 0]]);
+    const xt = s.transpose(xp, [3, 1, 2, 0]); // [Ci, Hp, Wp, B]
+    const dyt = s.transpose(dy, [1, 2, 0, 3]); // [oh, ow, B, Co]
+    const r = s.run('Conv2D', { x: xt, filter: dyt }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: strides, dimRoundingMode: undefined });
+    const cut = s.slice(r, [0, 0, 0, 0], [ci, kh, kw, co]);
+    return s.transpose(cut, [1, 2, 0, 3]); // [kh, kw, Ci, Co]
+  });
+}
+
+function conv2dBackpropInput(tf: Tf): Kernel {
+  return ({ inputs, attrs, backend }) => withScope(tf, backend, (s) => {
+    const dy = inputs.dy as TensorInfo;
+    const filter = inputs.filter as TensorInfo;
+    const inputShape = attrs.inputShape as [number, number, number, number];
+    const strides = pair(attrs.strides as number | number[], 1);
+    const info = convInfo(tf, inputShape, filter.shape, strides, attrs.pad as Pad, attrs.dimRoundingMode, false);
+    const [kh, kw, ci] = filter.shape as [number, number, number, number];
+    const [b, inH, inW] = inputShape;
+    const g = inputGradGeometry(inH, inW, dy.shape[1] as number, dy.shape[2] as number, kh, kw, info.padInfo.top, info.padInfo.left, strides);
+    const dyd = zeroInsert(s, dy, strides);
+    const flipped = s.run('Reverse', { x: filter }, { dims: [0, 1] });
+    const wf = s.transpose(flipped, [0, 1, 3, 2]); // [kh, kw, Co, Ci]
+    const r = s.run('Conv2D', { x: dyd, filter: wf }, {
+      strides: [1, 1], pad: [[0, 0], g.pads[0], g.pads[1], [0, 0]], dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined,
+    });
+    return s.slice(r, [0, g.begin[0], g.begin[1], 0], [b, inH, inW, ci]);
+  });
+}
+
+function depthwiseBackpropFilter(tf: Tf): Kernel {
+  return ({ inputs, attrs, backend }) => withScope(tf, backend, (s) => {
+    const x = inputs.x as TensorInfo;
+    const dy = inputs.dy as TensorInfo;
+    const filterShape = attrs.filterShape as [number, number, number, number];
+    const strides = pair(attrs.strides as number | number[], 1);
+    const dil = pair(attrs.dilations as number | number[] | undefined, 1);
+    if (dil[0] !== 1 || dil[1] !== 1) throw new Error('DepthwiseConv2dNativeBackpropFilter: dilations > 1 are not supported');
+    const info = convInfo(tf, x.shape, filterShape, strides, attrs.pad as Pad, attrs.dimRoundingMode, true);
+    const { top, bottom, left, right } = info.padInfo;
+    const [kh, kw, c, m] = filterShape;
+    const [b, , , ] = x.shape as [number, number, number, number];
+    const [, oh, ow] = dy.shape as [number, number, number, number];
+    const xp = s.pad(x, [[0, 0], [top, Math.max(0, bottom)], [left, Math.max(0, right)], [0, 0]]);
+    const [, hp, wp] = xp.shape as [number, number, number, number];
+    // Every (batch, channel) plane is its own depthwise channel; the gradient is its filter.
+    const xt = s.reshape(s.transpose(xp, [1, 2, 0, 3]), [1, hp, wp, b * c]);
+    const dyt = s.reshape(s.transpose(dy, [1, 2, 0, 3]), [oh, ow, b * c, m]);
+    const r = s.run('DepthwiseConv2dNative', { x: xt, filter: dyt }, { strides: [1, 1], pad: 'valid', dilations: strides, dimRoundingMode: undefined });
+    const cut = s.slice(r, [0, 0, 0, 0], [1, kh, kw, b * c * m]);
+    const summed = s.run('Sum', { x: s.reshape(cut, [kh, kw, b, c * m]) }, { axis: [2], keepDims: false });
+    return s.reshape(summed, [kh, kw, c, m]);
+  });
+}
+
+function depthwiseBackpropInput(tf: Tf): Kernel {
+  return ({ inputs, attrs, backend }) => withScope(tf, backend, (s) => {
+    const dy = inputs.dy as TensorInfo;
+    const filter = inputs.filter as TensorInfo;
+    const inputShape = attrs.inputShape as [number, number, number, number];
+    const strides = pair(attrs.strides as number | number[], 1);
+    const dil = pair(attrs.dilations as number | number[] | undefined, 1);
+    if (dil[0] !== 1 || dil[1] !== 1) throw new Error('DepthwiseConv2dNativeBackpropInput: dilations > 1 are not supported');
+    const info = convInfo(tf, inputShape, filter.shape, strides, attrs.pad as Pad, attrs.dimRoundingMode, true);
+    const [kh, kw, c, m] = filter.shape as [number, number, number, number];
+    const [b, inH, inW] = inputShape;
+    const g = inputGradGeometry(inH, inW, dy.shape[1] as number, dy.shape[2] as number, kh, kw, info.padInfo.top, info.padInfo.left, strides);
+    const dyd = zeroInsert(s, dy, strides);
+    // Channel c*m+k of dy correlates with the flipped filter[:, :, c, k]; then sum over k.
+    const wf = s.reshape(s.run('Reverse', { x: filter }, { dims: [0, 1] }), [kh, kw, c * m, 1]);
+    const r = s.run('DepthwiseConv2dNative', { x: dyd, filter: wf }, {
+      strides: [1, 1], pad: [[0, 0], g.pads[0], g.pads[1], [0, 0]], dilations: [1, 1], dimRoundingMode: undefined,
+    });
+    const cut = s.slice(r, [0, g.begin[0], g.begin[1], 0], [b, inH, inW, c * m]);
+    if (m === 1) return cut;
+    return s.run('Sum', { x: s.reshape(cut, [b, inH, inW, c, m]) }, { axis: [4], keepDims: false });
+  });
+}
+
+function batchMatMul(tf: Tf): Kernel {
+  return ({ inputs, attrs, backend }) => withScope(tf, backend, (s) => {
+    let a = inputs.a as TensorInfo;
+    let b = inputs.b as TensorInfo;
+    const transposeA = attrs.transposeA === true;
+    const transposeB = attrs.transposeB === true;
+    // The backend's XNNPACK path takes only untransposed rank-3 operands with batch 1; anything
+    // else goes to its scalar loop. Transposing first is far cheaper than that loop.
+    const swap = (t: TensorInfo): TensorInfo => {
+      const r = t.shape.length;
+      const perm = [...Array(r).keys()];
+      perm[r - 1] = r - 2;
+      perm[r - 2] = r - 1;
+      return s.transpose(t, perm);
+    };
+    const batchOne = (t: TensorInfo) => t.shape.slice(0, -2).every((d) => d === 1);
+    if ((transposeA || transposeB) && batchOne(a) && batchOne(b)) {
+      if (transposeA) a = swap(a);
+      if (transposeB) b = swap(b);
+      return s.run('BatchMatMul', { a, b }, { transposeA: false, transposeB: false });
+    }
+    return s.run('BatchMatMul', { a, b }, { transposeA, transposeB });
+  });
+}
+
+/**
+ * MaxPoolGrad as one loop over the heap. The gradient of each output goes to the first maximum
+ * of its window in row-major order (window rows, then columns), padding excluded: the rule of
+ * the cpu backend and of TensorFlow.
+ */
+function maxPoolGrad(tf: Tf): Kernel {
+  return ({ inputs, attrs, backend }) => {
+    const be = backend;
+    const dy = inputs.dy as TensorInfo;
+    const x = inputs.input as TensorInfo;
+    const info = tf.backend_util.computePool2DInfo(
+      x.shape as [number, number, number, number], attrs.filterSize as [number, number], attrs.strides as [number, number], 1,
+      attrs.pad as 'same', attrs.dimRoundingMode as 'floor' | undefined,
+    );
+    const [b, h, w, c] = x.shape as [number, number, number, number];
+    const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+    const top = info.padInfo.top;
+    const left = info.padInfo.left;
+    const out = be.makeOutput([b, h, w, c], 'float32');
+    // Views are taken after makeOutput: allocating may grow (and so detach) the heap.
+    const heap = be.wasm.HEAPU8.buffer;
+    const view = (t: TensorInfo, n: number) => new Float32Array(heap, be.dataIdMap.get(t.dataId)!.memoryOffset, n);
+    const xs = view(x, b * h * w * c);
+    const gs = view(dy, b * oh * ow * c);
+    const dx = view(out, b * h * w * c);
+    dx.fill(0);
+    for (let n = 0; n < b; n++) {
+      const xBase = n * h * w * c;
+      for (let i = 0; i < oh; i++) {
+        const y0 = i * sh - top;
+        const yStart = Math.max(0, y0);
+        const yEnd = Math.min(h, y0 + fh);
+        for (let j = 0; j < ow; j++) {
+          const x0 = j * sw - left;
+          const xStart = Math.max(0, x0);
+          const xEnd = Math.min(w, x0 + fw);
+          const gBase = ((n * oh + i) * ow + j) * c;
+          for (let ch = 0; ch < c; ch++) {
+            let best = -Infinity;
+            let at = -1;
+            for (let y = yStart; y < yEnd; y++) {
+              let p = xBase + (y * w + xStart) * c + ch;
+              for (let xx = xStart; xx < xEnd; xx++, p += c) {
+                const v = xs[p] as number;
+                // `>` keeps the first maximum; a window of only NaN or -Infinity gets no
+                // gradient: both as in the cpu backend.
+                if (v > best) {
+                  best = v;
+                  at = p;
+                }
+              }
+            }
+            if (at >= 0) dx[at] = (dx[at] as number) + (gs[gBase + ch] as number);
+          }
+        }
+      }
+    }
+    return out;
+  };
+}
+
+/**
+ * Register the kernels above for the wasm backend (once per process). Call after the wasm
+ * backend is initialised.
+ */
+export async function registerWasmKernels(tf: Tf): Promise<void> {
+  if (registered) return;
+  const make: Record<(typeof WASM_KERNELS)[number], (tf: Tf) => Kernel> = {
+    Conv2DBackpropFilter: conv2dBackpropFilter,
+    Conv2DBackpropInput: conv2dBackpropInput,
+    DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter,
+    DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput,
+    BatchMatMul: batchMatMul,
+    MaxPoolGrad: maxPoolGrad,
+  };
+  for (const name of WASM_KERNELS) {
+    const existing = tf.getKernel(name, 'wasm');
+    if (existing) {
+      original.set(name, existing.kernelFunc);
+      tf.unregisterKernel(name, 'wasm');
+    }
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: make[name](tf) as unknown as KernelFunc });
+  }
+  registered = true;
+}
