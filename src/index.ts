@@ -17,6 +17,10 @@ export { commit, type CommitOptions, type CommitResult } from './api/commit.js';
 export { log, type LogOptions, type LogResult, type LogEntry } from './api/log.js';
 export { fsck, type FsckOptions, type FsckResult, type FsckProblem } from './api/fsck.js';
 export { data, type DataOptions, type DataResult, type DataPreprocessSummary } from './api/data.js';
+export {
+  build, describeArchitecture, TRAINER_VERSION,
+  type BuildOptions, type BuildResult, type BuildRecord, type BuildMetrics, type SetMetricsSummary,
+} from './api/build.js';
 export type { SkippedItem, PackStats, PackedDataset, PackedSet } from './api/packing.js';
 export type { Counts, DatasetProblem, ItemSet, Split } from './core/dataset.js';
 export { openProject, findProjectRoot, type Project } from './api/project.js';

@@ -4,7 +4,7 @@
  */
 import type { CommonOptions } from '../core/progress.js';
 import { listFilesAtCommit, logCommits, openGitRepo, readFileAtCommit, resolveRev } from '../git/index.js';
-import { SOURCES_DIR } from '../manifest/index.js';
+import { LOCK_FILE, parseLock, SOURCES_DIR, type Lock } from '../manifest/index.js';
 import { relativePosix } from '../util/paths.js';
 import { openProject, parseSnapshotText, withCaller } from './project.js';
 
@@ -23,6 +23,8 @@ export interface LogEntry {
   parents: string[];
   /** Items per source recorded in this commit. */
   sources: Record<string, { items: number; bytes: number; labelled: number }>;
+  /** The model recorded in this commit's d2.lock (null when the commit has none). */
+  model: { oid: string; preset: string; engine: string; metrics: Lock['metrics'] } | null;
 }
 
 export interface LogResult {
@@ -51,7 +53,10 @@ export async function log(options: LogOptions = {}): Promise<LogResult> {
           // an old or damaged snapshot does not hide the commit from the log
         }
       }
-      out.push({ commit: c.oid, message: c.message, author: { name: c.author.name, email: c.author.email }, time: c.author.time, parents: c.parents, sources });
+      const lockText = await readFileAtCommit(repo, c.oid, prefix === '.' ? LOCK_FILE : `${prefix}/${LOCK_FILE}`);
+      const lock = lockText === undefined ? undefined : parseLock(lockText).lock;
+      const model = lock ? { oid: lock.model.oid, preset: lock.model.preset, engine: lock.model.engine, metrics: lock.metrics } : null;
+      out.push({ commit: c.oid, message: c.message, author: { name: c.author.name, email: c.author.email }, time: c.author.time, parents: c.parents, sources, model });
     }
     return { commits: out };
   });

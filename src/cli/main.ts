@@ -9,6 +9,7 @@ import * as library from '../index.js';
 import { D2Error, InternalError, InvalidArgument, Interrupted } from '../index.js';
 import type { Runtime } from './action.js';
 import { registerAdd } from './commands/add.js';
+import { registerBuild } from './commands/build.js';
 import { registerCommit } from './commands/commit.js';
 import { registerData } from './commands/data.js';
 import { registerFsck } from './commands/fsck.js';
@@ -59,6 +60,7 @@ Docs: docs/ in d2's repository (manifest.md, json-output.md, errors.md).
   registerCommit(program, rt);
   registerLog(program, rt);
   registerData(program, rt);
+  registerBuild(program, rt);
   registerFsck(program, rt);
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined });

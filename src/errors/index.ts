@@ -89,6 +89,10 @@ export class AuthorUnknown extends D2Error { static override readonly code = 'Au
 export class NotAGitRepository extends D2Error { static override readonly code = 'NotAGitRepository'; }
 /** An item's raw content cannot be used: corrupt, truncated, empty, not of the source's kind, too large. `data.reason` says which. */
 export class ItemInvalid extends D2Error { static override readonly code = 'ItemInvalid'; }
+/** The dataset has a problem that blocks building (leakage not allowed, a model test not found…); `data.problems` lists them. */
+export class DatasetBlocked extends D2Error { static override readonly code = 'DatasetBlocked'; }
+/** No model is built for a revision (or none is in this store); `data.rev` names it. */
+export class ModelNotBuilt extends D2Error { static override readonly code = 'ModelNotBuilt'; }
 /** The requested training engine is not installed or cannot start here. */
 export class EngineUnavailable extends D2Error { static override readonly code = 'EngineUnavailable'; }
 /** Training stopped at a non-finite loss; `data` names the epoch, the batch and the layer. */

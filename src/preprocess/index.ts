@@ -8,7 +8,7 @@
  * core over a stream of items; `probeImage` reads format, size and channels from a header.
  */
 export { preprocessImage, preprocessImageToFloat } from './preprocess-image.js';
-export { toFloat } from './float.js';
+export { toFloat, toFloatWith } from './float.js';
 export { probeImage } from './probe.js';
 export {
   createImagePool,

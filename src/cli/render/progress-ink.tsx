@@ -49,7 +49,7 @@ function ProgressView({ subscribe }: { subscribe: (l: Listener) => void }): Reac
           <Text>{describePhase(e)} </Text>
           {e.total !== undefined ? <Bar loaded={e.loaded} total={e.total} width={24} /> : null}
           <Text> {countText(e)}</Text>
-          {e.loaded > 0 ? <Text dimColor> {Math.round(e.loaded / seconds)}/s</Text> : null}
+          {e.loaded > 0 && e.phase !== 'train' ? <Text dimColor> {Math.round(e.loaded / seconds)}/s</Text> : null}
         </Box>
       ) : null}
     </Box>

@@ -113,7 +113,11 @@ export function renderLog(r: LogResult, s: Style): string {
     const items = Object.values(c.sources).reduce((n, x) => n + x.items, 0);
     const subject = c.message.split('\n')[0] ?? '';
     const srcs = Object.keys(c.sources).length;
-    out.push(`${s.yellow(shortOid(c.commit))} ${s.dim(c.time.slice(0, 16).replace('T', ' '))} ${subject}${srcs ? s.dim(`  [${plural(items, 'item')} in ${plural(srcs, 'source')}]`) : ''}`);
+    const m = c.model?.metrics;
+    const score = m?.test ? ` test acc ${(m.test.accuracy * 100).toFixed(1)}%` : m?.validation ? ` val acc ${(m.validation.accuracy * 100).toFixed(1)}%` : '';
+    const tests = m?.modelTests ? `, model tests ${m.modelTests.passed}/${m.modelTests.count}` : '';
+    const model = c.model ? s.cyan(`  model${score}${tests}`) : '';
+    out.push(`${s.yellow(shortOid(c.commit))} ${s.dim(c.time.slice(0, 16).replace('T', ' '))} ${subject}${srcs ? s.dim(`  [${plural(items, 'item')} in ${plural(srcs, 'source')}]`) : ''}${model}`);
   }
   return `${out.join('\n')}\n`;
 }

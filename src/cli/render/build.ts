@@ -1,0 +1,40 @@
+/** Text view of `d2 build`: what was built (or reused), on which engine, and how it scores. */
+import type { BuildResult, SetMetricsSummary } from '../../index.js';
+import { plural, shortOid, type Style } from './style.js';
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+function setLine(name: string, m: SetMetricsSummary | undefined): string | undefined {
+  return m ? `  ${name.padEnd(12)}accuracy ${pct(m.accuracy).padStart(6)}   macro-F1 ${pct(m.macroF1).padStart(6)}   (${plural(m.count, 'item')})` : undefined;
+}
+
+const STOPPED: Record<string, string> = {
+  earlyStopping: 'validation loss stopped improving',
+  maxEpochs: "the preset's epoch limit",
+  timeBudget: "the manifest's time budget",
+  epochs: 'the fixed epoch count',
+};
+
+export function renderBuild(r: BuildResult, s: Style): string {
+  const b = r.build;
+  const out: string[] = [];
+  const where = r.commit ? `revision ${shortOid(r.commit)}` : 'the working tree';
+  if (r.reused) {
+    out.push(`model ${s.yellow(shortOid(b.model))} of ${where} is up to date ${s.dim('(built before from the same inputs: nothing trained)')}`);
+  } else {
+    const resumed = r.resumedAfterEpoch !== null ? ` (resumed after epoch ${r.resumedAfterEpoch})` : '';
+    out.push(`built model ${s.yellow(shortOid(b.model))} of ${where}${resumed}`);
+    out.push(s.dim(`  ${b.epochs} epochs in ${b.seconds.toFixed(1)} s on ${b.engine}${r.workers > 1 ? ` × ${r.workers} workers` : ''}, ${Math.round(b.samplesPerSecond)} samples/s; stopped by ${STOPPED[b.stoppedBy] ?? b.stoppedBy}; kept epoch ${b.bestEpoch}`));
+  }
+  out.push(s.dim(`  preset ${b.preset}, seed ${b.seed}: ${b.architecture.family.toUpperCase()} on ${b.preprocess.shape.join('×')} inputs, ${plural(b.classes.length, 'class', 'classes')}`));
+  out.push('');
+  for (const line of [setLine('validation', b.metrics.validation), setLine('test', b.metrics.test)]) if (line) out.push(line);
+  const mt = b.metrics.modelTests;
+  if (mt) {
+    const text = `  ${'model tests'.padEnd(12)}${mt.passed}/${mt.count} pass`;
+    out.push(mt.failed.length ? s.red(`${text}; failing: ${mt.failed.slice(0, 5).join(', ')}${mt.failed.length > 5 ? ', …' : ''}`) : s.green(text));
+  }
+  if (!b.metrics.test && !b.metrics.validation) out.push(s.yellow('  no validation or test items: nothing to score the model on'));
+  if (r.lockWritten) out.push('', `d2.lock updated: commit it with ${s.cyan("d2 commit -m '…'")}`);
+  return `${out.join('\n')}\n`;
+}
