@@ -226,7 +226,7 @@ function lockOf(b: BuildRecord, architecture: string): Lock {
     preprocess: { modality: b.preprocess.modality, config: b.preprocess.config, derived: b.preprocess.derived, steps: b.preprocess.steps, shape: b.preprocess.shape },
     model: {
       oid: b.model, build: b.key, preset: b.preset, seed: b.seed, architecture, engine: b.engine, trainer: b.trainer,
-      epochs: b.epochs, stopped: b.stoppedBy, seconds: b.seconds,
+      epochs: b.epochs, stopped: b.stoppedBy,
     },
     evaluation: b.evaluation,
     metrics: b.metrics,

@@ -57,6 +57,7 @@ describe('d2 build', { tags: ['slow'] }, () => {
     const forced = lastJson((await runD2(['build', '--json', '--force', '--workers', '0'], { cwd: dir })).stdout);
     expect(forced.data.reused).toBe(false);
     expect(forced.data.build.model).toBe(b.model);
+    expect(forced.data.lockWritten).toBe(false);
     const parallel = lastJson((await runD2(['build', '--json', '--force', '--workers', '2'], { cwd: dir })).stdout);
     expect(parallel.data.workers).toBe(2);
     expect(parallel.data.build.model).toBe(b.model);

@@ -4,7 +4,7 @@
  * `d2 build`, committed, read by `d2 log` and `d2 diff` (docs/store-format.md, "d2.lock").
  *
  * Invariant: written only by `serializeLock` (fixed key order), so two builds of the same inputs
- * write the same text, and a change shows in git as the lines that changed.
+ * write the same text (nothing machine- or time-dependent, such as training time, is in it), and a change shows in git as the lines that changed.
  */
 import { stringify } from 'yaml';
 import { z } from 'zod';
@@ -43,7 +43,6 @@ export const lockSchema = z.strictObject({
     epochs: z.number().int(),
     /** Why training stopped: early stopping, the epoch limit, the time budget. */
     stopped: z.string(),
-    seconds: z.number(),
   }),
   /** The evaluation object (metrics and per-item predictions). */
   evaluation: oid,
@@ -73,7 +72,7 @@ export function serializeLock(l: Lock): string {
     preprocess: { modality: l.preprocess.modality, config: l.preprocess.config, derived: l.preprocess.derived, steps: l.preprocess.steps, shape: l.preprocess.shape },
     model: {
       oid: l.model.oid, build: l.model.build, preset: l.model.preset, seed: l.model.seed, architecture: l.model.architecture,
-      engine: l.model.engine, trainer: l.model.trainer, epochs: l.model.epochs, stopped: l.model.stopped, seconds: Math.round(l.model.seconds * 10) / 10,
+      engine: l.model.engine, trainer: l.model.trainer, epochs: l.model.epochs, stopped: l.model.stopped,
     },
     evaluation: l.evaluation,
     metrics,
