@@ -107,7 +107,7 @@ export const errorClasses = [
   NotAProject, ManifestInvalid, LabelsInvalid, SnapshotInvalid, InvalidArgument, PathNotFound,
   PathOutsideProject, WalkFailed, FileChanged, SourceNotFound, SourceConflict, StoreLocked,
   ObjectNotFound, ObjectCorrupt, StoreFormatUnsupported, RevNotFound, NothingToCommit,
-  AuthorUnknown, NotAGitRepository, ItemInvalid, EngineUnavailable, TrainingDiverged, Interrupted, InternalError,
+  AuthorUnknown, NotAGitRepository, ItemInvalid, DatasetBlocked, ModelNotBuilt, EngineUnavailable, TrainingDiverged, Interrupted, InternalError,
 ] as const;
 
 export function isD2Error(e: unknown): e is D2Error {
