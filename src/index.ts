@@ -21,6 +21,12 @@ export {
   build, describeArchitecture, TRAINER_VERSION,
   type BuildOptions, type BuildResult, type BuildRecord, type BuildMetrics, type SetMetricsSummary,
 } from './api/build.js';
+export {
+  diff, parseFailOn, checkFailOn, DIFF_SCHEMA,
+  type DiffOptions, type DiffResult, type DiffSide, type FailRule, type FailCheck,
+} from './api/diff.js';
+export type { DataDiff, ItemRef, RelabelGroup, SetMove, ManifestChange } from './core/data-diff.js';
+export type { BehaviourDiff, Delta, ClassDelta, ConfusionChange, Flip, Prediction } from './core/behaviour-diff.js';
 export type { SkippedItem, PackStats, PackedDataset, PackedSet } from './api/packing.js';
 export type { Counts, DatasetProblem, ItemSet, Split } from './core/dataset.js';
 export { openProject, findProjectRoot, type Project } from './api/project.js';

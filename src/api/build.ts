@@ -72,6 +72,8 @@ export interface BuildRecord {
   format: 1;
   kind: 'd2-build';
   key: string;
+  /** Hash of what the state declared (dataset oid, preprocess and model sections): see `declaredInputs`. */
+  declared: string;
   dataset: string;
   /** The packed-data record the model was trained on. */
   packed: string;
@@ -233,6 +235,16 @@ function lockOf(b: BuildRecord, architecture: string): Lock {
   };
 }
 
+/**
+ * Hash of a state's declared inputs: its dataset and the manifest's preprocess and model
+ * sections. A d2.lock's build describes a state only when this matches (a commit whose data or
+ * d2.yaml changed after its last build carries a stale d2.lock).
+ */
+export function declaredInputs(prepared: Pick<PreparedData, 'datasetOid' | 'state'>): string {
+  const m = prepared.state.manifest;
+  return sha256Hex(canonicalJson({ dataset: prepared.datasetOid, preprocess: m.preprocess, model: m.model }));
+}
+
 /** The build record a d2.lock text names, when its objects are in this store. */
 export function buildOfLock(store: ObjectStore, lockText: string | undefined): { oid: string; build: BuildRecord } | undefined {
   if (lockText === undefined) return undefined;
@@ -300,6 +312,7 @@ async function trainAndStore(
     format: 1,
     kind: 'd2-build',
     key,
+    declared: declaredInputs(prepared),
     dataset: prepared.datasetOid,
     packed: pre.packed,
     classes,
@@ -406,12 +419,13 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
  */
 export async function findBuildOf(project: Project, prepared: PreparedData, engine: EngineRequest = 'auto'): Promise<{ oid: string; build: BuildRecord } | undefined> {
   const fromLock = buildOfLock(project.store, await prepared.state.readText(LOCK_FILE));
-  if (fromLock && fromLock.build.dataset === prepared.datasetOid) return fromLock;
-  if (!prepared.packed || !prepared.result.preprocess) return fromLock;
+  const current = fromLock && fromLock.build.declared === declaredInputs(prepared) ? fromLock : undefined;
+  if (current) return current;
+  if (!prepared.packed || !prepared.result.preprocess) return undefined;
   const manifest = prepared.state.manifest;
   const { selectEngine } = await import('../engine/engines.js');
   const info = (await selectEngine(engine)).info;
   const timeBudgetSeconds = manifest.model.timeBudget === undefined ? null : durationSeconds(manifest.model.timeBudget);
   const key = buildKey(prepared.result.preprocess.packed, prepared.packed, { preset: manifest.model.preset, seed: manifest.model.seed, timeBudgetSeconds }, info.id);
-  return findBuild(project.store, key) ?? fromLock;
+  return findBuild(project.store, key);
 }

@@ -12,6 +12,7 @@ import { registerAdd } from './commands/add.js';
 import { registerBuild } from './commands/build.js';
 import { registerCommit } from './commands/commit.js';
 import { registerData } from './commands/data.js';
+import { registerDiff } from './commands/diff.js';
 import { registerFsck } from './commands/fsck.js';
 import { registerInit } from './commands/init.js';
 import { registerLog } from './commands/log.js';
@@ -61,6 +62,7 @@ Docs: docs/ in d2's repository (manifest.md, json-output.md, errors.md).
   registerLog(program, rt);
   registerData(program, rt);
   registerBuild(program, rt);
+  registerDiff(program, rt);
   registerFsck(program, rt);
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined });

@@ -1,0 +1,101 @@
+/**
+ * Running a built model on items it was not evaluated on: raw image bytes (or table rows)
+ * through the build's own preprocessing, then the model. `d2 diff` uses it when a model must
+ * be evaluated on another revision's items, `d2 predict` on files outside the store.
+ *
+ * Invariants:
+ * - Images go through preprocess's pool (`processToFloat`: decode, the build's pixel steps,
+ *   x / 255, its normalisation): the one implementation training data went through. Rows go
+ *   through `encodeRow` with the encoding the build fitted on its training split.
+ * - An item that cannot be preprocessed is reported, never silently dropped or guessed.
+ */
+import type { CommonOptions } from '../core/progress.js';
+import { InvalidArgument, isD2Error, type D2Error } from '../errors/index.js';
+import type { EngineRequest } from '../engine/engines.js';
+import type { LoadedModel } from '../engine/model.js';
+import type { ObjectStore } from '../store/index.js';
+import type { BuildRecord } from './build.js';
+
+export interface InferenceItem {
+  /** Caller's name for the item (a path, '<source>/<path>', a row number). */
+  key: string;
+  /** Raw image bytes (image models). */
+  bytes?: Uint8Array;
+  /** Column values (table models). */
+  row?: Record<string, string>;
+}
+
+export interface FeatureBatch {
+  /** Items that could be preprocessed, in input order: x holds their features. */
+  keys: string[];
+  x: Float32Array;
+  failed: { key: string; error: D2Error }[];
+}
+
+const DEFAULT_MAX_PIXELS = 50_000_000;
+
+/** Preprocess items the way `build` preprocessed its training data. */
+export async function featuresFor(build: BuildRecord, items: readonly InferenceItem[], options: { maxPixels?: number; workers?: number; signal?: AbortSignal } = {}): Promise<FeatureBatch> {
+  const rowSize = build.preprocess.shape.reduce((a, b) => a * b, 1);
+  const failed: FeatureBatch['failed'] = [];
+  if (build.preprocess.modality === 'table') {
+    const encoding = build.preprocess.table;
+    if (!encoding) throw new InvalidArgument('this build has no table encoding (it was made by an older d2)');
+    const { encodeRow } = await import('../preprocess/index.js');
+    const x = new Float32Array(items.length * rowSize);
+    const keys: string[] = [];
+    for (const it of items) {
+      if (!it.row) throw new InvalidArgument(`'${it.key}' is not a table row, and the model reads table rows`);
+      try {
+        encodeRow(it.row, encoding, x.subarray(keys.length * rowSize, (keys.length + 1) * rowSize));
+        keys.push(it.key);
+      } catch (e) {
+        if (!isD2Error(e)) throw e;
+        failed.push({ key: it.key, error: e });
+      }
+    }
+    return { keys, x: x.subarray(0, keys.length * rowSize), failed };
+  }
+  const { createImagePool } = await import('../preprocess/index.js');
+  const pool = createImagePool(options.workers !== undefined ? { workers: options.workers } : {});
+  const x = new Float32Array(items.length * rowSize);
+  const keys: string[] = [];
+  try {
+    const input = items.map((it) => {
+      if (!it.bytes) throw new InvalidArgument(`'${it.key}' has no image bytes, and the model reads images`);
+      return { key: it.key, bytes: it.bytes };
+    });
+    const config = { steps: build.preprocess.steps, maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS };
+    for await (const out of pool.processToFloat(input, config, options.signal ? { signal: options.signal } : {})) {
+      if (out.error) {
+        failed.push({ key: out.key, error: out.error });
+        continue;
+      }
+      const t = out.result;
+      const shape = [t.height, t.width, t.channels];
+      if (shape.join('x') !== build.preprocess.shape.join('x')) {
+        throw new InvalidArgument(`'${out.key}' preprocesses to ${shape.join('×')}, the model expects ${build.preprocess.shape.join('×')}`);
+      }
+      x.set(t.data, keys.length * rowSize);
+      keys.push(out.key);
+    }
+  } finally {
+    await pool.close();
+  }
+  return { keys, x: x.subarray(0, keys.length * rowSize), failed };
+}
+
+/** Load a build's model from the store on an engine. */
+export async function openModel(store: ObjectStore, build: BuildRecord, engine: EngineRequest = 'auto'): Promise<LoadedModel> {
+  const { loadModel } = await import('../engine/model.js');
+  return loadModel(store.read(build.model), { engine });
+}
+
+/** Class probabilities (N × classes) of packed features. */
+export async function probabilities(model: LoadedModel, x: Float32Array, onProgress?: CommonOptions['onProgress']): Promise<Float32Array> {
+  const { predict } = await import('../engine/model.js');
+  onProgress?.({ phase: 'predict', loaded: 0 });
+  const probs = await predict(model, x);
+  onProgress?.({ phase: 'predict', loaded: probs.length / model.numClasses });
+  return probs;
+}
