@@ -27,6 +27,12 @@ export {
 } from './api/diff.js';
 export type { DataDiff, ItemRef, RelabelGroup, SetMove, ManifestChange } from './core/data-diff.js';
 export type { BehaviourDiff, Delta, ClassDelta, ConfusionChange, Flip, Prediction } from './core/behaviour-diff.js';
+export {
+  predict, loadModel, topK,
+  type PredictOptions, type PredictResult, type PredictionRow, type ClassProbability, type Predictor, type LoadModelOptions,
+} from './api/predict.js';
+export { exportModel, loadBundle, BUNDLE_FORMAT, type ExportOptions, type ExportResult, type BundleInfo } from './api/export.js';
+export type { Preprocessing, InferenceItem } from './api/inference.js';
 export type { SkippedItem, PackStats, PackedDataset, PackedSet } from './api/packing.js';
 export type { Counts, DatasetProblem, ItemSet, Split } from './core/dataset.js';
 export { openProject, findProjectRoot, type Project } from './api/project.js';

@@ -180,7 +180,7 @@ async function predictionsFor(project: Project, build: BuildRecord, items: reado
       return { key: oid, bytes: store.read(oid) };
     });
     options.onProgress?.({ phase: 'infer', loaded: 0, total: inputs.length, detail: { model: build.model.slice(0, 12) } });
-    const feats = await featuresFor(build, inputs, { maxPixels: evalSide.state.manifest.preprocess.maxPixels, ...(options.signal ? { signal: options.signal } : {}) });
+    const feats = await featuresFor(build.preprocess, inputs, { maxPixels: evalSide.state.manifest.preprocess.maxPixels, ...(options.signal ? { signal: options.signal } : {}) });
     const model = await openModel(store, build, options.engine ?? 'auto');
     let probs: Float32Array;
     try {

@@ -13,8 +13,12 @@ import type { CommonOptions } from '../core/progress.js';
 import { InvalidArgument, isD2Error, type D2Error } from '../errors/index.js';
 import type { EngineRequest } from '../engine/engines.js';
 import type { LoadedModel } from '../engine/model.js';
+import type { ImagePool } from '../preprocess/index.js';
 import type { ObjectStore } from '../store/index.js';
 import type { BuildRecord } from './build.js';
+
+/** What a model's inputs are made with: a build's `preprocess` record. */
+export type Preprocessing = BuildRecord['preprocess'];
 
 export interface InferenceItem {
   /** Caller's name for the item (a path, '<source>/<path>', a row number). */
@@ -35,11 +39,11 @@ export interface FeatureBatch {
 const DEFAULT_MAX_PIXELS = 50_000_000;
 
 /** Preprocess items the way `build` preprocessed its training data. */
-export async function featuresFor(build: BuildRecord, items: readonly InferenceItem[], options: { maxPixels?: number; workers?: number; signal?: AbortSignal } = {}): Promise<FeatureBatch> {
-  const rowSize = build.preprocess.shape.reduce((a, b) => a * b, 1);
+export async function featuresFor(pre: Preprocessing, items: readonly InferenceItem[], options: { maxPixels?: number; workers?: number; signal?: AbortSignal; pool?: ImagePool } = {}): Promise<FeatureBatch> {
+  const rowSize = pre.shape.reduce((a, b) => a * b, 1);
   const failed: FeatureBatch['failed'] = [];
-  if (build.preprocess.modality === 'table') {
-    const encoding = build.preprocess.table;
+  if (pre.modality === 'table') {
+    const encoding = pre.table;
     if (!encoding) throw new InvalidArgument('this build has no table encoding (it was made by an older d2)');
     const { encodeRow } = await import('../preprocess/index.js');
     const x = new Float32Array(items.length * rowSize);
@@ -57,7 +61,7 @@ export async function featuresFor(build: BuildRecord, items: readonly InferenceI
     return { keys, x: x.subarray(0, keys.length * rowSize), failed };
   }
   const { createImagePool } = await import('../preprocess/index.js');
-  const pool = createImagePool(options.workers !== undefined ? { workers: options.workers } : {});
+  const pool = options.pool ?? createImagePool(options.workers !== undefined ? { workers: options.workers } : {});
   const x = new Float32Array(items.length * rowSize);
   const keys: string[] = [];
   try {
@@ -65,7 +69,7 @@ export async function featuresFor(build: BuildRecord, items: readonly InferenceI
       if (!it.bytes) throw new InvalidArgument(`'${it.key}' has no image bytes, and the model reads images`);
       return { key: it.key, bytes: it.bytes };
     });
-    const config = { steps: build.preprocess.steps, maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS };
+    const config = { steps: pre.steps, maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS };
     for await (const out of pool.processToFloat(input, config, options.signal ? { signal: options.signal } : {})) {
       if (out.error) {
         failed.push({ key: out.key, error: out.error });
@@ -73,14 +77,14 @@ export async function featuresFor(build: BuildRecord, items: readonly InferenceI
       }
       const t = out.result;
       const shape = [t.height, t.width, t.channels];
-      if (shape.join('x') !== build.preprocess.shape.join('x')) {
-        throw new InvalidArgument(`'${out.key}' preprocesses to ${shape.join('×')}, the model expects ${build.preprocess.shape.join('×')}`);
+      if (shape.join('x') !== pre.shape.join('x')) {
+        throw new InvalidArgument(`'${out.key}' preprocesses to ${shape.join('×')}, the model expects ${pre.shape.join('×')}`);
       }
       x.set(t.data, keys.length * rowSize);
       keys.push(out.key);
     }
   } finally {
-    await pool.close();
+    if (!options.pool) await pool.close();
   }
   return { keys, x: x.subarray(0, keys.length * rowSize), failed };
 }

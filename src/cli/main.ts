@@ -13,6 +13,7 @@ import { registerBuild } from './commands/build.js';
 import { registerCommit } from './commands/commit.js';
 import { registerData } from './commands/data.js';
 import { registerDiff } from './commands/diff.js';
+import { registerPredict } from './commands/predict.js';
 import { registerFsck } from './commands/fsck.js';
 import { registerInit } from './commands/init.js';
 import { registerLog } from './commands/log.js';
@@ -63,6 +64,7 @@ Docs: docs/ in d2's repository (manifest.md, json-output.md, errors.md).
   registerData(program, rt);
   registerBuild(program, rt);
   registerDiff(program, rt);
+  registerPredict(program, rt);
   registerFsck(program, rt);
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined });

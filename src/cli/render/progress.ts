@@ -25,6 +25,8 @@ const PHASE_TEXT: Record<string, string> = {
   preprocess: 'preprocessing',
   train: 'training',
   evaluate: 'evaluating',
+  predict: 'predicting',
+  infer: 'running a model on items it was never evaluated on',
 };
 
 function duration(seconds: number): string {

@@ -1,0 +1,62 @@
+/** `d2 predict PATH...` and `d2 export --out DIR` */
+import type { Command } from 'commander';
+import { InvalidArgument, type PredictionRow } from '../../index.js';
+import { action, examples, type Runtime } from '../action.js';
+import { renderExport, renderPredictionRow, renderPredictSummary, csvHeader, csvRow } from '../render/predict.js';
+
+interface PredictFlags {
+  rev?: string;
+  top: string;
+  csv?: boolean;
+  engine: string;
+}
+
+export function registerPredict(program: Command, rt: Runtime): void {
+  program
+    .command('predict')
+    .description("predict image files, folders of images or CSV rows with a built model (default: the working tree's last build)")
+    .argument('<paths...>', 'image files, folders (searched recursively) or, for table models, CSV files')
+    .option('-r, --rev <rev>', 'use the model of this revision')
+    .option('--top <k>', 'classes shown per input, most probable first', '3')
+    .option('--csv', 'CSV on stdout: input,rank,label,probability')
+    .option('--engine <name>', 'engine: auto, gpu, node, wasm, cpu', 'auto')
+    .addHelpText('after', `${examples('$ d2 predict new-photos/', '$ d2 predict shirt.png --top 1 --rev HEAD~1', '$ d2 predict houses.csv --csv > predictions.csv', '$ d2 predict photos --json | jq -c \'select(.type=="prediction")\'')}
+Inputs go through the model's own preprocessing (the steps recorded when it was built). Output
+streams: one line per input as soon as its batch is predicted.
+`)
+    .action(action<PredictFlags>(rt, async (ctx, paths, o) => {
+      const top = Number(o.top);
+      if (!Number.isInteger(top) || top < 1) throw new InvalidArgument(`--top expects a whole number >= 1, not '${o.top}'`);
+      if (o.csv && ctx.flags.json) throw new InvalidArgument('choose one of --csv and --json');
+      let first = true;
+      const onPrediction = (row: PredictionRow) => {
+        if (ctx.flags.json) ctx.io.stdout.write(`${JSON.stringify({ type: 'prediction', ...row })}\n`);
+        else if (o.csv) {
+          if (first) ctx.io.stdout.write(csvHeader());
+          ctx.io.stdout.write(csvRow(row));
+        } else if (!ctx.flags.quiet) ctx.io.stdout.write(renderPredictionRow(row, ctx.style));
+        first = false;
+      };
+      const result = await ctx.api.predict({
+        ...ctx.common(), paths, rev: o.rev, top, engine: o.engine as never, lockTimeoutMs: ctx.flags.lockTimeoutMs, onPrediction, collect: false,
+      });
+      if (result.failed > 0) ctx.checkFailed();
+      if (o.csv) return;
+      await ctx.emit('predict', result, (r) => renderPredictSummary(r, ctx.style));
+    }));
+
+  program
+    .command('export')
+    .description('write a self-contained bundle of a built model: TensorFlow.js layers model, d2 model, preprocessing, classes, hashes, README')
+    .requiredOption('-o, --out <dir>', 'the bundle folder to create')
+    .option('-r, --rev <rev>', "export the model of this revision (default: the working tree's last build)")
+    .option('--force', 'replace an existing bundle folder')
+    .addHelpText('after', `${examples('$ d2 export --out bundle', '$ d2 export --rev v1.2 --out models/v1.2 --force')}
+Load it in Node with the library (import { loadBundle } from 'd2'), or model.json in any
+TensorFlow.js runtime; its README.md says how to prepare inputs.
+`)
+    .action(action<{ out: string; rev?: string; force?: boolean }>(rt, async (ctx, _args, o) => {
+      const result = await ctx.api.exportModel({ ...ctx.common(), out: o.out, rev: o.rev, force: o.force === true, lockTimeoutMs: ctx.flags.lockTimeoutMs });
+      await ctx.emit('export', result, (r) => renderExport(r, ctx.style));
+    }));
+}
