@@ -212,12 +212,28 @@ export class Replica {
   private sumParts(exchange: GradientExchange, step: number, from: number, to: number): Uint8Array {
     const g = this.grad;
     const parts = this.plan.shards;
-    g.set(exchange.slot(0, step).subarray(from, to), from);
-    for (let p = 1; p < parts; p++) {
-      const s = exchange.slot(p, step);
-      for (let i = from; i < to; i++) g[i] = (g[i] as number) + (s[i] as number);
+    // One pass: sum in part order (rounded to float32 as each partial sum is stored), and
+    // accumulate f × 0, which is NaN as soon as any f is not finite.
+    let poison = 0;
+    if (parts === 2) {
+      const a = exchange.slot(0, step);
+      const b = exchange.slot(1, step);
+      for (let i = from; i < to; i++) {
+        const f = Math.fround((a[i] as number) + (b[i] as number));
+        g[i] = f;
+        poison += f * 0;
+      }
+    } else {
+      g.set(exchange.slot(0, step).subarray(from, to), from);
+      for (let p = 1; p < parts; p++) {
+        const s = exchange.slot(p, step);
+        for (let i = from; i < to; i++) g[i] = (g[i] as number) + (s[i] as number);
+      }
+      for (let i = from; i < to; i++) poison += (g[i] as number) * 0;
     }
     const bad = new Uint8Array(this.net.params.length);
+    if (poison === 0) return bad;
+    // Rare: find which parameter tensors have non-finite gradients.
     this.net.params.forEach((p, k) => {
       const lo = Math.max(from, p.offset);
       const hi = Math.min(to, p.offset + p.size);
