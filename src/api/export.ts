@@ -69,7 +69,7 @@ ${b.metrics.test ? `Test accuracy ${(b.metrics.test.accuracy * 100).toFixed(1)}%
 ## In Node, with d2 (same preprocessing, bit-identical to \`d2 predict\`)
 
 \`\`\`js
-import { loadBundle } from 'd2';
+import { loadBundle } from\u0020'd2';
 const model = await loadBundle('path/to/this/folder');
 const probs = await model.predictImages([fs.readFileSync('photo.png')]); // N × ${b.classes.length}
 \`\`\`
