@@ -28,9 +28,12 @@ export {
 export type { DataDiff, ItemRef, RelabelGroup, SetMove, ManifestChange } from './core/data-diff.js';
 export type { BehaviourDiff, Delta, ClassDelta, ConfusionChange, Flip, Prediction } from './core/behaviour-diff.js';
 export {
-  predict, loadModel, topK,
+  predict, predictStream, loadModel, readEvaluation, topK,
   type PredictOptions, type PredictResult, type PredictionRow, type ClassProbability, type Predictor, type LoadModelOptions,
+  type EvaluationResult,
 } from './api/predict.js';
+export type { Evaluation, SetEvaluation, SetPredictions } from './core/evaluation.js';
+export type { Metrics } from './core/metrics.js';
 export { exportModel, loadBundle, BUNDLE_FORMAT, type ExportOptions, type ExportResult, type BundleInfo } from './api/export.js';
 export type { Preprocessing, InferenceItem } from './api/inference.js';
 export type { SkippedItem, PackStats, PackedDataset, PackedSet } from './api/packing.js';

@@ -8,11 +8,12 @@
  *   d2-model.bin     the model in d2's format ('D2MODEL1'): bit-identical predictions with d2
  *   model.json       the model in TensorFlow.js layers format (softmax output), and
  *   weights.bin      its weights: for TensorFlow.js anywhere (a browser, a server)
- *   README.md        how to load it
+ *   preprocess.js    d2's preprocessing as one dependency-free ES module (preprocess/portable.ts)
+ *   README.md        how to load it, in Node and in a browser
  *
  * Invariants: the bundle is written into a temporary folder beside `out` and renamed into
  * place, so `out` is either absent, the old bundle (with --force), or complete; an existing
- * non-empty `out` is never overwritten without `force`.
+ * non-empty `out` is never overwritten without `force`, and only a d2 bundle with it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -32,7 +33,7 @@ export interface BundleInfo {
   kind: 'd2-bundle';
   classes: string[];
   preprocess: Preprocessing & { maxPixels: number };
-  /** The git commit the model was built from (null: an uncommitted working tree). */
+  /** The commit whose d2.lock names this build (`--rev`'s commit; null: not committed). */
   commit: string | null;
   dataset: string;
   /** The model object's oid (SHA-256 of d2-model.bin). */
@@ -42,7 +43,7 @@ export interface BundleInfo {
   preset: string;
   seed: number;
   metrics: BuildRecord['metrics'];
-  files: { d2Model: string; layersModel: string; weights: string };
+  files: { d2Model: string; layersModel: string; weights: string; preprocess: string };
 }
 
 export interface ExportOptions extends CommonOptions {
@@ -60,31 +61,101 @@ export interface ExportResult {
   files: { name: string; bytes: number }[];
 }
 
+// The code lines of this README are assembled so that no source line starts with an import
+// statement: src/architecture.test.ts reads such lines as this module's own imports.
+const IMPORT = 'import';
+
 function readme(b: BundleInfo): string {
+  const image = b.preprocess.modality === 'image';
+  const shape = `[N, ${b.preprocess.shape.join(', ')}]`;
+  const metrics = b.metrics.test ? `Test accuracy ${(b.metrics.test.accuracy * 100).toFixed(1)}% on ${b.metrics.test.count} items.\n` : '';
   return `# d2 model bundle
 
-Classes (${b.classes.length}): ${b.classes.join(', ')}
-Built from commit ${b.commit ?? '(uncommitted working tree)'}, dataset ${b.dataset.slice(0, 12)}, model ${b.model.slice(0, 12)} (${b.preset}, seed ${b.seed}, ${b.engine}).
-${b.metrics.test ? `Test accuracy ${(b.metrics.test.accuracy * 100).toFixed(1)}% on ${b.metrics.test.count} items.\n` : ''}
-## In Node, with d2 (same preprocessing, bit-identical to \`d2 predict\`)
+Classes (${b.classes.length}, in output order): ${b.classes.join(', ')}
+Built from commit ${b.commit ?? '(not committed)'}, dataset ${b.dataset}, model ${b.model}
+(preset ${b.preset}, seed ${b.seed}, trained on ${b.engine}).
+${metrics}
+| file | what |
+|---|---|
+| \`d2-bundle.json\` | classes, preprocessing (${image ? 'image steps' : 'table encoding'}, input shape), revision and dataset hashes, metrics |
+| \`${b.files.d2Model}\` | the model in d2's format (its SHA-256 is \`model\` in d2-bundle.json) |
+| \`${b.files.layersModel}\`, \`${b.files.weights}\` | the same model as a TensorFlow.js layers model (input ${shape}, output class probabilities) |
+| \`${b.files.preprocess}\` | d2's preprocessing as one dependency-free ES module, for TensorFlow.js runtimes |
+
+## In Node, with d2: the same preprocessing and results, bit for bit, as \`d2 predict\`
 
 \`\`\`js
-import { loadBundle } from\u0020'd2';
-const model = await loadBundle('path/to/this/folder');
-const probs = await model.predictImages([fs.readFileSync('photo.png')]); // N × ${b.classes.length}
+${IMPORT} fs from 'node:fs';
+${IMPORT} { loadBundle } from 'd2';
+const model = await loadBundle('path/to/this/folder');           // no d2 project or git needed
+${image
+    ? "const probs = await model.predictImages([fs.readFileSync('photo.png')]); // Float32Array, N × classes"
+    : "const probs = await model.predictRows([{ /* column: 'value', … */ }]);    // Float32Array, N × classes"}
+await model.dispose();
 \`\`\`
 
-## Anywhere TensorFlow.js runs (a browser, a server)
+## In a browser (or any TensorFlow.js runtime)
 
-\`model.json\` + \`weights.bin\` are a TensorFlow.js layers model: \`tf.loadLayersModel('.../model.json')\`.
-Its input is ${b.preprocess.modality === 'image' ? `an image tensor [N, ${b.preprocess.shape.join(', ')}] (height, width, channels)` : `a feature vector [N, ${b.preprocess.shape[0]}]`}
-and its output the probabilities of the classes above, in that order. Prepare inputs exactly
-as \`d2-bundle.json\` \`preprocess\` says:
-${b.preprocess.modality === 'image'
-    ? `decode, auto-orient, apply \`steps\` in order (resize, crop, channels…), then scale each byte to x / 255 and apply
-any \`normalize\` step ((x - mean) / std per channel).`
-    : 'encode each row with `preprocess.table` (numeric columns scaled with the stored statistics, categorical columns one-hot, missing values by the stored rule).'}
+\`\`\`js
+${IMPORT} * as tf from '@tensorflow/tfjs';
+${IMPORT} { ${image ? 'preprocessImageData' : 'preprocessRow'}, topClasses } from './${b.files.preprocess}';
+
+const bundle = await (await fetch('model/d2-bundle.json')).json();
+const model = await tf.loadLayersModel('model/${b.files.layersModel}');
+${image
+    ? `const bitmap = await createImageBitmap(await (await fetch('photo.jpg')).blob()); // applies EXIF orientation
+const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+const ctx = canvas.getContext('2d');
+ctx.drawImage(bitmap, 0, 0);
+const x = preprocessImageData(ctx.getImageData(0, 0, bitmap.width, bitmap.height), bundle.preprocess);`
+    : "const x = preprocessRow({ /* column: 'value', … */ }, bundle.preprocess);"}
+const probs = model.predict(tf.tensor(x, [1, ...bundle.preprocess.shape])).dataSync();
+const best = topClasses(probs, bundle.classes, 3); // [{ label, probability }, …], most probable first
+\`\`\`
+
+\`${b.files.preprocess}\` runs d2's own ${image ? 'image steps (crop, resize, channels), scaling (x / 255) and normalisation' : 'row encoding (scaling with the statistics of the training split, one-hot categories, missing values)'}
+as recorded in \`d2-bundle.json\`, so the model gets the inputs it was trained and evaluated on.
+${image
+    ? `Only decoding is the browser's: lossless images (PNG) give d2's pixels exactly; lossy ones
+(JPEG, WebP) can differ by a unit here and there between decoders. Give \`preprocessPixels\`
+\`{ data, width, height, channels, orientation }\` for pixels decoded some other way.
+`
+    : ''}The layers model computes what d2's model computes with other kernels: probabilities agree
+to float32 rounding (about 1e-6), not bit for bit.
 `;
+}
+
+/** The portable preprocessing module, built with d2 (`npm run build` → dist/portable/). */
+function portablePreprocess(): Uint8Array {
+  // dist/api/export.js and the CLI bundle (dist/bundle/*.js) are both one level under dist/
+  const file = new URL('../portable/d2-preprocess.js', import.meta.url);
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw new Error(`d2 is installed without its portable preprocessing module '${file.pathname}' (run 'npm run build')`, { cause: e });
+  }
+}
+
+/**
+ * `out` may be absent or an empty folder; with `force`, also a bundle d2 wrote. Anything else
+ * is refused, even with `force`: replacing a folder deletes it.
+ */
+function checkTarget(out: string, given: string, force: boolean): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(out);
+  } catch {
+    return;
+  }
+  if (!st.isDirectory()) throw new InvalidArgument(`'${given}' exists and is not a folder`, { data: { out: given }, hint: 'choose another folder' });
+  const entries = fs.readdirSync(out);
+  if (!entries.length) return;
+  const isBundle = entries.includes('d2-bundle.json');
+  if (force && isBundle) return;
+  throw new InvalidArgument(`'${given}' exists and is not empty${isBundle ? '' : ' (and is not a d2 bundle)'}`, {
+    data: { out: given },
+    hint: isBundle ? 'choose another folder, or add --force to replace the bundle in it' : 'choose another folder (--force replaces only a folder holding a d2 bundle)',
+  });
 }
 
 /**
@@ -98,9 +169,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
   return withCaller('d2.export', async () => {
     if (!options.out) throw new InvalidArgument('give the bundle folder with --out DIR');
     const out = path.resolve(options.dir ?? process.cwd(), options.out);
-    if (fs.existsSync(out) && fs.readdirSync(out).length && !options.force) {
-      throw new InvalidArgument(`'${options.out}' exists and is not empty`, { data: { out: options.out }, hint: 'choose another folder, or add --force to replace it' });
-    }
+    checkTarget(out, options.out, options.force === true);
     const { build, maxPixels, commit } = await resolveBuild(options);
     const project = openProject(options.dir);
     const modelBytes = project.store.read(build.model);
@@ -119,13 +188,14 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
       preset: build.preset,
       seed: build.seed,
       metrics: build.metrics,
-      files: { d2Model: 'd2-model.bin', layersModel: 'model.json', weights: 'weights.bin' },
+      files: { d2Model: 'd2-model.bin', layersModel: 'model.json', weights: 'weights.bin', preprocess: 'preprocess.js' },
     };
     const files: [string, string | Uint8Array][] = [
       ['d2-bundle.json', `${JSON.stringify(bundle, null, 2)}\n`],
       ['d2-model.bin', modelBytes],
       ['model.json', `${JSON.stringify(layers.modelJson)}\n`],
       ['weights.bin', layers.weights],
+      ['preprocess.js', portablePreprocess()],
       ['README.md', readme(bundle)],
     ];
     const tmp = `${out}.tmp-${process.pid}-${Date.now()}`;
@@ -140,8 +210,17 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
           fs.closeSync(fd);
         }
       }
-      if (fs.existsSync(out)) fs.rmSync(out, { recursive: true, force: true });
-      fs.renameSync(tmp, out);
+      checkTarget(out, options.out, options.force === true); // again: it may have appeared meanwhile
+      // the old bundle steps aside before the new one takes its name, and is removed only then
+      const old = fs.existsSync(out) ? `${out}.old-${process.pid}-${Date.now()}` : undefined;
+      if (old) fs.renameSync(out, old);
+      try {
+        fs.renameSync(tmp, out);
+      } catch (e) {
+        if (old) fs.renameSync(old, out);
+        throw e;
+      }
+      if (old) fs.rmSync(old, { recursive: true, force: true });
     } catch (e) {
       fs.rmSync(tmp, { recursive: true, force: true });
       throw e;

@@ -32,13 +32,17 @@ export async function toLayersModel(modelBytes: Uint8Array, weightsFile = 'weigh
   if (!tf.getBackend()) await tf.setBackend('cpu');
   const arch = header.architecture;
   const net = describeNetwork(arch);
-  const model = tf.sequential();
+  const model = tf.sequential({ name: 'd2' }); // a fixed name: the same model gives the same model.json
   const last = net.layers.length - 1;
   const values: Float32Array[] = [];
+  let added = 0;
   net.layers.forEach((l, i) => {
     const spec = l.spec;
-    const first = i === 0 ? { inputShape: arch.inputShape } : {};
+    const first = added === 0 ? { inputShape: arch.inputShape } : {};
     const name = l.name;
+    // Keras's Flatten needs a rank-3+ input; over a feature vector (an MLP on table rows) it is the identity
+    if (spec.kind === 'flatten' && added === 0 && arch.inputShape.length === 1) return;
+    added++;
     if (spec.kind === 'conv2d') {
       model.add(tf.layers.conv2d({ ...first, name, filters: spec.filters, kernelSize: spec.kernel, padding: spec.padding, activation: 'relu', useBias: true }));
       const k = net.params[l.kernel!]!;

@@ -7,3 +7,4 @@ export * from './snapshot-file.js';
 export { formatIssue, suggest, type Issue } from './parse-yaml.js';
 export * from './csv-table.js';
 export * from './lock-file.js';
+export * from './csv-stream.js';
