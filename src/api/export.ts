@@ -26,6 +26,7 @@ import type { Preprocessing } from './inference.js';
 import { makePredictor, resolveBuild, type Predictor } from './predict.js';
 import { openProject, withCaller } from './project.js';
 
+/** The version of d2-bundle.json (`format`); a reader refuses other versions. */
 export const BUNDLE_FORMAT = 1;
 
 export interface BundleInfo {
@@ -235,7 +236,8 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
  *
  * @example
  * const model = await loadBundle('bundle');
- * const [p] = (await model.run([{ key: 'x.png', bytes }], 1));
+ * const probs = await model.predictImages([fs.readFileSync('photo.png')]); // N × model.classes.length
+ * await model.dispose();
  */
 export async function loadBundle(dir: string, options: { engine?: EngineRequest } = {}): Promise<Predictor & { bundle: BundleInfo }> {
   return withCaller('d2.loadBundle', async () => {

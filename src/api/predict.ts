@@ -60,6 +60,14 @@ export interface Predictor {
   dispose(): Promise<void>;
 }
 
+/**
+ * The k most probable classes of one row of probabilities, most probable first (ties: the
+ * class listed first).
+ *
+ * @example
+ * const probs = await model.predictImages([bytes]);
+ * topK(probs.subarray(0, model.classes.length), model.classes, 3); // [{ label, probability }, …]
+ */
 export function topK(probs: Float32Array, classes: readonly string[], k: number): ClassProbability[] {
   const order = Array.from(probs.keys()).sort((a, b) => (probs[b] as number) - (probs[a] as number) || a - b);
   return order.slice(0, k).map((i) => ({ label: classes[i]!, probability: probs[i] as number }));
