@@ -65,18 +65,38 @@ export function parseCheckpoint(bytes: Uint8Array): TrainingState {
     if (!a) throw new InvalidArgument(`d2 checkpoint lacks '${name}'`);
     return a;
   };
-  const adam = h.adam as { t: number; p1: number; p2: number };
-  const best = h.best as { loss: number | null; epoch: number; since: number };
+  const num = (v: unknown, what: string): number => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new InvalidArgument(`d2 checkpoint has a damaged '${what}'`);
+    return v;
+  };
+  const obj = (v: unknown, what: string): Record<string, unknown> => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new InvalidArgument(`d2 checkpoint has a damaged '${what}'`);
+    return v as Record<string, unknown>;
+  };
+  const adam = obj(h.adam, 'adam');
+  const best = obj(h.best, 'best');
+  const rng = obj(h.rng, 'rng');
+  const shuffle = rng.nextShuffle;
+  if (!Array.isArray(shuffle) || shuffle.length !== 4 || shuffle.some((v) => !Number.isInteger(v))) throw new InvalidArgument("d2 checkpoint has a damaged 'rng'");
+  if (!Array.isArray(h.history)) throw new InvalidArgument("d2 checkpoint has a damaged 'history'");
+  if (typeof h.key !== 'string') throw new InvalidArgument("d2 checkpoint has a damaged 'key'");
+  const weights = need('weights');
+  const sized = (name: string): Float32Array => {
+    const a = need(name);
+    if (a.length !== weights.length) throw new InvalidArgument(`d2 checkpoint has ${a.length} numbers in '${name}' for ${weights.length} weights`);
+    return a;
+  };
+  const bestLoss = best.loss === null ? null : num(best.loss, 'best.loss');
   return {
-    key: String(h.key),
-    seed: Number(h.seed),
+    key: h.key,
+    seed: num(h.seed, 'seed'),
     engine: String(h.engine),
-    epochsDone: Number(h.epochsDone),
+    epochsDone: num(h.epochsDone, 'epochsDone'),
     stopped: (h.stopped as string | null) ?? null,
-    weights: need('weights'),
-    adam: { m: need('adamM'), v: need('adamV'), t: adam.t, p1: adam.p1, p2: adam.p2 },
-    best: { ...best, weights: need('bestWeights') },
+    weights,
+    adam: { m: sized('adamM'), v: sized('adamV'), t: num(adam.t, 'adam.t'), p1: num(adam.p1, 'adam.p1'), p2: num(adam.p2, 'adam.p2') },
+    best: { loss: bestLoss, epoch: num(best.epoch, 'best.epoch'), since: num(best.since, 'best.since'), weights: sized('bestWeights') },
     history: h.history as EpochRecord[],
-    rng: h.rng as { nextShuffle: RngState },
+    rng: { nextShuffle: shuffle as RngState },
   };
 }

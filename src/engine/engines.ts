@@ -21,7 +21,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { EngineUnavailable, InvalidArgument } from '../errors/index.js';
 import { registerFusedKernels } from './fused-kernels.js';
-import { registerWasmKernels } from './wasm-kernels.js';
+import { registerCpuKernels, registerWasmKernels } from './wasm-kernels.js';
 
 export type Tf = typeof import('@tensorflow/tfjs');
 export type EngineName = 'gpu' | 'node' | 'wasm' | 'cpu';
@@ -170,6 +170,7 @@ async function startWasm(tf: Tf): Promise<EngineInfo> {
 
 async function startCpu(tf: Tf): Promise<EngineInfo> {
   if (!(await tf.setBackend('cpu'))) throw new EngineUnavailable("engine 'cpu' is not available", { data: { engine: 'cpu' }, hint: HINTS.cpu });
+  registerCpuKernels(tf);
   registerFusedKernels(tf, 'cpu');
   return { name: 'cpu', backend: 'cpu', versions: { ...tf.version }, threads: 1, id: `cpu@${tf.version['tfjs-backend-cpu'] ?? tf.version.tfjs}` };
 }

@@ -50,10 +50,38 @@ export function serializeModel(architecture: Architecture, weights: Float32Array
   return encodeContainer(MODEL_MAGIC, header as unknown as Record<string, unknown>, [['weights', weights]]);
 }
 
+const posInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 1;
+
+/** Why `a` is not an architecture d2 can rebuild, or null. */
+function architectureProblem(a: unknown): string | null {
+  if (a === null || typeof a !== 'object') return 'not an object';
+  const arch = a as Partial<Architecture>;
+  if (arch.family !== 'cnn' && arch.family !== 'mlp') return `unknown family '${String(arch.family)}'`;
+  if (!Array.isArray(arch.inputShape) || !arch.inputShape.length || !arch.inputShape.every(posInt)) return 'bad input shape';
+  if (!posInt(arch.numClasses) || (arch.numClasses as number) < 2) return 'bad class count';
+  if (!Array.isArray(arch.layers) || !arch.layers.length) return 'no layers';
+  for (const l of arch.layers as unknown[]) {
+    const layer = l as Record<string, unknown> | null;
+    const kind = layer?.kind;
+    const ok = kind === 'conv2d' ? posInt(layer!.filters) && posInt(layer!.kernel) && (layer!.padding === 'valid' || layer!.padding === 'same')
+      : kind === 'maxPool' ? posInt(layer!.size)
+        : kind === 'flatten' ? true
+          : kind === 'dense' ? posInt(layer!.units) && (layer!.activation === 'relu' || layer!.activation === 'linear')
+            : kind === 'dropout' ? typeof layer!.rate === 'number' && (layer!.rate as number) >= 0 && (layer!.rate as number) < 1
+              : false;
+    if (!ok) return `bad layer ${JSON.stringify(l)}`;
+  }
+  const last = arch.layers.at(-1)!;
+  if (last.kind !== 'dense' || last.units !== arch.numClasses) return 'the last layer does not give one logit per class';
+  return null;
+}
+
 export function parseModel(bytes: Uint8Array): { header: ModelHeader; weights: Float32Array } {
   const { header, blobs } = decodeContainer(bytes, MODEL_MAGIC, 'model');
   if (header.format !== 1) throw new InvalidArgument(`d2 model format ${String(header.format)} is not supported (expected 1)`);
   const h = header as unknown as ModelHeader;
+  const problem = architectureProblem(h.architecture);
+  if (problem) throw new InvalidArgument(`d2 model has an invalid architecture: ${problem}`);
   let net: NetworkShape;
   try {
     net = describeNetwork(h.architecture);

@@ -103,6 +103,30 @@ function cnnLayers(preset: Preset, shape: number[]): LayerSpec[] {
   return layers;
 }
 
+/**
+ * Fit the CNN to small images: a pooling layer whose window does not fit twice is dropped, and
+ * a 'valid' convolution that would leave fewer than 3 positions becomes 'same'. Images of the
+ * usual sizes (≥ 14 px for 'fast' and 'default') are not affected.
+ */
+function fitToImage(layers: LayerSpec[], shape: number[]): LayerSpec[] {
+  let size = Math.min(shape[0] as number, shape[1] as number);
+  const out: LayerSpec[] = [];
+  for (const l of layers) {
+    if (l.kind === 'conv2d') {
+      const padding = l.padding === 'valid' && size - l.kernel + 1 < 3 ? 'same' : l.padding;
+      out.push(padding === l.padding ? l : { ...l, padding });
+      if (padding === 'valid') size = size - l.kernel + 1;
+    } else if (l.kind === 'maxPool') {
+      if (size < 2 * l.size) continue;
+      out.push(l);
+      size = Math.floor(size / l.size);
+    } else {
+      out.push(l);
+    }
+  }
+  return out;
+}
+
 function mlpLayers(preset: Preset, features: number, trainCount: number): LayerSpec[] {
   if (preset === 'fast') {
     // The reference MLP: two hidden ReLU layers, no regularisation.
@@ -142,7 +166,7 @@ export function planTraining(input: PlanInput): TrainingPlan {
   if (!shape.length || shape.some((d) => !Number.isInteger(d) || d < 1)) throw new InvalidArgument(`invalid input shape [${shape.join(', ')}]`);
   const image = isImage(shape);
   const features = shape.reduce((a, b) => a * b, 1);
-  const layers = image ? cnnLayers(preset, shape) : [{ kind: 'flatten' } as LayerSpec, ...mlpLayers(preset, features, trainCount)];
+  const layers = image ? fitToImage(cnnLayers(preset, shape), shape) : [{ kind: 'flatten' } as LayerSpec, ...mlpLayers(preset, features, trainCount)];
   layers.push({ kind: 'dense', units: numClasses, activation: 'linear' });
   // Small datasets: smaller batches give more updates per epoch.
   const batchSize = trainCount < 2000 ? 32 : 64;

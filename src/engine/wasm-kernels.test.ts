@@ -2,7 +2,8 @@
  * The wasm backend's added and replaced kernels compute what the cpu backend computes: each
  * kernel is run on both backends with the same inputs and the results are compared (relative
  * error ≤ 1e-4), over strides 1 and 2, paddings same / valid / explicit, several shapes,
- * channel counts and batch sizes; max-pool gradients also with ties.
+ * channel counts and batch sizes; max-pool gradients also with ties. The filter gradient, which
+ * d2 composes on both backends, is checked against its definition computed in double precision.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectEngine, type Tf } from './engines.js';
@@ -87,12 +88,55 @@ const CONV_CASES: ConvCase[] = [
 
 const name = (c: ConvCase) => `${c.b}x${c.h}x${c.w}x${c.ci} -> ${c.co}, ${c.kh}x${c.kw}, stride ${c.s}, pad ${JSON.stringify(c.pad)}`;
 
-describe('Conv2DBackpropFilter (wasm vs cpu)', () => {
+/**
+ * The filter gradient by its definition, in double precision: both backends run d2's
+ * composition of it (the cpu backend's own kernel is too slow to train with), so the reference
+ * is this loop. dW[i, j, ci, co] = Σ x[b, y·s + i - top, x·s + j - left, ci] · dy[b, y, x, co].
+ */
+function referenceFilterGrad(c: ConvCase, x: Float32Array, dy: Float32Array, dys: number[]): Float32Array {
+  const [, oh, ow] = dys as [number, number, number, number];
+  let top = 0;
+  let left = 0;
+  if (c.pad === 'same') {
+    top = Math.floor(Math.max(0, (oh - 1) * c.s + c.kh - c.h) / 2);
+    left = Math.floor(Math.max(0, (ow - 1) * c.s + c.kw - c.w) / 2);
+  } else if (Array.isArray(c.pad)) {
+    top = (c.pad[1] as number[])[0]!;
+    left = (c.pad[2] as number[])[0]!;
+  }
+  const out = new Float64Array(c.kh * c.kw * c.ci * c.co);
+  for (let b = 0; b < c.b; b++) {
+    for (let y = 0; y < oh; y++) {
+      for (let xx = 0; xx < ow; xx++) {
+        for (let i = 0; i < c.kh; i++) {
+          const r = y * c.s + i - top;
+          if (r < 0 || r >= c.h) continue;
+          for (let j = 0; j < c.kw; j++) {
+            const col = xx * c.s + j - left;
+            if (col < 0 || col >= c.w) continue;
+            for (let ci = 0; ci < c.ci; ci++) {
+              const xv = x[((b * c.h + r) * c.w + col) * c.ci + ci]!;
+              for (let co = 0; co < c.co; co++) out[((i * c.kw + j) * c.ci + ci) * c.co + co] += xv * dy[((b * oh + y) * ow + xx) * c.co + co]!;
+            }
+          }
+        }
+      }
+    }
+  }
+  return Float32Array.from(out);
+}
+
+describe('Conv2DBackpropFilter (wasm and cpu vs its definition)', () => {
   it.each(CONV_CASES.map((c) => [name(c), c] as const))('%s', async (_, c) => {
-    await compare('Conv2DBackpropFilter', {
-      x: rand([c.b, c.h, c.w, c.ci], 1),
-      dy: rand(dyShape(c, c.co), 2),
-    }, { strides: [c.s, c.s], pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [c.kh, c.kw, c.ci, c.co] });
+    const x = rand([c.b, c.h, c.w, c.ci], 1);
+    const dy = rand(dyShape(c, c.co), 2);
+    const attrs = { strides: [c.s, c.s], pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [c.kh, c.kw, c.ci, c.co] };
+    const expected = referenceFilterGrad(c, x.data, dy.data, dy.shape);
+    for (const backend of ['cpu', 'wasm'] as const) {
+      const got = await runOn(backend, 'Conv2DBackpropFilter', { x, dy }, attrs);
+      expect(got.shape).toEqual([c.kh, c.kw, c.ci, c.co]);
+      expect(relativeError(got.data, expected), backend).toBeLessThanOrEqual(1e-5);
+    }
   });
 });
 

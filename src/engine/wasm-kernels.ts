@@ -3,9 +3,11 @@
  * kernels (XNNPACK convolutions and matrix products, transposes, pads, slices) or written as
  * plain loops over its heap where the work is only memory traffic.
  *
- * - `Conv2DBackpropFilter` (missing): the filter gradient is a convolution of the transposed
- *   input (channels as batch, batch as channels) with the transposed output gradient as filter,
- *   the stride becoming the dilation.
+ * - `Conv2DBackpropFilter` (missing): with stride 1, one matrix product of the transposed
+ *   output gradient with the input's patches (im2col from slices); otherwise a convolution of
+ *   the transposed input (channels as batch, batch as channels) with the transposed output
+ *   gradient as filter, the stride becoming the dilation. The cpu backend gets the same
+ *   composition (`registerCpuKernels`): its own kernel is a generic-accessor loop, ~40× slower.
  * - `DepthwiseConv2dNativeBackpropFilter` (missing): the same idea with a depthwise convolution
  *   over (batch × channel) planes, then a sum over the batch.
  * - `DepthwiseConv2dNativeBackpropInput` (missing) and `Conv2DBackpropInput` (present but a plain
@@ -28,7 +30,11 @@
 import type { KernelBackend, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import type { Tf } from './engines.js';
 
-interface WasmBackend extends KernelBackend {
+interface AnyBackend extends KernelBackend {
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+interface WasmBackend extends AnyBackend {
   wasm: { HEAPU8: Uint8Array };
   dataIdMap: { get(dataId: object): { memoryOffset: number; shape: number[] } | undefined };
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
@@ -41,6 +47,8 @@ interface KernelArgs {
   attrs: Record<string, unknown>;
   backend: WasmBackend;
 }
+/** Compositions that only call other kernels run on any backend. */
+type AnyKernelArgs = Omit<KernelArgs, 'backend'> & { backend: AnyBackend };
 type Kernel = (args: KernelArgs) => TensorInfo;
 type Pair = [number, number];
 
@@ -54,9 +62,12 @@ export const WASM_KERNELS = [
   'MaxPoolGrad',
 ] as const;
 
-let registered = false;
+/** Kernel names registered (or replaced) for the cpu backend: its own is a slow scalar loop. */
+export const CPU_KERNELS = ['Conv2DBackpropFilter'] as const;
 
-/** Original wasm kernels, captured before any replacement. */
+const registered = new Set<string>();
+
+/** Original kernels, captured before any replacement, by 'backend/name'. */
 const original = new Map<string, KernelFunc>();
 
 function pair(v: number | number[] | undefined, dflt: number): Pair {
@@ -68,11 +79,14 @@ function pair(v: number | number[] | undefined, dflt: number): Pair {
 /** A scope of intermediate tensors on one backend, released together. */
 class Scope {
   private readonly temps: TensorInfo[] = [];
-  constructor(readonly tf: Tf, readonly backend: WasmBackend) {}
+  private readonly backendName: string;
+  constructor(readonly tf: Tf, readonly backend: AnyBackend) {
+    this.backendName = tf.getBackend();
+  }
 
   run(name: string, inputs: Record<string, TensorInfo>, attrs: Record<string, unknown> = {}): TensorInfo {
-    const fn = original.get(name) ?? this.tf.getKernel(name, 'wasm')?.kernelFunc;
-    if (!fn) throw new Error(`wasm kernel '${name}' is not registered`);
+    const fn = original.get(`${this.backendName}/${name}`) ?? this.tf.getKernel(name, this.backendName)?.kernelFunc;
+    if (!fn) throw new Error(`${this.backendName} kernel '${name}' is not registered`);
     const out = fn({ inputs, attrs: attrs as NamedAttrMap, backend: this.backend });
     const t = Array.isArray(out) ? (out[0] as TensorInfo) : out;
     this.temps.push(t);
@@ -107,7 +121,7 @@ class Scope {
   }
 }
 
-function withScope(tf: Tf, backend: WasmBackend, fn: (s: Scope) => TensorInfo): TensorInfo {
+function withScope(tf: Tf, backend: AnyBackend, fn: (s: Scope) => TensorInfo): TensorInfo {
   const scope = new Scope(tf, backend);
   try {
     return scope.keep(fn(scope));
@@ -154,7 +168,7 @@ function convInfo(tf: Tf, xShape: number[], filterShape: number[], strides: Pair
   );
 }
 
-function conv2dBackpropFilter(tf: Tf): Kernel {
+function conv2dBackpropFilter(tf: Tf): (args: AnyKernelArgs) => TensorInfo {
   return ({ inputs, attrs, backend }) => withScope(tf, backend, (s) => {
     const x = inputs.x as TensorInfo;
     const dy = inputs.dy as TensorInfo;
@@ -164,6 +178,21 @@ function conv2dBackpropFilter(tf: Tf): Kernel {
     const { top, bottom, left, right } = info.padInfo;
     const [kh, kw, ci, co] = filterShape as [number, number, number, number];
     const xp = s.pad(x, [[0, 0], [top, Math.max(0, bottom)], [left, Math.max(0, right)], [0, 0]]);
+    if (strides[0] === 1 && strides[1] === 1) {
+      // Stride 1: one matrix product of the input's patches (im2col, built from slices) with the
+      // output gradient, summed over batch and positions by XNNPACK's GEMM.
+      const [b, oh, ow] = dy.shape as [number, number, number, number];
+      const m = b * oh * ow;
+      const cols: TensorInfo[] = [];
+      for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) cols.push(s.reshape(s.slice(xp, [0, i, j, 0], [b, oh, ow, ci]), [m, ci]));
+      const patches = cols.length === 1 ? cols[0]! : s.run('Concat', cols as unknown as Record<string, TensorInfo>, { axis: 1 }); // [M, kh·kw·Ci]
+      const g = s.reshape(dy, [m, co]);
+      // [Co, M] × [M, kh·kw·Ci]: transpose the narrower operand, then the small result.
+      const gt = s.reshape(s.transpose(g, [1, 0]), [1, co, m]);
+      const prod = s.run('BatchMatMul', { a: gt, b: s.reshape(patches, [1, m, kh * kw * ci]) }, { transposeA: false, transposeB: false });
+      const r = s.transpose(s.reshape(prod, [co, kh * kw * ci]), [1, 0]);
+      return s.reshape(r, [kh, kw, ci, co]);
+    }
     const xt = s.transpose(xp, [3, 1, 2, 0]); // [Ci, Hp, Wp, B]
     const dyt = s.transpose(dy, [1, 2, 0, 3]); // [oh, ow, B, Co]
     const r = s.run('Conv2D', { x: xt, filter: dyt }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: strides, dimRoundingMode: undefined });
@@ -327,13 +356,25 @@ function maxPoolGrad(tf: Tf): Kernel {
   };
 }
 
+function register(tf: Tf, backend: string, make: Record<string, (tf: Tf) => unknown>): void {
+  if (registered.has(backend)) return;
+  for (const name of Object.keys(make)) {
+    const existing = tf.getKernel(name, backend);
+    if (existing) {
+      original.set(`${backend}/${name}`, existing.kernelFunc);
+      tf.unregisterKernel(name, backend);
+    }
+    tf.registerKernel({ kernelName: name, backendName: backend, kernelFunc: make[name]!(tf) as KernelFunc });
+  }
+  registered.add(backend);
+}
+
 /**
  * Register the kernels above for the wasm backend (once per process). Call after the wasm
  * backend is initialised.
  */
 export async function registerWasmKernels(tf: Tf): Promise<void> {
-  if (registered) return;
-  const make: Record<(typeof WASM_KERNELS)[number], (tf: Tf) => Kernel> = {
+  const make: Record<(typeof WASM_KERNELS)[number], (tf: Tf) => unknown> = {
     Conv2DBackpropFilter: conv2dBackpropFilter,
     Conv2DBackpropInput: conv2dBackpropInput,
     DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter,
@@ -341,13 +382,15 @@ export async function registerWasmKernels(tf: Tf): Promise<void> {
     BatchMatMul: batchMatMul,
     MaxPoolGrad: maxPoolGrad,
   };
-  for (const name of WASM_KERNELS) {
-    const existing = tf.getKernel(name, 'wasm');
-    if (existing) {
-      original.set(name, existing.kernelFunc);
-      tf.unregisterKernel(name, 'wasm');
-    }
-    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: make[name](tf) as unknown as KernelFunc });
-  }
-  registered = true;
+  register(tf, 'wasm', make);
+}
+
+/**
+ * Register the cpu backend's replacement (once per process): its Conv2DBackpropFilter reads
+ * every element through a generic buffer accessor, ~40× slower than the composition over its
+ * own Conv2D. Call while the cpu backend is active.
+ */
+export function registerCpuKernels(tf: Tf): void {
+  const make: Record<(typeof CPU_KERNELS)[number], (tf: Tf) => unknown> = { Conv2DBackpropFilter: conv2dBackpropFilter };
+  register(tf, 'cpu', make);
 }
