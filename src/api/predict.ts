@@ -7,9 +7,13 @@
  * - Inputs go through the same preprocessing functions the model was trained and evaluated
  *   with (api/inference.ts); predictions of a stored item equal its stored evaluation's,
  *   bit for bit on the same engine (tested).
- * - Memory is bounded: inputs are read, preprocessed and predicted in chunks; each prediction
- *   is handed to `onPrediction` as soon as its chunk is done.
- * - An input that cannot be read or preprocessed is reported in its row, never dropped.
+ * - Memory is bounded: folders are walked for names only, files and CSV rows are read lazily,
+ *   preprocessed and predicted in chunks; each prediction is yielded (`predictStream`) or
+ *   handed to `onPrediction` as soon as its chunk is done, in input order.
+ * - An input that cannot be read, decoded or encoded is reported in its row, never dropped;
+ *   only a missing path, or a CSV without the model's columns, stops the run.
+ * - "The last build" is the build the working tree's d2.lock names; `rev` finds a revision's
+ *   build by its key, as `d2 build --rev` would, and never trains.
  */
 import fs from 'node:fs';
 import path from 'node:path';
