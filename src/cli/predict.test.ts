@@ -3,7 +3,7 @@
  * streamed rows in each view, exit code 3 for failed inputs.
  */
 import { describe, expect, it, vi } from 'vitest';
-import type { PredictOptions, PredictResult } from '../index.js';
+import type { ExportResult, PredictOptions, PredictResult } from '../index.js';
 import type { Api } from './context.js';
 import type { CliIO } from './io.js';
 import { main } from './main.js';
@@ -68,7 +68,7 @@ describe('d2 predict / d2 export (CLI layer)', () => {
   });
 
   it('maps export flags; --out is required', async () => {
-    const exportModel = vi.fn(async () => ({ out: 'b', files: [{ name: 'd2-bundle.json', bytes: 10 }], bundle: { model: 'cd'.repeat(32), classes: ['x', 'y'] } }));
+    const exportModel = vi.fn(async () => ({ out: 'b', files: [{ name: 'd2-bundle.json', bytes: 10 }], bundle: { model: 'cd'.repeat(32), classes: ['x', 'y'] } }) as unknown as ExportResult);
     const io = fakeIO();
     expect(await main(['export', '--out', 'b', '--rev', 'v1', '--force', '--engine', 'wasm'], { io, api: api({ exportModel }) })).toBe(0);
     expect(exportModel).toHaveBeenCalledWith(expect.objectContaining({ dir: '/work/proj', out: 'b', rev: 'v1', force: true, engine: 'wasm' }));
