@@ -6,6 +6,9 @@ and test accuracy after the epochs.
     OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/peers/torch_train.py --net cnn --epochs 1 --train 60000
 """
 import argparse, gzip, json, os, time
+# At its best on a small CPU: OpenBLAS on one thread (the caller may override), torch's own pool
+# on two; both pools at full size fight over the cores.
+os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
 import numpy as np
 import torch
 import torch.nn as nn

@@ -77,6 +77,12 @@ export interface EpochOutcome {
   stepLoss?: number;
 }
 
+/** Timing hooks around a step's phases (profile.ts); phases nest, each `enter` has its `leave`. */
+export interface StepProbe {
+  enter(phase: string): void;
+  leave(): void;
+}
+
 export interface EpochHooks {
   onBatch?(step: number, loss: number): void;
   shouldAbort?(): boolean;
@@ -89,6 +95,8 @@ export class Replica {
   adam: AdamState;
   private params: Tensor[] = [];
   private readonly grad: Float32Array;
+  /** Set while profiling. */
+  probe: StepProbe | undefined;
 
   constructor(readonly tf: Tf, readonly plan: TrainingPlan, readonly seed: number, readonly train: DataSet | undefined, storage?: ReplicaStorage) {
     this.net = describeNetwork(plan.architecture);
@@ -174,12 +182,18 @@ export class Replica {
     const k = this.plan.architecture.numClasses;
     const cw = this.plan.classWeights;
     const scale = 1 / batch.length;
+    const probe = this.probe;
+    probe?.enter('feed');
     const masks = dropoutMasks(this.net, n, new Rng(deriveSeed(this.seed, STREAM.dropout, epoch, step, part)));
     const net = this.net;
     let loss = 0;
     const grads = tf.tidy(() => {
       const input = this.inputFor(data, batch, from, n);
+      probe?.leave();
+      probe?.enter('forward');
       const { logitsT, caches } = forward(tf, net, this.params, input, masks);
+      probe?.leave();
+      probe?.enter('loss');
       // Softmax cross-entropy and its gradient, in double precision, per item.
       const z = logitsT.dataSync() as Float32Array;
       const dz = new Float32Array(k * n);
@@ -196,12 +210,19 @@ export class Replica {
           dz[c * n + i] = weight * (p - (c === label ? 1 : 0));
         }
       }
-      return backward(tf, net, this.params, caches, tf.tensor2d(dz, [k, n]));
+      const dLogits = tf.tensor2d(dz, [k, n]);
+      probe?.leave();
+      probe?.enter('backward');
+      const gs = backward(tf, net, this.params, caches, dLogits);
+      probe?.leave();
+      return gs;
     });
+    probe?.enter('download');
     grads.forEach((g, i) => {
       out.set(g.dataSync() as Float32Array, net.params[i]!.offset);
       g.dispose();
     });
+    probe?.leave();
     return loss;
   }
 
@@ -252,22 +273,31 @@ export class Replica {
   step(batch: Uint32Array, epoch: number, step: number, lr: number, exchange: GradientExchange, abort: boolean): StepOutcome {
     const losses = new Map<number, number>();
     for (const part of exchange.mine) losses.set(part, this.partGradient(batch, part, epoch, step, exchange.slot(part, step)));
+    const probe = this.probe;
+    probe?.enter('exchange');
     const all = exchange.sync(step, losses, abort);
+    probe?.leave();
     if (all.abort) return { kind: 'aborted' };
     let loss = 0;
     for (const l of all.losses) loss += l;
     const [from, to] = exchange.range;
+    probe?.enter('gradient sum');
     const bad = exchange.agree(step, this.sumParts(exchange, step, from, to));
+    probe?.leave();
     const layers: string[] = [];
     this.net.params.forEach((p, k) => {
       if (bad[k] && !layers.includes(p.layer)) layers.push(p.layer);
     });
     if (layers.length || !Number.isFinite(loss)) return { kind: 'diverged', loss, layers };
     const cfg = this.plan.optimizer;
+    probe?.enter('adam');
     adamAdvance(cfg, this.adam);
     adamUpdate(cfg, this.adam, this.weights, this.grad, lr, from, to);
     exchange.done(step);
+    probe?.leave();
+    probe?.enter('weights upload');
     this.upload();
+    probe?.leave();
     return { kind: 'ok', loss };
   }
 
