@@ -23,9 +23,10 @@ export {
 } from './api/build.js';
 export {
   diff, parseFailOn, checkFailOn, DIFF_SCHEMA,
-  type DiffOptions, type DiffResult, type DiffSide, type FailRule, type FailCheck,
+  type DiffOptions, type DiffResult, type DiffSide, type DiffModel, type FailRule, type FailCheck,
 } from './api/diff.js';
-export type { DataDiff, ItemRef, RelabelGroup, SetMove, ManifestChange } from './core/data-diff.js';
+export { FAIL_RULES, type FailRuleKind } from './core/fail-on.js';
+export type { DataDiff, ItemRef, RelabelGroup, SetMove, ManifestChange, Rename, ClassChange, SourceChange } from './core/data-diff.js';
 export type { BehaviourDiff, Delta, ClassDelta, ConfusionChange, Flip, Prediction } from './core/behaviour-diff.js';
 export {
   predict, predictStream, loadModel, readEvaluation, topK,

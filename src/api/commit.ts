@@ -48,6 +48,9 @@ export async function commit(options: CommitOptions): Promise<CommitResult> {
       for (const decl of Object.values(project.manifest.sources)) {
         if (decl.labels && decl.labels !== 'dirname' && fs.existsSync(path.join(project.root, decl.labels))) paths.push(decl.labels);
       }
+      // The model tests file is a labels file too: a commit without it could not be resolved.
+      const tests = project.manifest.dataset.modelTests;
+      if (tests && fs.existsSync(path.join(project.root, tests))) paths.push(tests);
       const prefix = relativePosix(repo.dir, project.root);
       const gitPaths = paths.map((p) => (prefix === '.' ? p : `${prefix}/${p}`));
       const author = await resolveIdentity(repo, options.env ?? process.env);

@@ -1,19 +1,25 @@
 /**
  * `d2 diff A B`: what changed between two states of a project — in the data (core/data-diff)
- * and in the model's behaviour (core/behaviour-diff) — plus threshold checks for CI.
+ * and in the model's behaviour (core/behaviour-diff) — plus `--fail-on` checks for CI
+ * (core/fail-on).
  *
  * Both models are evaluated on the same items: the test split and model tests of the `on` side
- * (B by default), with that side's labels. A model's predictions are taken from its stored
- * evaluation where it has the item (same raw content, same model: the same prediction);
- * otherwise the model runs on the item's raw bytes through its own build's preprocessing
- * (api/inference.ts), and the computed predictions are cached as an object, so the next diff
- * of the same pair is instant.
+ * (B by default), with that side's labels. A model's prediction for an item is taken, in order:
+ * 1. from its build's stored evaluation, when the build evaluated an item with the same oid
+ *    (same raw content, same model, same preprocessing: the same prediction);
+ * 2. from its prediction cache: chunks (`d2-predictions` objects, core/predictions.ts) listed
+ *    in `.d2/state/predictions-<build key>`, written by earlier diffs;
+ * 3. by running the model now on the item's raw bytes (or table row) through its own build's
+ *    preprocessing (api/inference.ts: the one preprocessing path), in batches; the result is
+ *    added to the cache as one more chunk.
  *
  * Invariants:
  * - A side without a built model is reported (with the command that builds it), never
  *   silently skipped; `build: true` builds it (d2.lock is not written).
  * - Paired items are the same items for both models; the truth is the `on` side's label.
- * - Nothing is written to the working tree.
+ * - A model is never fed another build's preprocessing.
+ * - Nothing is written to the working tree; the store gets only immutable objects and the
+ *   cache pointer (rewritten atomically under the store lock).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,18 +27,23 @@ import { diffBehaviour, type BehaviourDiff, type PairedItem } from '../core/beha
 import { diffData, type DataDiff } from '../core/data-diff.js';
 import type { DatasetItem } from '../core/dataset.js';
 import { parseEvaluation } from '../core/evaluation.js';
+import { checkFailOn, parseFailOn, type FailCheck, type FailRule } from '../core/fail-on.js';
+import { parsePredictionChunk, rowsByOid, serializePredictionChunk } from '../core/predictions.js';
 import type { CommonOptions } from '../core/progress.js';
-import { InvalidArgument } from '../errors/index.js';
+import { InvalidArgument, throwIfAborted } from '../errors/index.js';
 import type { EngineRequest } from '../engine/engines.js';
+import type { LoadedModel } from '../engine/model.js';
 import { isTableSource } from '../manifest/index.js';
+import type { ImagePool } from '../preprocess/index.js';
 import { acquireLock, describeHolder, type ObjectStore } from '../store/index.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
-import { sha256Hex } from '../util/hash.js';
 import { buildPrepared, findBuildOf, type BuildRecord } from './build.js';
 import { prepareData, type PreparedData } from './data.js';
 import { featuresFor, openModel, probabilities, type InferenceItem } from './inference.js';
 import { openProject, withCaller, type Project } from './project.js';
 import { readTableItems } from './table-source.js';
+
+export { checkFailOn, parseFailOn, type FailCheck, type FailRule };
 
 export const DIFF_SCHEMA = 'd2-diff/1';
 
@@ -47,27 +58,41 @@ export interface DiffOptions extends CommonOptions {
   build?: boolean;
   /** Engine for builds and inference (default: the fastest present). */
   engine?: EngineRequest;
-  /** Longest flip and example lists in the result (default 20; 0: all). */
+  /** Longest lists of items in the result (default 20; 0: all). Counts are always complete. */
   limit?: number;
+  /** Thresholds to check (`accuracy-drop=0.01,broken-model-tests` or parsed rules): the result's `checks`. */
+  failOn?: string | readonly FailRule[];
   lockTimeoutMs?: number;
+}
+
+export interface DiffModel {
+  /** Model object oid. */
+  oid: string;
+  /** Build record object oid. */
+  build: string;
+  /** Build key (the hash of every input of the build). */
+  key: string;
+  preset: string;
+  engine: string;
+  /** Evaluation items whose predictions come from the build's stored evaluation. */
+  stored: number;
+  /** Evaluation items the model was run on (its own preprocessing), now or by an earlier diff. */
+  inferred: number;
+  /** Of `inferred`, the items run in this diff (0 when every prediction was cached). */
+  computedNow: number;
+  /** Evaluation items the model could not be run on (they cannot be preprocessed with its steps). */
+  failed: { path: string; message: string }[];
+  failedCount: number;
 }
 
 export interface DiffSide {
   /** What the user named ('HEAD~1'), or null for the working tree. */
   rev: string | null;
   commit: string | null;
+  /** The side's dataset oid. */
   dataset: string;
   /** The side's model, or null when none is built. */
-  model: null | {
-    oid: string;
-    build: string;
-    preset: string;
-    engine: string;
-    /** Items of the evaluation set whose predictions were computed now (not stored). */
-    inferred: number;
-    /** Items it could not be run on (cannot be preprocessed with its steps). */
-    failed: { path: string; message: string }[];
-  };
+  model: DiffModel | null;
 }
 
 export interface DiffResult {
@@ -75,11 +100,14 @@ export interface DiffResult {
   a: DiffSide;
   b: DiffSide;
   data: DataDiff;
-  /** Where the evaluation items come from. */
+  /** Where the evaluation items come from: a side's test split and model tests, with its labels. */
   evaluatedOn: { rev: string | null; commit: string | null; items: number; modelTests: number };
+  /** Both models on the evaluation items; null when a side has no model. */
   behaviour: BehaviourDiff | null;
-  /** Sides without a model, and how to build them. */
+  /** Sides without a model: why, and the command that builds it. */
   missing: { side: 'a' | 'b'; message: string; command: string }[];
+  /** The `failOn` rules, checked (present only when rules were given). */
+  checks?: FailCheck[];
 }
 
 interface Side {
@@ -89,11 +117,14 @@ interface Side {
 }
 
 async function prepareSide(project: Project, rev: string | undefined, options: DiffOptions): Promise<Side> {
-  // Resolve without preprocessing first: a committed d2.lock usually names the build.
-  let prepared = await prepareData(project, { ...(rev !== undefined ? { rev } : {}), preprocess: false, ...(options.signal ? { signal: options.signal } : {}) });
+  const at = { ...(rev !== undefined ? { rev } : {}), ...(options.signal ? { signal: options.signal } : {}) };
+  // Resolve without preprocessing first: a d2.lock whose inputs match names the build.
+  let prepared = await prepareData(project, { ...at, preprocess: false });
   let build = await findBuildOf(project, prepared, options.engine);
   if (!build && prepared.resolved.items.length && !prepared.result.blocked) {
-    prepared = await prepareData(project, { ...(rev !== undefined ? { rev } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    // Built without a d2.lock (`d2 build --rev`, `d2 diff --build`): found by its key, which
+    // needs the packed data.
+    prepared = await prepareData(project, { ...at, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
     build = await findBuildOf(project, prepared, options.engine);
     if (!build && options.build) {
       const made = await buildPrepared(project, prepared, { ...options, ...(rev !== undefined ? { rev } : {}) });
@@ -103,17 +134,7 @@ async function prepareSide(project: Project, rev: string | undefined, options: D
   return { rev, prepared, build };
 }
 
-function sideOf(s: Side, inferred = 0, failed: { path: string; message: string }[] = []): DiffSide {
-  const b = s.build?.build;
-  return {
-    rev: s.rev ?? null,
-    commit: s.prepared.state.commit,
-    dataset: s.prepared.datasetOid,
-    model: b ? { oid: b.model, build: b.key, preset: b.preset, engine: b.engine, inferred, failed } : null,
-  };
-}
-
-/** Rows of table items, read from the state's committed CSV objects. */
+/** Rows of the table items of a state, by item oid, read from its committed CSV objects. */
 function tableRows(store: ObjectStore, prepared: PreparedData): Map<string, Record<string, string>> {
   const rows = new Map<string, Record<string, string>>();
   const { state } = prepared;
@@ -125,87 +146,153 @@ function tableRows(store: ObjectStore, prepared: PreparedData): Map<string, Reco
   return rows;
 }
 
+/** A model's predictions for the evaluation items (index-aligned; undefined: could not run). */
 interface ItemPredictions {
-  /** Per evaluation item: [label index, confidence] or undefined when it could not be run. */
   label: (string | undefined)[];
   confidence: number[];
+  stored: number;
   inferred: number;
+  computedNow: number;
   failed: { path: string; message: string }[];
 }
 
-/** Predictions of a build's model for the evaluation items: stored where possible, else computed (and cached). */
+/** Items run per batch: bounds memory (raw bytes and features of one batch at a time). */
+const BATCH = 1024;
+
+/** `.d2/state/predictions-<build key>`: the oids of the build's prediction chunks, one a line. */
+function chunkPointer(store: ObjectStore, key: string): string {
+  return path.join(store.stateDir(), `predictions-${key}`);
+}
+
+function readChunks(store: ObjectStore, build: BuildRecord): { rows: Map<string, Float32Array>; failed: Map<string, string> } {
+  const rows = new Map<string, Float32Array>();
+  const failed = new Map<string, string>();
+  let oids: string[] = [];
+  try {
+    oids = fs.readFileSync(chunkPointer(store, build.key), 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return { rows, failed };
+  }
+  for (const oid of oids) {
+    if (!store.has(oid)) continue; // a chunk lost (gc): its items are run again
+    try {
+      const chunk = parsePredictionChunk(store.readText(oid));
+      if (chunk.model !== build.model || chunk.classes.length !== build.classes.length) continue;
+      rowsByOid(chunk, rows);
+      for (const [k, v] of Object.entries(chunk.failed)) failed.set(k, v);
+    } catch {
+      // a damaged chunk is only a cache miss
+    }
+  }
+  return { rows, failed };
+}
+
+/**
+ * Run a build's model on items it has no prediction for: raw bytes (or table rows) through
+ * its own preprocessing, in batches, and store the result as one more chunk of its cache.
+ */
+async function runModel(project: Project, build: BuildRecord, items: readonly DatasetItem[], evalSide: PreparedData, options: DiffOptions): Promise<{ rows: Map<string, Float32Array>; failed: Map<string, string> }> {
+  const { store } = project;
+  const k = build.classes.length;
+  const table = build.preprocess.modality === 'table' ? tableRows(store, evalSide) : undefined;
+  const oids: string[] = [];
+  const probs: number[][] = [];
+  const failed: Record<string, string> = {};
+  let model: LoadedModel | undefined;
+  let pool: ImagePool | undefined;
+  try {
+    model = await openModel(store, build, options.engine ?? 'auto');
+    if (!table) pool = (await import('../preprocess/index.js')).createImagePool();
+    for (let start = 0; start < items.length; start += BATCH) {
+      throwIfAborted(options.signal);
+      options.onProgress?.({ phase: 'infer', loaded: start, total: items.length, detail: { model: build.model } });
+      const batch = items.slice(start, start + BATCH);
+      const inputs: InferenceItem[] = batch.map((it) => {
+        if (table) {
+          const row = table.get(it.oid);
+          if (!row) throw new InvalidArgument(`row '${it.source}/${it.path}' of the evaluation set is not in its table`);
+          return { key: it.oid, row };
+        }
+        return { key: it.oid, bytes: store.read(it.oid, it.size) };
+      });
+      const feats = await featuresFor(build.preprocess, inputs, {
+        maxPixels: evalSide.state.manifest.preprocess.maxPixels,
+        ...(pool ? { pool } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      const p = feats.keys.length ? await probabilities(model, feats.x) : new Float32Array(0);
+      feats.keys.forEach((oid, i) => {
+        oids.push(oid);
+        probs.push(Array.from(p.subarray(i * k, (i + 1) * k)));
+      });
+      for (const f of feats.failed) failed[f.key] = f.error.message;
+    }
+    options.onProgress?.({ phase: 'infer', loaded: items.length, total: items.length, detail: { model: build.model } });
+  } finally {
+    model?.dispose();
+    await pool?.close();
+  }
+  const chunk = { format: 1 as const, build: build.key, model: build.model, classes: build.classes, oids, probs: Float32Array.from(probs.flat()), failed };
+  const oid = store.putBytes(serializePredictionChunk(chunk));
+  const pointer = chunkPointer(store, build.key);
+  let before = '';
+  try {
+    before = fs.readFileSync(pointer, 'utf8');
+  } catch {
+    before = '';
+  }
+  writeFileAtomicSync(pointer, `${before}${oid}\n`);
+  const failedMap = new Map(Object.entries(failed));
+  return { rows: rowsByOid(chunk), failed: failedMap };
+}
+
+/** Predictions of a build's model for the evaluation items: stored where possible, else cached, else computed now. */
 async function predictionsFor(project: Project, build: BuildRecord, items: readonly DatasetItem[], evalSide: PreparedData, options: DiffOptions): Promise<ItemPredictions> {
   const { store } = project;
-  const evaluation = parseEvaluation(store.readText(build.evaluation));
   const k = build.classes.length;
+  const evaluation = parseEvaluation(store.readText(build.evaluation));
   const stored = new Map<string, Float32Array>();
-  for (const set of Object.values(evaluation.sets)) {
-    const p = set.predictions;
-    p.oids.forEach((oid, i) => stored.set(oid, p.probs.subarray(i * k, (i + 1) * k)));
-  }
-  const out: ItemPredictions = { label: new Array(items.length), confidence: new Array(items.length).fill(0), inferred: 0, failed: [] };
+  for (const set of Object.values(evaluation.sets)) rowsByOid({ oids: set.predictions.oids, probs: set.predictions.probs, classes: evaluation.classes }, stored);
+  const out: ItemPredictions = { label: new Array(items.length), confidence: new Array(items.length).fill(0), stored: 0, inferred: 0, computedNow: 0, failed: [] };
   const put = (i: number, probs: Float32Array) => {
     let best = 0;
     for (let c = 1; c < k; c++) if ((probs[c] as number) > (probs[best] as number)) best = c;
     out.label[i] = build.classes[best];
     out.confidence[i] = probs[best] as number;
   };
-  const missing: number[] = [];
+  let cache: { rows: Map<string, Float32Array>; failed: Map<string, string> } | undefined;
+  const pending: number[] = [];
   items.forEach((it, i) => {
     const p = stored.get(it.oid);
-    if (p) put(i, p);
-    else missing.push(i);
-  });
-  if (!missing.length) return out;
-
-  // Cached predictions of this model for exactly these items?
-  const oids = [...new Set(missing.map((i) => items[i]!.oid))].sort();
-  const cacheFile = path.join(store.stateDir(), `predictions-${sha256Hex(`${build.model}\n${oids.join('\n')}`).slice(0, 40)}`);
-  let cached: { oids: string[]; probs: number[][]; failed: Record<string, string> } | undefined;
-  try {
-    const oid = fs.readFileSync(cacheFile, 'utf8').trim();
-    if (store.has(oid)) cached = JSON.parse(store.readText(oid)) as typeof cached;
-  } catch {
-    cached = undefined;
-  }
-  if (!cached) {
-    const byOid = new Map(missing.map((i) => [items[i]!.oid, items[i]!]));
-    const rows = build.preprocess.modality === 'table' ? tableRows(store, evalSide) : undefined;
-    const inputs: InferenceItem[] = oids.map((oid) => {
-      if (rows) {
-        const row = rows.get(oid);
-        if (!row) throw new InvalidArgument(`row ${oid.slice(0, 12)} of the evaluation set is not in its table`);
-        return { key: oid, row };
-      }
-      return { key: oid, bytes: store.read(oid) };
-    });
-    options.onProgress?.({ phase: 'infer', loaded: 0, total: inputs.length, detail: { model: build.model.slice(0, 12) } });
-    const feats = await featuresFor(build.preprocess, inputs, { maxPixels: evalSide.state.manifest.preprocess.maxPixels, ...(options.signal ? { signal: options.signal } : {}) });
-    const model = await openModel(store, build, options.engine ?? 'auto');
-    let probs: Float32Array;
-    try {
-      probs = await probabilities(model, feats.x);
-    } finally {
-      model.dispose();
+    if (p) {
+      put(i, p);
+      out.stored++;
+      return;
     }
-    cached = {
-      oids: feats.keys,
-      probs: feats.keys.map((_, i) => Array.from(probs.subarray(i * k, (i + 1) * k))),
-      failed: Object.fromEntries(feats.failed.map((f) => [f.key, `${byOid.get(f.key)?.source}/${byOid.get(f.key)?.path}: ${f.error.message}`])),
-    };
-    const oid = store.putBytes(JSON.stringify(cached));
-    writeFileAtomicSync(cacheFile, `${oid}\n`);
-    options.onProgress?.({ phase: 'infer', loaded: inputs.length, total: inputs.length });
-  }
-  const computed = new Map(cached.oids.map((oid, i) => [oid, Float32Array.from(cached!.probs[i]!)]));
-  for (const i of missing) {
+    cache ??= readChunks(store, build);
+    const c = cache.rows.get(it.oid);
+    if (c) {
+      put(i, c);
+      out.inferred++;
+    } else if (cache.failed.has(it.oid)) {
+      out.failed.push({ path: `${it.source}/${it.path}`, message: cache.failed.get(it.oid)! });
+    } else {
+      pending.push(i);
+    }
+  });
+  if (!pending.length) return out;
+  // Each distinct content once.
+  const unique = [...new Map(pending.map((i) => [items[i]!.oid, items[i]!])).values()];
+  const computed = await runModel(project, build, unique, evalSide, options);
+  for (const i of pending) {
     const it = items[i]!;
-    const p = computed.get(it.oid);
+    const p = computed.rows.get(it.oid);
     if (p) {
       put(i, p);
       out.inferred++;
+      out.computedNow++;
     } else {
-      out.failed.push({ path: `${it.source}/${it.path}`, message: cached.failed[it.oid] ?? 'could not be preprocessed' });
+      out.failed.push({ path: `${it.source}/${it.path}`, message: computed.failed.get(it.oid) ?? 'could not be preprocessed' });
     }
   }
   return out;
@@ -215,18 +302,40 @@ function cap<T>(list: T[], limit: number): T[] {
   return limit > 0 ? list.slice(0, limit) : list;
 }
 
+function modelOf(s: Side, p?: ItemPredictions, limit = 0): DiffModel | null {
+  const b = s.build;
+  if (!b) return null;
+  return {
+    oid: b.build.model, build: b.oid, key: b.build.key, preset: b.build.preset, engine: b.build.engine,
+    stored: p?.stored ?? 0, inferred: p?.inferred ?? 0, computedNow: p?.computedNow ?? 0,
+    failed: cap(p?.failed ?? [], limit), failedCount: p?.failed.length ?? 0,
+  };
+}
+
+function missingOf(name: 'a' | 'b', s: Side): DiffResult['missing'][number] {
+  const why = s.prepared.result.blocked
+    ? 'its dataset is blocked (see d2 data)'
+    : s.prepared.resolved.items.length === 0 ? 'its dataset has no items' : 'no model is built for it in this store';
+  return {
+    side: name,
+    message: `${s.rev ?? 'the working tree'} has no model: ${why}`,
+    command: s.rev === undefined ? 'd2 build' : `d2 build --rev ${s.rev}`,
+  };
+}
+
 /**
- * Compare two states: data changes, and both models' behaviour on the same items.
+ * Compare two states: what changed in the data, and how both models behave on the same items.
  *
  * @example
- * const d = await diff({ dir: 'my-dataset', a: 'HEAD~1', b: 'HEAD' });
- * console.log(d.behaviour?.accuracy.delta, d.behaviour?.broken.length);
+ * const d = await diff({ dir: 'my-dataset', a: 'HEAD~1', b: 'HEAD', failOn: 'accuracy-drop=0.01' });
+ * console.log(d.behaviour?.accuracy.delta, d.behaviour?.significance.pValue, d.checks);
  */
 export async function diff(options: DiffOptions = {}): Promise<DiffResult> {
   return withCaller('d2.diff', async () => {
-    const project = openProject(options.dir);
     const limit = options.limit ?? 20;
     if (!Number.isInteger(limit) || limit < 0) throw new InvalidArgument(`limit must be a whole number >= 0, not ${limit}`);
+    const rules = typeof options.failOn === 'string' ? parseFailOn(options.failOn) : options.failOn;
+    const project = openProject(options.dir);
     const lock = await acquireLock(project.store.dir, {
       command: 'd2 diff',
       timeoutMs: options.lockTimeoutMs,
@@ -235,28 +344,33 @@ export async function diff(options: DiffOptions = {}): Promise<DiffResult> {
     });
     try {
       project.store.init();
-      const a = await prepareSide(project, options.a ?? 'HEAD', options);
-      const b = await prepareSide(project, options.b, options);
-      const on = options.on === undefined ? b : await prepareSide(project, options.on, { ...options, build: false });
+      const aRev = options.a ?? 'HEAD';
+      const a = await prepareSide(project, aRev, options);
+      const b = options.b === aRev ? a : await prepareSide(project, options.b, options);
+      // The evaluation side needs its items and labels only.
+      let on = b;
+      if (options.on !== undefined && options.on !== options.b) {
+        on = options.on === aRev ? a : { rev: options.on, prepared: await prepareData(project, { rev: options.on, preprocess: false, ...(options.signal ? { signal: options.signal } : {}) }) };
+      }
+
       const data = diffData(a.prepared.resolved.items, b.prepared.resolved.items, a.prepared.state.manifest, b.prepared.state.manifest);
       data.added = cap(data.added, limit);
       data.removed = cap(data.removed, limit);
       data.modified = cap(data.modified, limit);
+      data.renamed = cap(data.renamed, limit);
+      data.modelTests.added = cap(data.modelTests.added, limit);
+      data.modelTests.removed = cap(data.modelTests.removed, limit);
 
       const evalItems = on.prepared.resolved.items.filter((i) => i.set === 'test' || i.set === 'modelTest');
       const missing: DiffResult['missing'] = [];
-      for (const [name, s] of [['a', a], ['b', b]] as const) {
-        if (s.build) continue;
-        const command = s.rev === undefined ? 'd2 build' : `d2 build --rev ${s.rev}`;
-        const why = s.prepared.result.blocked ? 'its dataset is blocked (see d2 data)' : s.prepared.resolved.items.length === 0 ? 'it has no items' : 'no model is built for it in this store';
-        missing.push({ side: name, message: `${s.rev ?? 'the working tree'} has no model: ${why}`, command: `${command}  (or d2 diff --build)` });
-      }
+      if (!a.build) missing.push(missingOf('a', a));
+      if (!b.build) missing.push(missingOf('b', b));
       let behaviour: BehaviourDiff | null = null;
-      let aSide = sideOf(a);
-      let bSide = sideOf(b);
+      let aModel = modelOf(a);
+      let bModel = modelOf(b);
       if (a.build && b.build) {
         const pa = await predictionsFor(project, a.build.build, evalItems, on.prepared, options);
-        const pb = await predictionsFor(project, b.build.build, evalItems, on.prepared, options);
+        const pb = b.build.oid === a.build.oid ? pa : await predictionsFor(project, b.build.build, evalItems, on.prepared, options);
         const paired: PairedItem[] = [];
         evalItems.forEach((it, i) => {
           const la = pa.label[i];
@@ -270,96 +384,28 @@ export async function diff(options: DiffOptions = {}): Promise<DiffResult> {
         behaviour = diffBehaviour(paired);
         behaviour.fixed = cap(behaviour.fixed, limit);
         behaviour.broken = cap(behaviour.broken, limit);
-        aSide = sideOf(a, pa.inferred, cap(pa.failed, limit));
-        bSide = sideOf(b, pb.inferred, cap(pb.failed, limit));
+        aModel = modelOf(a, pa, limit);
+        bModel = modelOf(b, pb, limit);
       }
-      return {
+      const side = (s: Side, model: DiffModel | null): DiffSide => ({ rev: s.rev ?? null, commit: s.prepared.state.commit, dataset: s.prepared.datasetOid, model });
+      const result: DiffResult = {
         schema: DIFF_SCHEMA,
-        a: aSide,
-        b: bSide,
+        a: side(a, aModel),
+        b: side(b, bModel),
         data,
-        evaluatedOn: { rev: on.rev ?? null, commit: on.prepared.state.commit, items: evalItems.filter((i) => i.set === 'test').length, modelTests: evalItems.filter((i) => i.set === 'modelTest').length },
+        evaluatedOn: {
+          rev: on.rev ?? null,
+          commit: on.prepared.state.commit,
+          items: evalItems.filter((i) => i.set === 'test').length,
+          modelTests: evalItems.filter((i) => i.set === 'modelTest').length,
+        },
         behaviour,
         missing,
       };
+      if (rules) result.checks = checkFailOn(result, rules);
+      return result;
     } finally {
       lock.release();
     }
   });
 }
-
-/** A `--fail-on` rule: `accuracy-drop=0.01`, `recall-drop=0.05`, `f1-drop=0.02`, `broken-model-tests`, `broken=N`. */
-export interface FailRule {
-  kind: 'accuracy-drop' | 'f1-drop' | 'recall-drop' | 'broken-model-tests' | 'broken' | 'moved';
-  threshold: number;
-}
-
-export interface FailCheck {
-  rule: string;
-  failed: boolean;
-  detail: string;
-}
-
-const RULES: Record<FailRule['kind'], { needsValue: boolean; dflt: number }> = {
-  'accuracy-drop': { needsValue: false, dflt: 0 },
-  'f1-drop': { needsValue: false, dflt: 0 },
-  'recall-drop': { needsValue: false, dflt: 0 },
-  'broken-model-tests': { needsValue: false, dflt: 0 },
-  broken: { needsValue: true, dflt: 0 },
-  moved: { needsValue: false, dflt: 0 },
-};
-
-/** Parse `--fail-on` text: comma-separated rules, each `name` or `name=value`. */
-export function parseFailOn(text: string): FailRule[] {
-  const rules: FailRule[] = [];
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const [name, value] = part.split('=', 2) as [string, string | undefined];
-    const spec = RULES[name as FailRule['kind']];
-    if (!spec) throw new InvalidArgument(`unknown --fail-on rule '${name}' (known: ${Object.keys(RULES).join(', ')})`, { hint: "e.g. --fail-on accuracy-drop=0.01,recall-drop=0.05,broken-model-tests" });
-    const threshold = value === undefined ? spec.dflt : Number(value);
-    if (spec.needsValue && value === undefined) throw new InvalidArgument(`--fail-on rule '${name}' needs a value, e.g. ${name}=0`);
-    if (!Number.isFinite(threshold) || threshold < 0) throw new InvalidArgument(`--fail-on rule '${name}' needs a number >= 0, not '${value}'`);
-    rules.push({ kind: name as FailRule['kind'], threshold });
-  }
-  if (!rules.length) throw new InvalidArgument('--fail-on needs at least one rule');
-  return rules;
-}
-
-/**
- * Check a diff against rules. Drops are B minus A, in fractions (0.01 = one point); a rule is
- * crossed when the drop is strictly greater than its threshold. A rule about behaviour fails
- * when a side has no model (CI must not pass a change it could not check).
- */
-export function checkFailOn(d: DiffResult, rules: readonly FailRule[]): FailCheck[] {
-  const b = d.behaviour;
-  const fmt = (x: number) => `${(x * 100).toFixed(2)} pts`;
-  return rules.map((r) => {
-    const name = `${r.kind}${RULES[r.kind].needsValue || r.threshold ? `=${r.threshold}` : ''}`;
-    if (r.kind === 'moved') return { rule: name, failed: d.data.movedCount > r.threshold, detail: `${d.data.movedCount} items moved between splits` };
-    if (!b) return { rule: name, failed: true, detail: 'no behaviour diff: a side has no model' };
-    switch (r.kind) {
-      case 'accuracy-drop': {
-        const drop = -b.accuracy.delta;
-        return { rule: name, failed: drop > r.threshold, detail: `accuracy ${b.accuracy.delta >= 0 ? 'rose' : 'dropped'} ${fmt(Math.abs(b.accuracy.delta))}` };
-      }
-      case 'f1-drop': {
-        const drop = -b.macroF1.delta;
-        return { rule: name, failed: drop > r.threshold, detail: `macro-F1 ${b.macroF1.delta >= 0 ? 'rose' : 'dropped'} ${fmt(Math.abs(b.macroF1.delta))}` };
-      }
-      case 'recall-drop': {
-        const worst = [...b.perClass].sort((x, y) => x.recall.delta - y.recall.delta)[0];
-        const drop = worst ? -worst.recall.delta : 0;
-        return { rule: name, failed: drop > r.threshold, detail: worst ? `largest recall drop: '${worst.label}' ${fmt(Math.max(0, drop))}` : 'no classes' };
-      }
-      case 'broken-model-tests': {
-        const n = b.modelTests.broken.length;
-        return { rule: name, failed: n > r.threshold, detail: `${n} model tests broken` };
-      }
-      case 'broken': {
-        const n = b.significance.broken;
-        return { rule: name, failed: n > r.threshold, detail: `${n} items broken` };
-      }
-    }
-  });
-}
-

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { diffBehaviour, type PairedItem } from './behaviour-diff.js';
+import { computeMetrics } from './metrics.js';
 
 const item = (path: string, truth: string, before: string, after: string, cb = 0.5, ca = 0.5, modelTest = false): PairedItem => ({
   path, oid: path, truth, modelTest, before: { label: before, confidence: cb }, after: { label: after, confidence: ca },
@@ -38,5 +39,25 @@ describe('diffBehaviour', () => {
     expect(d.confusion).toContainEqual({ truth: 'cat', predicted: 'dog', before: 2, after: 0, delta: -2 });
     expect(d.confusion).toContainEqual({ truth: 'dog', predicted: 'bird', before: 0, after: 1, delta: 1 });
     expect(d.confusion.every((c) => c.delta !== 0)).toBe(true);
+  });
+
+  it('agrees with core/metrics on each side (the figures of a build\'s evaluation)', () => {
+    const main = items.filter((i) => !i.modelTest);
+    const classes = ['bird', 'cat', 'dog'];
+    const idx = (l: string) => classes.indexOf(l);
+    const before = computeMetrics(main.map((i) => idx(i.truth)), main.map((i) => idx(i.before.label)), classes);
+    const after = computeMetrics(main.map((i) => idx(i.truth)), main.map((i) => idx(i.after.label)), classes);
+    expect(d.accuracy.before).toBe(before.accuracy);
+    expect(d.macroF1).toEqual({ before: before.macroF1, after: after.macroF1, delta: after.macroF1 - before.macroF1 });
+    const dog = d.perClass.find((c) => c.label === 'dog')!;
+    expect(dog.f1).toEqual({ before: before.perClass[2]!.f1, after: after.perClass[2]!.f1, delta: after.perClass[2]!.f1 - before.perClass[2]!.f1 });
+    // a label only ever predicted (no item of it) has no row
+    expect(d.perClass.map((c) => c.label)).toEqual(['cat', 'dog']);
+  });
+
+  it('handles no items', () => {
+    const e = diffBehaviour([]);
+    expect(e).toMatchObject({ count: 0, accuracy: { before: 0, after: 0, delta: 0 }, perClass: [], confusion: [], fixed: [], broken: [] });
+    expect(e.significance).toMatchObject({ fixed: 0, broken: 0, pValue: 1 });
   });
 });

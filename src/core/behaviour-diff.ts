@@ -7,10 +7,11 @@
  * Items are paired by '<source>/<path>'; the truth is the label each item has in the evaluation
  * set. The two models may have different classes (a class renamed, merged or added between the
  * commits): predictions are compared by label name, and a name the truth does not know counts
- * as wrong.
+ * as wrong. Per-class figures, accuracy and macro-F1 come from core/metrics (the conventions of a
+ * build's evaluation), over the labels that occur on either side.
  */
 import { compareStrings } from '../util/compare.js';
-import { mcnemar } from './metrics.js';
+import { computeMetrics, mcnemar, type Metrics } from './metrics.js';
 
 export interface Prediction {
   label: string;
@@ -39,6 +40,7 @@ export interface ClassDelta {
   support: number;
   precision: Delta;
   recall: Delta;
+  f1: Delta;
 }
 
 export interface ConfusionChange {
@@ -76,43 +78,9 @@ function delta(before: number, after: number): Delta {
   return { before, after, delta: after - before };
 }
 
-interface Tally {
-  correct: number;
-  perClass: Map<string, { tp: number; support: number; predicted: number }>;
-  confusion: Map<string, number>;
-}
-
-function tally(items: readonly PairedItem[], which: 'before' | 'after'): Tally {
-  const t: Tally = { correct: 0, perClass: new Map(), confusion: new Map() };
-  const cls = (l: string) => {
-    let c = t.perClass.get(l);
-    if (!c) t.perClass.set(l, (c = { tp: 0, support: 0, predicted: 0 }));
-    return c;
-  };
-  for (const it of items) {
-    const p = it[which].label;
-    cls(it.truth).support++;
-    cls(p).predicted++;
-    if (p === it.truth) {
-      cls(p).tp++;
-      t.correct++;
-    }
-    const key = `${it.truth}\u0000${p}`;
-    t.confusion.set(key, (t.confusion.get(key) ?? 0) + 1);
-  }
-  return t;
-}
-
-function prf(c: { tp: number; support: number; predicted: number } | undefined): { precision: number; recall: number; f1: number } {
-  if (!c) return { precision: 0, recall: 0, f1: 0 };
-  const precision = c.predicted ? c.tp / c.predicted : 0;
-  const recall = c.support ? c.tp / c.support : 0;
-  return { precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0 };
-}
-
-function macroF1(t: Tally): number {
-  const present = [...t.perClass.values()].filter((c) => c.support > 0 || c.predicted > 0);
-  return present.length ? present.reduce((a, c) => a + prf(c).f1, 0) / present.length : 0;
+/** Metrics of one side over `classes` (core/metrics: the same figures as a build's evaluation). */
+function metricsOf(items: readonly PairedItem[], which: 'before' | 'after', index: ReadonlyMap<string, number>, classes: readonly string[]): Metrics {
+  return computeMetrics(items.map((i) => index.get(i.truth)!), items.map((i) => index.get(i[which].label)!), classes);
 }
 
 function flip(it: PairedItem): Flip {
@@ -124,35 +92,33 @@ const byConfidence = (a: Flip, b: Flip): number => b.after.confidence - a.after.
 export function diffBehaviour(items: readonly PairedItem[]): BehaviourDiff {
   const main = items.filter((i) => !i.modelTest);
   const tests = items.filter((i) => i.modelTest);
-  const a = tally(main, 'before');
-  const b = tally(main, 'after');
-  const labels = [...new Set([...a.perClass.keys(), ...b.perClass.keys()])].sort(compareStrings);
-  const perClass: ClassDelta[] = labels
-    .map((label) => {
-      const pa = prf(a.perClass.get(label));
-      const pb = prf(b.perClass.get(label));
-      return { label, support: b.perClass.get(label)?.support ?? 0, precision: delta(pa.precision, pb.precision), recall: delta(pa.recall, pb.recall) };
+  // Every label that occurs as a truth or a prediction on either side, as class indices.
+  const classes = [...new Set(main.flatMap((i) => [i.truth, i.before.label, i.after.label]))].sort(compareStrings);
+  const index = new Map(classes.map((c, k) => [c, k]));
+  const a = metricsOf(main, 'before', index, classes);
+  const b = metricsOf(main, 'after', index, classes);
+  const perClass: ClassDelta[] = classes
+    .map((label, k) => {
+      const pa = a.perClass[k]!;
+      const pb = b.perClass[k]!;
+      return { label, support: pb.support, precision: delta(pa.precision, pb.precision), recall: delta(pa.recall, pb.recall), f1: delta(pa.f1, pb.f1) };
     })
-    .filter((c) => c.support > 0 || c.precision.before !== 0 || c.precision.after !== 0);
-  const cells = new Set([...a.confusion.keys(), ...b.confusion.keys()]);
-  const confusion: ConfusionChange[] = [...cells]
-    .map((k) => {
-      const [truth, predicted] = k.split('\u0000') as [string, string];
-      const before = a.confusion.get(k) ?? 0;
-      const after = b.confusion.get(k) ?? 0;
-      return { truth, predicted, before, after, delta: after - before };
-    })
-    .filter((c) => c.delta !== 0)
-    .sort((x, y) => Math.abs(y.delta) - Math.abs(x.delta) || compareStrings(x.truth, y.truth) || compareStrings(x.predicted, y.predicted));
+    .filter((c) => c.support > 0);
+  const confusion: ConfusionChange[] = [];
+  classes.forEach((truth, t) => classes.forEach((predicted, p) => {
+    const before = a.confusion[t]![p]!;
+    const after = b.confusion[t]![p]!;
+    if (before !== after) confusion.push({ truth, predicted, before, after, delta: after - before });
+  }));
+  confusion.sort((x, y) => Math.abs(y.delta) - Math.abs(x.delta) || compareStrings(x.truth, y.truth) || compareStrings(x.predicted, y.predicted));
   const fixed = main.filter((i) => i.before.label !== i.truth && i.after.label === i.truth).map(flip).sort(byConfidence);
   const broken = main.filter((i) => i.before.label === i.truth && i.after.label !== i.truth).map(flip).sort(byConfidence);
   const changedWrong = main.filter((i) => i.before.label !== i.truth && i.after.label !== i.truth && i.before.label !== i.after.label).length;
   const sig = mcnemar(fixed.length, broken.length);
-  const n = main.length;
-  return {
-    count: n,
-    accuracy: delta(n ? a.correct / n : 0, n ? b.correct / n : 0),
-    macroF1: delta(macroF1(a), macroF1(b)),
+    return {
+    count: main.length,
+    accuracy: delta(a.accuracy, b.accuracy),
+    macroF1: delta(a.macroF1, b.macroF1),
     perClass,
     confusion,
     fixed,

@@ -17,8 +17,40 @@ describe('diffData', () => {
       { from: 'dog', to: 'cat', count: 1, examples: ['s/c'] },
     ]);
     expect(d.moved).toEqual([{ from: 'test', to: 'train', count: 1, examples: ['s/e'] }]);
-    expect(d.bySource.s).toEqual({ added: 1, removed: 0, modified: 1, relabelled: 2, moved: 1 });
-    expect(d.byClass).toEqual({ bird: { before: 0, after: 1, delta: 1 }, cat: { before: 2, after: 2, delta: 0 }, dog: { before: 3, after: 3, delta: 0 } });
+    expect(d.bySource.s).toEqual({ added: 1, removed: 0, modified: 1, renamed: 0, relabelled: 2, moved: 1 });
+    expect(d.byClass).toEqual({
+      bird: { before: 0, after: 1, delta: 1, added: 1, removed: 0, relabelledIn: 0, relabelledOut: 0 },
+      cat: { before: 2, after: 2, delta: 0, added: 0, removed: 0, relabelledIn: 1, relabelledOut: 1 },
+      dog: { before: 3, after: 3, delta: 0, added: 0, removed: 0, relabelledIn: 1, relabelledOut: 1 },
+    });
+    expect(d.modelTests).toEqual({ before: 0, after: 0, added: [], removed: [] });
+  });
+
+  it('pairs content that moved to another path of the same source as a rename (a relabel when the label changed)', () => {
+    // a file moved from the shirt folder to the top folder: labelled by folder, it is a relabel
+    const before = [it_('shirt/1.png', 'shirt', 'x'), it_('shirt/2.png', 'shirt', 'y'), it_('bag/3.png', 'bag', 'z')];
+    const after = [it_('top/1.png', 'top', 'x'), it_('shirt/2b.png', 'shirt', 'y'), { ...it_('bag/3.png', 'bag', 'z'), source: 'other' }];
+    const d = diffData(before, after, {}, {});
+    expect(d.renamed).toEqual([{ from: 's/shirt/2.png', to: 's/shirt/2b.png' }, { from: 's/shirt/1.png', to: 's/top/1.png' }]);
+    expect(d.relabelled).toEqual([{ from: 'shirt', to: 'top', count: 1, examples: ['s/top/1.png'] }]);
+    // same content in another source is not a rename
+    expect(d.added).toEqual([{ path: 'other/bag/3.png', label: 'bag', set: 'train' }]);
+    expect(d.removed).toEqual([{ path: 's/bag/3.png', label: 'bag', set: 'train' }]);
+    expect(d.bySource).toEqual({
+      other: { added: 1, removed: 0, modified: 0, renamed: 0, relabelled: 0, moved: 0 },
+      s: { added: 0, removed: 1, modified: 0, renamed: 2, relabelled: 1, moved: 0 },
+    });
+    expect(d.byClass.shirt).toMatchObject({ before: 2, after: 1, relabelledOut: 1, added: 0, removed: 0 });
+  });
+
+  it('pairs duplicates one to one, and reports model tests apart from split moves', () => {
+    const before = [it_('a', 'cat', 'x'), it_('b', 'cat', 'x'), it_('t', 'cat', 't', 'test'), it_('m', 'dog', 'm', 'modelTest')];
+    const after = [it_('c', 'cat', 'x'), it_('t', 'cat', 't', 'modelTest'), it_('m', 'dog', 'm', 'test')];
+    const d = diffData(before, after, {}, {});
+    expect(d.renamed).toEqual([{ from: 's/a', to: 's/c' }]);
+    expect(d.removed.map((r) => r.path)).toEqual(['s/b']);
+    expect(d.movedCount).toBe(0);
+    expect(d.modelTests).toEqual({ before: 1, after: 1, added: ['s/t'], removed: ['s/m'] });
   });
 });
 

@@ -53,14 +53,15 @@ interface StoredSet {
   probs: string;
 }
 
-function f32ToBase64(a: Float32Array): string {
+/** Float32 values as base64 of their little-endian bytes (exact, and smaller than decimal text). */
+export function f32ToBase64(a: Float32Array): string {
   const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   let s = '';
   for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(s);
 }
 
-function base64ToF32(b64: string): Float32Array {
+export function base64ToF32(b64: string): Float32Array {
   const s = atob(b64);
   const bytes = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
