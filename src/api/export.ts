@@ -9,6 +9,7 @@
  *   model.json       the model in TensorFlow.js layers format (softmax output), and
  *   weights.bin      its weights: for TensorFlow.js anywhere (a browser, a server)
  *   preprocess.js    d2's preprocessing as one dependency-free ES module (preprocess/portable.ts)
+ *   package.json     { "type": "module" }, so that Node loads preprocess.js as one
  *   README.md        how to load it, in Node and in a browser
  *
  * Invariants: the bundle is written into a temporary folder beside `out` and renamed into
@@ -82,6 +83,7 @@ ${metrics}
 | \`${b.files.d2Model}\` | the model in d2's format (its SHA-256 is \`model\` in d2-bundle.json) |
 | \`${b.files.layersModel}\`, \`${b.files.weights}\` | the same model as a TensorFlow.js layers model (input ${shape}, output class probabilities) |
 | \`${b.files.preprocess}\` | d2's preprocessing as one dependency-free ES module, for TensorFlow.js runtimes |
+| \`package.json\` | marks preprocess.js as an ES module for Node |
 
 ## In Node, with d2: the same preprocessing and results, bit for bit, as \`d2 predict\`
 
@@ -197,6 +199,8 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
       ['model.json', `${JSON.stringify(layers.modelJson)}\n`],
       ['weights.bin', layers.weights],
       ['preprocess.js', portablePreprocess()],
+      // makes preprocess.js an ES module for Node versions that do not detect one by its syntax
+      ['package.json', `${JSON.stringify({ private: true, type: 'module', description: 'a d2 model bundle (see README.md)' }, null, 2)}\n`],
       ['README.md', readme(bundle)],
     ];
     const tmp = `${out}.tmp-${process.pid}-${Date.now()}`;

@@ -125,7 +125,7 @@ describe("equivalence through the library (import … from 'd2')", { tags: ['slo
     it('exported bundle: moved away from the project, bit-identical; its layers model and preprocess.js agree', async () => {
       const out = path.join(tempDir(), 'bundle');
       const exported = await d2.exportModel({ dir, out });
-      expect(exported.files.map((f) => f.name).sort()).toEqual(['README.md', 'd2-bundle.json', 'd2-model.bin', 'model.json', 'preprocess.js', 'weights.bin']);
+      expect(exported.files.map((f) => f.name).sort()).toEqual(['README.md', 'd2-bundle.json', 'd2-model.bin', 'model.json', 'package.json', 'preprocess.js', 'weights.bin']);
       const elsewhere = path.join(tempDir(), 'moved');
       fs.renameSync(out, elsewhere);
       const bundle = await d2.loadBundle(elsewhere, { engine: 'wasm' });

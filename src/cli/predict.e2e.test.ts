@@ -118,7 +118,7 @@ describe('d2 predict and d2 export', { tags: ['slow'] }, () => {
       },
     });
     const names = fs.readdirSync(path.join(out, 'm')).sort();
-    expect(names).toEqual(['README.md', 'd2-bundle.json', 'd2-model.bin', 'model.json', 'preprocess.js', 'weights.bin']);
+    expect(names).toEqual(['README.md', 'd2-bundle.json', 'd2-model.bin', 'model.json', 'package.json', 'preprocess.js', 'weights.bin']);
     expect(result.data.files.map((f: { name: string }) => f.name).sort()).toEqual(names);
     expect(fs.readdirSync(out)).toEqual(['m']); // no temporary folder left
     const readme = fs.readFileSync(path.join(out, 'm', 'README.md'), 'utf8');
@@ -157,10 +157,13 @@ describe('d2 predict and d2 export', { tags: ['slow'] }, () => {
       "const probs = await model.predictImages([fs.readFileSync('photo.png')]);",
       'process.stdout.write(Buffer.from(probs.buffer).toString("hex"));',
       'await model.dispose();',
+      "const portable = await import('./model/preprocess.js');",
+      'process.stderr.write(Object.keys(portable).sort().join(","));',
     ].join('\n'));
     const r = await execa(process.execPath, ['app.mjs'], { cwd: app, env: TEST_ENV, reject: false });
     expect(r.exitCode, String(r.stderr)).toBe(0);
     expect(r.stdout).toBe(Buffer.from(test.probs.slice(0, classes.length).buffer).toString('hex'));
+    expect(r.stderr).toBe('compactPixels,preprocessImageData,preprocessPixels,preprocessRow,topClasses');
     expect((await git(['rev-parse', '--git-dir'], app)).exitCode).not.toBe(0);
   });
 });
