@@ -2,7 +2,8 @@
  * The `d2` command: `createProgram` declares commands and global flags over the library API;
  * `main` runs it and is the single place that turns outcomes into exit codes:
  *   0 ok · 1 user error (a D2Error, a usage error) · 2 internal failure (a bug) ·
- *   3 ran, but a requested check failed · 130 interrupted (SIGINT/SIGTERM).
+ *   3 ran, but a requested check failed · 130 interrupted (SIGINT/SIGTERM) ·
+ *   141 stdout was closed by its reader (as a process killed by SIGPIPE reports).
  */
 import { Command, CommanderError } from 'commander';
 import * as library from '../index.js';
@@ -23,7 +24,7 @@ import { processIO, type CliIO } from './io.js';
 import { renderError } from './render/error.js';
 import { VERSION } from './version.js';
 
-export const EXIT = { ok: 0, user: 1, internal: 2, checkFailed: 3, interrupted: 130 } as const;
+export const EXIT = { ok: 0, user: 1, internal: 2, checkFailed: 3, interrupted: 130, pipeClosed: 141 } as const;
 
 export function createProgram(io: CliIO, api: Api, state: RunState): Command {
   const program = new Command();
@@ -92,14 +93,24 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     if (interrupts > 1) process.exit(EXIT.interrupted); // a second Ctrl-C: stop now
     state.controller.abort(new Interrupted(`interrupted by ${sig}`));
   };
+  // The reader of stdout went away (`d2 predict photos | head`): stop the command quietly, as
+  // git does on SIGPIPE, instead of dying on an unhandled EPIPE.
+  let outputClosed = false;
+  const onStdoutError = (e: NodeJS.ErrnoException): void => {
+    if (e.code !== 'EPIPE' || outputClosed) return;
+    outputClosed = true;
+    state.controller.abort(new Interrupted('output closed'));
+  };
   if (options.handleSignals) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    process.stdout.on('error', onStdoutError);
   }
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return state.exitCode;
   } catch (e) {
+    if (outputClosed) return EXIT.pipeClosed;
     const view = { json: state.flags?.json ?? wantsJson, debug: state.flags?.debug ?? debug, version: VERSION };
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' || e.exitCode === 0) return EXIT.ok;
@@ -124,6 +135,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     if (options.handleSignals) {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      process.stdout.off('error', onStdoutError);
     }
   }
 }

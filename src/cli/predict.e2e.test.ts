@@ -65,7 +65,8 @@ describe('d2 predict and d2 export', { tags: ['slow'] }, () => {
     expect(text.exitCode, text.stderr).toBe(0);
     const rows = text.stdout.split('\n').filter((l) => l.startsWith('img/'));
     expect(rows).toHaveLength(40);
-    expect(rows[0]).toMatch(/^img\/[a-z_]+\/[^ ]+\.png {2}[a-z_]+ 0\.\d{3} {2}\([a-z_]+ 0\.\d{3}\)$/);
+    for (const row of rows) expect(row).toMatch(/^img\/[a-z_]+\/[^ ]+\.png {2,}[a-z_]+ +0\.\d{3} {2}\([a-z_]+ 0\.\d{3}\)$/);
+    expect(text.stdout.split('\n')[0]).toMatch(/^input +class +p$/);
     expect(text.stdout).toMatch(/40 inputs predicted with model [0-9a-f]{7} of [0-9a-f]{7} on wasm@/);
     expect(text.stderr).not.toMatch(ANSI);
 
@@ -81,6 +82,12 @@ describe('d2 predict and d2 export', { tags: ['slow'] }, () => {
     const both = await runD2(['predict', 'img', '--csv', '--json'], { cwd: dir });
     expect(both.exitCode).toBe(1);
     expect(lastJson(both.stdout)).toMatchObject({ type: 'error', error: { code: 'InvalidArgument', message: 'choose one of --csv and --json' } });
+    // a reader that stops early (| head): a quiet stop with 141, as for SIGPIPE, not a crash
+    const many = Array.from({ length: 60 }, () => 'img').join(' ');
+    const piped = await execa('bash', ['-c', `"${process.execPath}" "${path.join(REPO_ROOT, 'bin', 'd2')}" predict ${many} | head -2; echo "status \${PIPESTATUS[0]}" >&2`], { cwd: dir, env: TEST_ENV, reject: false });
+    expect(String(piped.stdout).split('\n')).toHaveLength(2);
+    expect(String(piped.stderr)).not.toContain('EPIPE');
+    expect(String(piped.stderr)).toMatch(/status 141\n?$/);
     const missing = await runD2(['predict', 'nope.png'], { cwd: dir });
     expect(missing.exitCode).toBe(1);
     expect(missing.stderr).toContain("'nope.png' does not exist");

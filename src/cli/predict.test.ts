@@ -1,6 +1,7 @@
 /**
  * The CLI layer of `d2 predict` and `d2 export` alone, with the api mocked: flags → options,
- * streamed rows in each view, exit code 3 for failed inputs.
+ * streamed rows in each view (the table's columns fit its first rows), exit code 3 for failed
+ * inputs.
  */
 import { describe, expect, it, vi } from 'vitest';
 import type { ExportResult, PredictOptions, PredictResult } from '../index.js';
@@ -36,9 +37,29 @@ describe('d2 predict / d2 export (CLI layer)', () => {
     expect(code).toBe(3);
     expect(predict).toHaveBeenCalledWith(expect.objectContaining({ dir: '/work/proj/sub', paths: ['a.png', 'b.png'], rev: 'HEAD~1', top: 2, engine: 'cpu', collect: false }));
     expect(io.out.join('')).toBe([
-      'a.png  bag 0.750  (coat 0.250)',
+      'input  class p',
+      'a.png  bag   0.750  (coat 0.250)',
       'b.png  error: not an image, "really"',
       '2 inputs predicted, 1 failed with model abababa on wasm@4.22.0+simd',
+      '',
+    ].join('\n'));
+  });
+
+  it('the table: columns fit the first rows; later rows stream as they come', async () => {
+    const { createPredictionTable } = await import('./render/predict.js');
+    const out: string[] = [];
+    const plain = { bold: (t: string) => t, dim: (t: string) => t, red: (t: string) => t } as never;
+    const table = createPredictionTable(plain, (t) => out.push(t), 2);
+    table.push({ input: 'x.png', top: [{ label: 'bag', probability: 0.5 }] });
+    expect(out).toEqual([]);
+    table.push({ input: 'longer/y.png', top: [{ label: 'sandal', probability: 0.25 }] });
+    table.push({ input: 'a-much-longer-name/z.png', top: [{ label: 'coat', probability: 1 }] });
+    table.end();
+    expect(out.join('')).toBe([
+      'input         class  p',
+      'x.png         bag    0.500',
+      'longer/y.png  sandal 0.250',
+      'a-much-longer-name/z.png  coat   1.000',
       '',
     ].join('\n'));
   });

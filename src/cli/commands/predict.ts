@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { InvalidArgument, type PredictionRow } from '../../index.js';
 import { action, examples, type Runtime } from '../action.js';
-import { renderExport, renderPredictionRow, renderPredictSummary, csvHeader, csvRow } from '../render/predict.js';
+import { createPredictionTable, renderExport, renderPredictSummary, csvHeader, csvRow } from '../render/predict.js';
 
 interface PredictFlags {
   rev?: string;
@@ -29,17 +29,23 @@ streams: one line per input as soon as its batch is predicted.
       if (!Number.isInteger(top) || top < 1) throw new InvalidArgument(`--top expects a whole number >= 1, not '${o.top}'`);
       if (o.csv && ctx.flags.json) throw new InvalidArgument('choose one of --csv and --json');
       let first = true;
+      const table = createPredictionTable(ctx.style, (text) => ctx.io.stdout.write(text));
       const onPrediction = (row: PredictionRow) => {
         if (ctx.flags.json) ctx.io.stdout.write(`${JSON.stringify({ type: 'prediction', ...row })}\n`);
         else if (o.csv) {
           if (first) ctx.io.stdout.write(csvHeader());
           ctx.io.stdout.write(csvRow(row));
-        } else if (!ctx.flags.quiet) ctx.io.stdout.write(renderPredictionRow(row, ctx.style));
+        } else if (!ctx.flags.quiet) table.push(row);
         first = false;
       };
-      const result = await ctx.api.predict({
-        ...ctx.common(), paths, rev: o.rev, top, engine: o.engine as never, lockTimeoutMs: ctx.flags.lockTimeoutMs, onPrediction, collect: false,
-      });
+      let result;
+      try {
+        result = await ctx.api.predict({
+          ...ctx.common(), paths, rev: o.rev, top, engine: o.engine as never, lockTimeoutMs: ctx.flags.lockTimeoutMs, onPrediction, collect: false,
+        });
+      } finally {
+        if (!ctx.flags.json && !o.csv && !ctx.flags.quiet) table.end(); // rows held back are still results
+      }
       if (result.failed > 0) ctx.checkFailed();
       if (o.csv) return;
       await ctx.emit('predict', result, (r) => renderPredictSummary(r, ctx.style));

@@ -2,11 +2,46 @@
 import type { ExportResult, PredictionRow, PredictResult } from '../../index.js';
 import { formatBytes, plural, shortOid, type Style } from './style.js';
 
-export function renderPredictionRow(row: PredictionRow, s: Style): string {
-  if (row.error) return `${row.input}  ${s.red(`error: ${row.error.message}`)}\n`;
+export function renderPredictionRow(row: PredictionRow, s: Style, inputWidth = 0, labelWidth = 0): string {
+  const input = row.input.padEnd(inputWidth);
+  if (row.error) return `${input}  ${s.red(`error: ${row.error.message}`)}\n`;
   const [best, ...rest] = row.top;
   const others = rest.map((t) => `${t.label} ${t.probability.toFixed(3)}`).join(', ');
-  return `${row.input}  ${s.bold(best!.label)} ${best!.probability.toFixed(3)}${others ? s.dim(`  (${others})`) : ''}\n`;
+  return `${input}  ${s.bold(best!.label.padEnd(labelWidth))} ${best!.probability.toFixed(3)}${others ? s.dim(`  (${others})`) : ''}\n`;
+}
+
+export interface PredictionTable {
+  push(row: PredictionRow): void;
+  /** Print what is still held back (call once, at the end). */
+  end(): void;
+}
+
+/**
+ * The text view as a table whose columns fit the first rows: they are held back until
+ * `settleAfter` rows (or the end) have arrived, then printed as they come. A later, longer
+ * input only pushes its own line out.
+ */
+export function createPredictionTable(s: Style, write: (text: string) => void, settleAfter = 64): PredictionTable {
+  let held: PredictionRow[] | undefined = [];
+  let inputWidth = 0;
+  let labelWidth = 0;
+  const settle = () => {
+    const rows = held ?? [];
+    held = undefined;
+    inputWidth = Math.min(60, Math.max(5, ...rows.map((r) => r.input.length)));
+    labelWidth = Math.max(5, ...rows.flatMap((r) => r.top.slice(0, 1).map((t) => t.label.length)));
+    if (rows.length) write(s.dim(`${'input'.padEnd(inputWidth)}  ${'class'.padEnd(labelWidth)} p\n`));
+    for (const r of rows) write(renderPredictionRow(r, s, inputWidth, labelWidth));
+  };
+  return {
+    push(row) {
+      if (!held) write(renderPredictionRow(row, s, inputWidth, labelWidth));
+      else if (held.push(row) >= settleAfter) settle();
+    },
+    end() {
+      if (held) settle();
+    },
+  };
 }
 
 export function renderPredictSummary(r: PredictResult, s: Style): string {
