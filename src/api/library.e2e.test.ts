@@ -70,12 +70,19 @@ describe("equivalence through the library (import … from 'd2')", { tags: ['slo
       await d2.init({ dir });
       copyFixtureImages(path.join(dir, 'img'), { perClass: 12, classes: 10 });
       await d2.add({ dir, paths: ['img'], labels: 'dirname' });
-      fs.appendFileSync(path.join(dir, 'd2.yaml'), '\nmodel:\n  preset: fast\n  seed: 9\n');
+      // steps that change every pixel, so equality means the same resampling and arithmetic
+      fs.appendFileSync(path.join(dir, 'd2.yaml'), [
+        '', 'preprocess:', '  image:',
+        '    - crop: { center: 0.9 }', '    - resize: { width: 20, height: 20, fit: contain, kernel: bicubic, background: 30 }',
+        '    - channels: 1', '    - normalize: { mean: 0.3, std: 0.4 }',
+        'model:', '  preset: fast', '  seed: 9', '',
+      ].join('\n'));
       const built = await d2.build({ dir, engine: 'wasm', workers: 0 });
       await d2.commit({ dir, message: 'images and model', env: ENV });
       const { evaluation, build } = await d2.readEvaluation({ dir });
       expect(build.evaluation).toBe(built.build.evaluation);
       modelOid = build.model;
+      expect(build.preprocess.shape).toEqual([20, 20, 1]);
       classes = evaluation.classes;
       stored = storedRows(evaluation.sets, classes.length);
       items = [...stored.keys()]; // '<source>/<path>': the source 'img' is the folder 'img'
