@@ -198,6 +198,17 @@ async function runModel(project: Project, build: BuildRecord, items: readonly Da
   const oids: string[] = [];
   const probs: number[][] = [];
   const failed: Record<string, string> = {};
+  // A model reads one kind of item: images, or rows of a table.
+  const other = items.find((it) => {
+    const decl = evalSide.state.manifest.sources[it.source];
+    return decl !== undefined && isTableSource(decl) !== Boolean(table);
+  });
+  if (other) {
+    const reads = table ? 'table rows' : 'images';
+    throw new InvalidArgument(`model ${build.model.slice(0, 7)} reads ${reads}, but the evaluation item '${other.source}/${other.path}' is ${table ? 'an image' : 'a table row'}: the two models cannot be compared on the same items`, {
+      hint: "compare revisions whose datasets are of the same kind, or choose the evaluation set with '--on'",
+    });
+  }
   let model: LoadedModel | undefined;
   let pool: ImagePool | undefined;
   try {

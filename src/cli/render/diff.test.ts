@@ -82,7 +82,8 @@ describe('renderDiff', () => {
     expect(text).toMatch(/\n {14}bag → coat +×2 +e\.g\. images\/bag\/t10k-00055\.png/);
     expect(text).toContain('1 item moved between splits');
     expect(text).toMatch(/model\.preset +default → fast/);
-    expect(text).toMatch(/preprocess\.image +added:\s+\[\{"resize"/);
+    const steps = 'added: [{resize: {width: 20, height: 20, fit: contain, background: "#000000"}}, {channels: 1}, {normalize: dataset}]';
+    expect(text.replace(/\s+/g, ' ')).toContain(`preprocess.image ${steps}`);
     expect(text).toMatch(/accuracy +\d+\.\d% +\d+\.\d% +[−+±]\d+\.\d/);
     expect(text).toMatch(/significance +McNemar p = [\d.e-]+ on \d+ flips: /);
     expect(text).toMatch(new RegExp(`fixed \\(wrong → right\\): ${r.behaviour!.significance.fixed} \\(the 5 most confident`));

@@ -69,9 +69,12 @@ function Cells({ items, width }: { items: string[]; width: number }): React.Reac
   );
 }
 
+/** A manifest value as YAML-like flow text (`{width: 20, height: 20}`), which wraps at spaces. */
 function value(v: unknown): string {
   if (v === undefined) return 'none';
-  return typeof v === 'string' ? v : JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(value).join(', ')}]`;
+  if (v !== null && typeof v === 'object') return `{${Object.entries(v).map(([k, x]) => `${k}: ${value(x)}`).join(', ')}}`;
+  return typeof v === 'string' ? (v === '' || /[,:{}[\]#\s]/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v);
 }
 
 function DataView({ r, s }: { r: DiffResult; s: Style }): React.ReactElement {
@@ -118,15 +121,15 @@ function DataView({ r, s }: { r: DiffResult; s: Style }): React.ReactElement {
         </Row>
       ) : null}
       {examples.length ? (
-        <Row label={added + removed > examples.length ? `items (${examples.length} of ${added + removed})` : 'items'} width={examples.length < added + removed ? 22 : 12}>
+        <Row label="items">
           {examples.slice(0, 8).map(([sign, x], i) => (
             <Box key={i}>
               <Box width={2} flexShrink={0}><Text>{sign}</Text></Box>
-              <Box width={54} flexShrink={0}><Text wrap="truncate-start">{x.path}</Text></Box>
+              <Box width={50} flexShrink={0}><Text wrap="truncate-start">{x.path}</Text></Box>
               <Text wrap="truncate-end">{s.dim(` ${x.label}, ${x.set}`)}</Text>
             </Box>
           ))}
-          {examples.length > 8 ? <Text>{s.dim(`… ${examples.length - 8} more listed with --json`)}</Text> : null}
+          {added + removed > 8 ? <Text>{s.dim(`… ${added + removed - Math.min(8, examples.length)} more (--json --limit 0 lists them all)`)}</Text> : null}
         </Row>
       ) : null}
       {d.renamed.length ? (
