@@ -253,6 +253,27 @@ describe('d2 diff', { tags: ['slow'] }, () => {
     expect(text.stdout).toContain('build it: d2 build --rev HEAD~2, or run this diff again with --build');
   });
 
+  it('says loudly when items moved between splits, and --fail-on moved gates it', async () => {
+    // Given a working tree whose split seed changed (items reshuffle between train, validation and test)
+    const yaml = path.join(dir, 'd2.yaml');
+    const before = fs.readFileSync(yaml, 'utf8');
+    try {
+      fs.writeFileSync(yaml, before.replace('  modelTests: tests.csv', '  modelTests: tests.csv\n  split: { seed: 7, train: 0.8, validation: 0.1, test: 0.1 }'));
+      const r = await runD2(['diff', '--json', '--fail-on', 'moved'], { cwd: dir });
+      expect(r.exitCode).toBe(3);
+      const d = lastJson(r.stdout).data;
+      expect(d.data.movedCount).toBeGreaterThan(0);
+      expect(d.data.moved.reduce((n: number, m: any) => n + m.count, 0)).toBe(d.data.movedCount);
+      expect(d.data.manifest).toContainEqual(expect.objectContaining({ path: 'dataset.split.seed', kind: 'changed', before: 0, after: 7 }));
+      expect(d.checks).toEqual([expect.objectContaining({ rule: 'moved', failed: true, observed: d.data.movedCount })]);
+      const text = await runD2(['diff'], { cwd: dir });
+      expect(text.stdout).toContain(`! ${d.data.movedCount} items moved between splits`);
+      expect(text.stdout.replace(/[│\s]+/g, ' ')).toContain("because d2.yaml's dataset.split changed. Test figures of A and B are not comparable.");
+    } finally {
+      fs.writeFileSync(yaml, before);
+    }
+  });
+
   it('runs the old model on new items with its own preprocessing, builds the missing side with --build, and caches', async () => {
     // Given the working tree: preprocessing changed (20×20) and ten new images per class, unbuilt
     copyFixtureImages(path.join(dir, 'more'), { perClass: 40, classes: 4 });

@@ -92,6 +92,7 @@ function DataView({ r, s }: { r: DiffResult; s: Style }): React.ReactElement {
   const unchanged = added + removed + modified + renamed + d.relabelledCount + d.movedCount + d.manifest.length === 0
     && d.modelTests.added.length + d.modelTests.removed.length === 0;
   const classes = Object.entries(d.byClass).filter(([, c]) => c.delta !== 0);
+  const splitChange = d.manifest.find((m) => /^dataset\.split(\.|$)|^sources\.[^.]+\.split$/.test(m.path))?.path.replace(/^(dataset\.split)\..*$/, '$1');
   const sources = Object.entries(d.bySource).filter(([, c]) => c.added + c.removed + c.modified + c.renamed + c.relabelled + c.moved > 0);
   const examples = [...d.added.map((x) => [s.green('+'), x] as const), ...d.removed.map((x) => [s.red('−'), x] as const)];
   return (
@@ -99,7 +100,7 @@ function DataView({ r, s }: { r: DiffResult; s: Style }): React.ReactElement {
       <Text>{s.bold('data')}      {counts.join(' · ')}</Text>
       {d.movedCount > 0 ? (
         <Box flexDirection="column" borderStyle="single" paddingX={1} marginLeft={2} width={WIDTH - 2}>
-          <Text>{s.red(s.bold(`! ${plural(d.movedCount, 'item')} moved between splits`))}{s.red(': splits are decided by content, so this should never happen. Test figures of A and B are not comparable; did dataset.split or a source\'s split change?')}</Text>
+          <Text>{s.red(s.bold(`! ${plural(d.movedCount, 'item')} moved between splits`))}{s.red(splitChange ? `, because d2.yaml's ${splitChange} changed. Test figures of A and B are not comparable.` : ': splits are decided by content, so this should not happen. Test figures of A and B are not comparable.')}</Text>
           {d.moved.map((m, i) => <Text key={i} wrap="truncate-end">{s.red(`${m.from} → ${m.to}: ${m.count}`)}  {s.dim(`e.g. ${m.examples.join(', ')}`)}</Text>)}
         </Box>
       ) : null}
