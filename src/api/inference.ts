@@ -10,7 +10,7 @@
  * - An item that cannot be preprocessed is reported, never silently dropped or guessed.
  */
 import type { CommonOptions } from '../core/progress.js';
-import { InvalidArgument, isD2Error, type D2Error } from '../errors/index.js';
+import { InvalidArgument, isD2Error, ItemInvalid, type D2Error } from '../errors/index.js';
 import type { EngineRequest } from '../engine/engines.js';
 import type { LoadedModel } from '../engine/model.js';
 import type { ImagePool } from '../preprocess/index.js';
@@ -78,7 +78,9 @@ export async function featuresFor(pre: Preprocessing, items: readonly InferenceI
       const t = out.result;
       const shape = [t.height, t.width, t.channels];
       if (shape.join('x') !== pre.shape.join('x')) {
-        throw new InvalidArgument(`'${out.key}' preprocesses to ${shape.join('×')}, the model expects ${pre.shape.join('×')}`);
+        // an item the steps do not bring to the model's shape (no resize step): this item fails, not the run
+        failed.push({ key: out.key, error: new ItemInvalid(`'${out.key}' preprocesses to ${shape.join('×')}, the model expects ${pre.shape.join('×')}`, { data: { reason: 'shape', shape, expected: pre.shape } }) });
+        continue;
       }
       x.set(t.data, keys.length * rowSize);
       keys.push(out.key);
