@@ -84,4 +84,26 @@ describe('diff (tables)', () => {
     expect(again.a.model).toMatchObject({ inferred: newTest.length, computedNow: 0 });
     expect(again.behaviour).toEqual(d.behaviour);
   });
+
+  it("reads the old model's answers with the new name of a renamed class", async () => {
+    // Given A built on classes high/low, and B the same rows with 'high' renamed 'upper'
+    const dir = path.join(tempDir(), 'p');
+    await init({ dir });
+    fs.writeFileSync(path.join(dir, 'houses.csv'), csv(Array.from({ length: 150 }, (_, i) => row(i))));
+    await add({ dir, paths: ['houses.csv'], labelColumn: 'band', idColumn: 'id' });
+    const yaml = path.join(dir, 'd2.yaml');
+    fs.appendFileSync(yaml, '\nmodel:\n  preset: fast\n  seed: 5\n');
+    const a = await build({ dir, engine: 'cpu', workers: 0 });
+    await commit({ dir, message: 'A', env: ENV });
+    fs.writeFileSync(yaml, fs.readFileSync(yaml, 'utf8').replace('version: 1', 'version: 1\ndataset:\n  labelMap:\n    high: upper'));
+
+    const d = await diff({ dir, engine: 'cpu', build: true });
+    expect(d.data.relabelled).toEqual([expect.objectContaining({ from: 'high', to: 'upper' })]);
+    expect(d.a.model!.classMap).toEqual({ high: 'upper' });
+    expect(d.b.model!.classMap).toEqual({});
+    // Then on the same test items, A scores what its own evaluation says
+    expect(d.behaviour!.count).toBe(a.build.metrics.test!.count);
+    expect(d.behaviour!.accuracy.before).toBeCloseTo(a.build.metrics.test!.accuracy, 12);
+    expect(d.behaviour!.perClass.map((c) => c.label)).toEqual(['low', 'upper']);
+  });
 });

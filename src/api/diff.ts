@@ -24,7 +24,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { diffBehaviour, type BehaviourDiff, type PairedItem } from '../core/behaviour-diff.js';
-import { diffData, type DataDiff } from '../core/data-diff.js';
+import { classRenames, diffData, type DataDiff } from '../core/data-diff.js';
 import type { DatasetItem } from '../core/dataset.js';
 import { parseEvaluation } from '../core/evaluation.js';
 import { checkFailOn, parseFailOn, type FailCheck, type FailRule } from '../core/fail-on.js';
@@ -37,6 +37,7 @@ import { isTableSource } from '../manifest/index.js';
 import type { ImagePool } from '../preprocess/index.js';
 import { acquireLock, describeHolder, type ObjectStore } from '../store/index.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
+import { canonicalJson } from '../util/canonical-json.js';
 import { buildPrepared, findBuildOf, type BuildRecord } from './build.js';
 import { prepareData, type PreparedData } from './data.js';
 import { featuresFor, openModel, probabilities, type InferenceItem } from './inference.js';
@@ -74,6 +75,11 @@ export interface DiffModel {
   key: string;
   preset: string;
   engine: string;
+  /**
+   * The model's classes that the evaluation side renamed or merged away (`labelMap`, or every
+   * item relabelled alike): its answers are read with the new name.
+   */
+  classMap: Record<string, string>;
   /** Evaluation items whose predictions come from the build's stored evaluation. */
   stored: number;
   /** Evaluation items the model was run on (its own preprocessing), now or by an earlier diff. */
@@ -258,7 +264,7 @@ async function runModel(project: Project, build: BuildRecord, items: readonly Da
 }
 
 /** Predictions of a build's model for the evaluation items: stored where possible, else cached, else computed now. */
-async function predictionsFor(project: Project, build: BuildRecord, items: readonly DatasetItem[], evalSide: PreparedData, options: DiffOptions): Promise<ItemPredictions> {
+async function predictionsFor(project: Project, build: BuildRecord, items: readonly DatasetItem[], evalSide: PreparedData, classMap: Record<string, string>, options: DiffOptions): Promise<ItemPredictions> {
   const { store } = project;
   const k = build.classes.length;
   const evaluation = parseEvaluation(store.readText(build.evaluation));
@@ -268,7 +274,8 @@ async function predictionsFor(project: Project, build: BuildRecord, items: reado
   const put = (i: number, probs: Float32Array) => {
     let best = 0;
     for (let c = 1; c < k; c++) if ((probs[c] as number) > (probs[best] as number)) best = c;
-    out.label[i] = build.classes[best];
+    const label = build.classes[best]!;
+    out.label[i] = classMap[label] ?? label;
     out.confidence[i] = probs[best] as number;
   };
   let cache: { rows: Map<string, Float32Array>; failed: Map<string, string> } | undefined;
@@ -313,14 +320,21 @@ function cap<T>(list: T[], limit: number): T[] {
   return limit > 0 ? list.slice(0, limit) : list;
 }
 
-function modelOf(s: Side, p?: ItemPredictions, limit = 0): DiffModel | null {
+function modelOf(s: Side, p?: ItemPredictions, limit = 0, classMap: Record<string, string> = {}): DiffModel | null {
   const b = s.build;
   if (!b) return null;
   return {
-    oid: b.build.model, build: b.oid, key: b.build.key, preset: b.build.preset, engine: b.build.engine,
+    oid: b.build.model, build: b.oid, key: b.build.key, preset: b.build.preset, engine: b.build.engine, classMap,
     stored: p?.stored ?? 0, inferred: p?.inferred ?? 0, computedNow: p?.computedNow ?? 0,
     failed: cap(p?.failed ?? [], limit), failedCount: p?.failed.length ?? 0,
   };
+}
+
+/** A side's classes renamed or merged away on the evaluation side (core/data-diff `classRenames`). */
+function classMapOf(s: Side, on: Side): Record<string, string> {
+  if (s === on) return {};
+  const classes = new Set(s.build?.build.classes ?? []);
+  return Object.fromEntries(Object.entries(classRenames(s.prepared.resolved.items, on.prepared.resolved.items)).filter(([x]) => classes.has(x)));
 }
 
 function missingOf(name: 'a' | 'b', s: Side): DiffResult['missing'][number] {
@@ -380,8 +394,10 @@ export async function diff(options: DiffOptions = {}): Promise<DiffResult> {
       let aModel = modelOf(a);
       let bModel = modelOf(b);
       if (a.build && b.build) {
-        const pa = await predictionsFor(project, a.build.build, evalItems, on.prepared, options);
-        const pb = b.build.oid === a.build.oid ? pa : await predictionsFor(project, b.build.build, evalItems, on.prepared, options);
+        const mapA = classMapOf(a, on);
+        const mapB = classMapOf(b, on);
+        const pa = await predictionsFor(project, a.build.build, evalItems, on.prepared, mapA, options);
+        const pb = b.build.oid === a.build.oid && canonicalJson(mapA) === canonicalJson(mapB) ? pa : await predictionsFor(project, b.build.build, evalItems, on.prepared, mapB, options);
         const paired: PairedItem[] = [];
         evalItems.forEach((it, i) => {
           const la = pa.label[i];
@@ -395,8 +411,8 @@ export async function diff(options: DiffOptions = {}): Promise<DiffResult> {
         behaviour = diffBehaviour(paired);
         behaviour.fixed = cap(behaviour.fixed, limit);
         behaviour.broken = cap(behaviour.broken, limit);
-        aModel = modelOf(a, pa, limit);
-        bModel = modelOf(b, pb, limit);
+        aModel = modelOf(a, pa, limit, mapA);
+        bModel = modelOf(b, pb, limit, mapB);
       }
       const side = (s: Side, model: DiffModel | null): DiffSide => ({ rev: s.rev ?? null, commit: s.prepared.state.commit, dataset: s.prepared.datasetOid, model });
       const result: DiffResult = {

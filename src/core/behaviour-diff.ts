@@ -7,7 +7,7 @@
  * Items are paired by '<source>/<path>'; the truth is the label each item has in the evaluation
  * set. The two models may have different classes (a class renamed, merged or added between the
  * commits): predictions are compared by label name, and a name the truth does not know counts
- * as wrong. Per-class figures, accuracy and macro-F1 come from core/metrics (the conventions of a
+ * as wrong (api/diff reads a renamed or merged class's old name as its new one beforehand). Per-class figures, accuracy and macro-F1 come from core/metrics (the conventions of a
  * build's evaluation), over the labels that occur on either side.
  */
 import { compareStrings } from '../util/compare.js';

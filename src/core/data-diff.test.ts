@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diffData, diffManifest } from './data-diff.js';
+import { classRenames, diffData, diffManifest } from './data-diff.js';
 import type { DatasetItem } from './dataset.js';
 
 const it_ = (path: string, label: string, oid = path, set: DatasetItem['set'] = 'train'): DatasetItem => ({ source: 's', path, oid, size: 1, label, set });
@@ -64,5 +64,19 @@ describe('diffManifest', () => {
       { path: 'preprocess.image', kind: 'changed', before: [{ channels: 1 }], after: [{ channels: 3 }] },
     ]);
     expect(diffManifest(a, a)).toEqual([]);
+  });
+});
+
+describe('classRenames', () => {
+  it('maps a class renamed or merged away, not one split or kept', () => {
+    const before = [it_('a', 'shirt'), it_('b', 'shirt'), it_('c', 'tee'), it_('d', 'coat'), it_('e', 'coat'), it_('f', 'bag'), it_('g', 'gone')];
+    const after = [
+      it_('a', 'top'), it_('b', 'top'), it_('c', 'top'), // shirt and tee merged into top
+      it_('d', 'jacket'), it_('e', 'parka'), // coat split
+      it_('f', 'bag'), // kept
+      it_('x', 'new', 'g'), // 'gone' moved path and was relabelled: found by content
+    ];
+    expect(classRenames(before, after)).toEqual({ gone: 'new', shirt: 'top', tee: 'top' });
+    expect(classRenames(after, before)).toEqual({ jacket: 'coat', new: 'gone', parka: 'coat' });
   });
 });

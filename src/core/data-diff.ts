@@ -231,3 +231,27 @@ export function diffManifest(before: unknown, after: unknown, prefix = ''): Mani
   }
   return JSON.stringify(before) === JSON.stringify(after) ? [] : [{ path: prefix, kind: 'changed', before, after }];
 }
+
+/**
+ * Classes of one state that the other state renamed or merged away: every item of class X that
+ * is still there carries one same label Y, and X is no class of the other state. Then a model
+ * of the first state answering X means Y (a model built before `labelMap: {shirt: top}` calls
+ * tops 'shirt'). Classes that were split, or whose items all left, are not mapped.
+ */
+export function classRenames(from: readonly DatasetItem[], to: readonly DatasetItem[]): Record<string, string> {
+  const toClasses = new Set(to.map((i) => i.label));
+  const byKey = new Map(to.map((i) => [key(i), i]));
+  const byOid = new Map(to.map((i) => [i.oid, i]));
+  const labels = new Map<string, Set<string>>();
+  for (const it of from) {
+    if (toClasses.has(it.label)) continue;
+    const other = byKey.get(key(it)) ?? byOid.get(it.oid);
+    if (!other) continue;
+    let set = labels.get(it.label);
+    if (!set) labels.set(it.label, (set = new Set()));
+    set.add(other.label);
+  }
+  const out: Record<string, string> = {};
+  for (const [x, ys] of [...labels].sort((a, b) => compareStrings(a[0], b[0]))) if (ys.size === 1) out[x] = [...ys][0]!;
+  return out;
+}

@@ -45,11 +45,11 @@ function result(limit: number): DiffResult {
   const cut = <T,>(l: T[]) => (limit ? l.slice(0, limit) : l);
   behaviour.fixed = cut(behaviour.fixed);
   behaviour.broken = cut(behaviour.broken);
-  const model = { oid: 'a'.repeat(64), build: 'b'.repeat(64), key: 'c'.repeat(64), preset: 'default', engine: 'wasm@4.22.0+simd', stored: 50, inferred: 12, computedNow: 12, failed: [{ path: deepPath(9), message: 'not an image: it starts with bytes 00 00 00 00 and no decoder knows them' }], failedCount: 4 };
+  const model = { oid: 'a'.repeat(64), build: 'b'.repeat(64), key: 'c'.repeat(64), preset: 'default', engine: 'wasm@4.22.0+simd', classMap: { 't-shirt': 'tshirt_top' }, stored: 50, inferred: 12, computedNow: 12, failed: [{ path: deepPath(9), message: 'not an image: it starts with bytes 00 00 00 00 and no decoder knows them' }], failedCount: 4 };
   const r: DiffResult = {
     schema: 'd2-diff/1',
     a: { rev: 'HEAD~1', commit: '1'.repeat(40), dataset: 'd'.repeat(64), model },
-    b: { rev: null, commit: null, dataset: 'e'.repeat(64), model: { ...model, inferred: 0, computedNow: 0 } },
+    b: { rev: null, commit: null, dataset: 'e'.repeat(64), model: { ...model, classMap: {}, inferred: 0, computedNow: 0 } },
     data,
     evaluatedOn: { rev: null, commit: null, items: paired.filter((p) => !p.modelTest).length, modelTests: paired.filter((p) => p.modelTest).length },
     behaviour,
@@ -93,6 +93,7 @@ describe('renderDiff', () => {
     expect(text).toMatch(/✓ --fail-on accuracy-drop=0\.01|✗ --fail-on accuracy-drop=0\.01/);
     expect(text).toContain('--fail-on broken-model-tests');
     expect(text).toContain('A could not run on');
+    expect(text).toContain("A's answers read with the new class names: t-shirt → tshirt_top");
   });
 
   it('says which side has no model and how to build it', () => {

@@ -208,6 +208,9 @@ function BehaviourView({ r, b, s }: { r: DiffResult; b: BehaviourDiff; s: Style 
       <Box paddingLeft={2} flexDirection="column">
         <Text wrap="truncate-end">{s.dim(model('A', r.a.model!))}</Text>
         <Text wrap="truncate-end">{s.dim(model('B', r.b.model!))}</Text>
+        {([['A', r.a.model!], ['B', r.b.model!]] as const).filter(([, m]) => Object.keys(m.classMap).length).map(([side, m]) => (
+          <Text key={side} wrap="truncate-end">{s.dim(`${side}'s answers read with the new class names: ${Object.entries(m.classMap).map(([x, y]) => `${x} → ${y}`).join(', ')}`)}</Text>
+        ))}
         {failed.slice(0, 3).map(([side, f], i) => (
           <Box key={i}>
             <Box width={19} flexShrink={0}><Text>{s.yellow(`${side} could not run on`)}</Text></Box>
