@@ -97,6 +97,14 @@ export class ModelNotBuilt extends D2Error { static override readonly code = 'Mo
 export class EngineUnavailable extends D2Error { static override readonly code = 'EngineUnavailable'; }
 /** Training stopped at a non-finite loss; `data` names the epoch, the batch and the layer. */
 export class TrainingDiverged extends D2Error { static override readonly code = 'TrainingDiverged'; }
+/** A remote cannot be reached (connection refused or reset, DNS, timeouts) after retries; `data` names the remote, its location and the cause's code. */
+export class RemoteUnavailable extends D2Error { static override readonly code = 'RemoteUnavailable'; }
+/** A remote refused the credentials or the operation (S3 403, a folder not writable); credentials come only from the AWS SDK's chain. */
+export class RemoteAccessDenied extends D2Error { static override readonly code = 'RemoteAccessDenied'; }
+/** A remote's bucket or folder does not exist (d2 never creates it). */
+export class RemoteNotFound extends D2Error { static override readonly code = 'RemoteNotFound'; }
+/** A remote does not hold an object that was asked of it. */
+export class RemoteObjectMissing extends D2Error { static override readonly code = 'RemoteObjectMissing'; }
 /** The operation was interrupted (SIGINT, SIGTERM or an AbortSignal); nothing half-written was kept. */
 export class Interrupted extends D2Error { static override readonly code = 'Interrupted'; }
 /** A bug in d2: anything thrown that is not a D2Error is wrapped in this by the CLI. */
@@ -107,7 +115,8 @@ export const errorClasses = [
   NotAProject, ManifestInvalid, LabelsInvalid, SnapshotInvalid, InvalidArgument, PathNotFound,
   PathOutsideProject, WalkFailed, FileChanged, SourceNotFound, SourceConflict, StoreLocked,
   ObjectNotFound, ObjectCorrupt, StoreFormatUnsupported, RevNotFound, NothingToCommit,
-  AuthorUnknown, NotAGitRepository, ItemInvalid, DatasetBlocked, ModelNotBuilt, EngineUnavailable, TrainingDiverged, Interrupted, InternalError,
+  AuthorUnknown, NotAGitRepository, ItemInvalid, DatasetBlocked, ModelNotBuilt, EngineUnavailable, TrainingDiverged,
+  RemoteUnavailable, RemoteAccessDenied, RemoteNotFound, RemoteObjectMissing, Interrupted, InternalError,
 ] as const;
 
 export function isD2Error(e: unknown): e is D2Error {
