@@ -16,6 +16,10 @@ export { status, type StatusOptions, type StatusResult, type SourceStatus } from
 export { commit, type CommitOptions, type CommitResult } from './api/commit.js';
 export { log, type LogOptions, type LogResult, type LogEntry } from './api/log.js';
 export { fsck, type FsckOptions, type FsckResult, type FsckProblem } from './api/fsck.js';
+export { remoteAdd, remoteList, remoteRemove, type RemoteAddOptions, type RemoteRemoveOptions, type RemoteInfo, type RemoteListResult } from './api/remote.js';
+export { push, type PushOptions, type PushResult } from './api/push.js';
+export { pull, type PullOptions, type PullResult } from './api/pull.js';
+export { gc, type GcOptions, type GcResult } from './api/gc.js';
 export { data, type DataOptions, type DataResult, type DataPreprocessSummary } from './api/data.js';
 export {
   build, describeArchitecture, TRAINER_VERSION,

@@ -154,10 +154,20 @@ export function findBuild(store: ObjectStore, key: string): { oid: string; build
   } catch {
     return undefined;
   }
+  return readBuildRecord(store, oid);
+}
+
+/** A build record object, when it and its model and evaluation are in the store. */
+export function readBuildRecord(store: ObjectStore, oid: string): { oid: string; build: BuildRecord } | undefined {
   if (!store.has(oid)) return undefined;
   const build = JSON.parse(store.readText(oid)) as BuildRecord;
   if (!store.has(build.model) || !store.has(build.evaluation)) return undefined;
   return { oid, build };
+}
+
+/** Name a stored build record by its key, so an identical build reuses it (d2 pull does this for pulled builds). */
+export function recordBuildPointer(store: ObjectStore, key: string, recordOid: string): void {
+  writeFileAtomicSync(buildPointer(store, key), `${recordOid}\n`);
 }
 
 export function buildKey(packedOid: string, record: PackedDataset, model: { preset: string; seed: number; timeBudgetSeconds: number | null }, engineId: string): string {
@@ -220,14 +230,14 @@ export async function evaluateModel(
   return { evaluation, metrics };
 }
 
-function lockOf(b: BuildRecord, architecture: string): Lock {
+function lockOf(b: BuildRecord, recordOid: string, architecture: string): Lock {
   return {
     format: 1,
     dataset: b.dataset,
     classes: b.classes,
     preprocess: { modality: b.preprocess.modality, config: b.preprocess.config, derived: b.preprocess.derived, steps: b.preprocess.steps, shape: b.preprocess.shape },
     model: {
-      oid: b.model, build: b.key, preset: b.preset, seed: b.seed, architecture, engine: b.engine, trainer: b.trainer,
+      oid: b.model, build: b.key, record: recordOid, preset: b.preset, seed: b.seed, architecture, engine: b.engine, trainer: b.trainer,
       epochs: b.epochs, stopped: b.stoppedBy,
     },
     evaluation: b.evaluation,
@@ -250,6 +260,8 @@ export function buildOfLock(store: ObjectStore, lockText: string | undefined): {
   if (lockText === undefined) return undefined;
   const { lock } = parseLock(lockText);
   if (!lock) return undefined;
+  const named = lock.model.record !== undefined ? readBuildRecord(store, lock.model.record) : undefined;
+  if (named && named.build.key === lock.model.build) return named;
   return findBuild(store, lock.model.build);
 }
 
@@ -391,7 +403,7 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
       const made = await buildPrepared(project, prepared, options);
       let lockWritten = false;
       if (options.rev === undefined) {
-        const text = serializeLock(lockOf(made.build, describeArchitecture(made.build.architecture)));
+        const text = serializeLock(lockOf(made.build, made.oid, describeArchitecture(made.build.architecture)));
         const file = path.join(project.root, LOCK_FILE);
         let current: string | undefined;
         try {
@@ -399,7 +411,12 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
         } catch {
           current = undefined;
         }
-        if (current !== text) {
+        // A lock that already names this model (same key, same weights) is kept: only its build
+        // record may differ (a record holds training times), e.g. when a clone trains again.
+        const theirs = current === undefined ? undefined : parseLock(current).lock;
+        const same = theirs?.model.record !== undefined && theirs.model.build === made.build.key && theirs.model.oid === made.build.model &&
+          current === serializeLock(lockOf(made.build, theirs.model.record, describeArchitecture(made.build.architecture)));
+        if (current !== text && !same) {
           writeFileAtomicSync(file, text);
           lockWritten = true;
         }

@@ -1,5 +1,5 @@
 /**
- * `d2 commit`: record d2's tracked files in git: d2.yaml, d2.lock, .gitignore, d2.sources/
+ * `d2 commit`: record d2's tracked files in git: d2.yaml, d2.lock, d2.remotes.yaml, .gitignore, d2.sources/
  * (snapshots and labels) and the label CSVs the manifest refers to. Other files of the
  * repository are left to the user's own git workflow.
  *
@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { CommonOptions } from '../core/progress.js';
 import { InvalidArgument, ObjectNotFound } from '../errors/index.js';
 import { commitPaths, currentBranch, openGitRepo, resolveIdentity } from '../git/index.js';
-import { LOCK_FILE, MANIFEST_FILE, SOURCES_DIR } from '../manifest/index.js';
+import { LOCK_FILE, MANIFEST_FILE, REMOTES_FILE, SOURCES_DIR } from '../manifest/index.js';
 import { acquireLock } from '../store/index.js';
 import { relativePosix } from '../util/paths.js';
 import { openProject, readWorkingSource, withCaller } from './project.js';
@@ -44,7 +44,7 @@ export async function commit(options: CommitOptions): Promise<CommitResult> {
           throw new ObjectNotFound(`listing of source '${name}' is not in the store`, { data: { source: name, oid: working.snapshot.listing }, hint: `run 'd2 add --all' to record the sources again` });
         }
       }
-      const paths = [MANIFEST_FILE, '.gitignore', SOURCES_DIR, LOCK_FILE];
+      const paths = [MANIFEST_FILE, '.gitignore', SOURCES_DIR, LOCK_FILE, REMOTES_FILE];
       for (const decl of Object.values(project.manifest.sources)) {
         if (decl.labels && decl.labels !== 'dirname' && fs.existsSync(path.join(project.root, decl.labels))) paths.push(decl.labels);
       }

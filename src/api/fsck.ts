@@ -1,21 +1,27 @@
 /**
  * `d2 fsck`: check the object store. Every object is re-hashed and compared with its name;
- * every object referenced by the working snapshots and by HEAD's must exist with the size its
- * listing records. With `repair`, damaged objects are moved to `.d2/quarantine/` so that the
- * next `d2 add` stores them again from the working files.
+ * every raw object the working tree and the repository's revisions reference (reachable.ts)
+ * must exist with the size its listing records. With `repair`, damaged objects are moved to
+ * `.d2/quarantine/`, then good copies of them and of missing ones are fetched from the remote
+ * when one is configured (verified, as every download); without a remote, the next `d2 add`
+ * stores them again from the working files.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CommonOptions } from '../core/progress.js';
 import { throwIfAborted } from '../errors/index.js';
-import { headCommit, openGitRepo, readFileAtCommit } from '../git/index.js';
-import { snapshotPath } from '../manifest/index.js';
+import { openGitRepo, revisionCommits } from '../git/index.js';
 import { acquireLock } from '../store/index.js';
-import { relativePosix } from '../util/paths.js';
-import { openProject, parseSnapshotText, readListing, readWorkingSource, withCaller } from './project.js';
+import { openProject, withCaller } from './project.js';
+import { collectObjects, RevisionReader, workingFiles, type RevisionFiles } from './reachable.js';
+import { openConfiguredRemote, readRemotes } from './remote.js';
+import { allowListeners, download } from './transfer.js';
 
 export interface FsckOptions extends CommonOptions {
+  /** Move corrupt objects to .d2/quarantine/; then fetch good copies of them and of missing ones from the remote, when one is configured. */
   repair?: boolean;
+  /** The remote `repair` fetches from (default: the default remote). */
+  remote?: string;
   lockTimeoutMs?: number;
 }
 
@@ -35,6 +41,12 @@ export interface FsckResult {
   /** Files in the store that are not objects (left for a human to look at). */
   strays: string[];
   quarantined: string[];
+  /** Objects fetched from the remote by `repair` (good copies of corrupt or missing ones). */
+  repaired: string[];
+  /** Models and evaluations the d2.lock files name that are not here (not a fault: 'd2 pull --with-models' or 'd2 build' makes them). */
+  absentModels: number;
+  /** Revisions whose references were checked (the working tree included). */
+  revisions: number;
 }
 
 export async function fsck(options: FsckOptions = {}): Promise<FsckResult> {
@@ -64,59 +76,38 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckResult> {
       }
       options.onProgress?.({ phase: 'verify', loaded: oids.length, total: oids.length });
 
-      // References: listings of the working snapshots and of HEAD's. A table source's items
-      // are rows of its table object, which must exist; a folder source's items are objects.
-      const listings = new Map<string, string>();
-      const tables = new Set<string>();
-      const noteTable = (s: { listing: string; table?: string }, where: string): void => {
-        if (s.table === undefined) return;
-        tables.add(s.listing);
-        if (!store.has(s.table) && !corrupt.has(s.table)) problems.push({ oid: s.table, problem: 'missing', detail: 'table object missing', referencedBy: where });
-      };
-      for (const name of Object.keys(project.manifest.sources)) {
-        const w = readWorkingSource(project, name);
-        if (w) {
-          listings.set(w.snapshot.listing, `source '${name}'`);
-          noteTable(w.snapshot, `source '${name}'`);
-        }
-      }
+      // References: every object the working tree and the revisions of the repository need
+      // (raw data; models and evaluations their d2.lock files name are only counted when absent:
+      // a clone need not have them).
+      const revisions: RevisionFiles[] = [workingFiles(project)];
       try {
         const repo = await openGitRepo(project.root);
-        const head = await headCommit(repo);
-        const prefix = relativePosix(repo.dir, project.root);
-        if (head) {
-          for (const name of Object.keys(project.manifest.sources)) {
-            const text = await readFileAtCommit(repo, head, prefix === '.' ? snapshotPath(name) : `${prefix}/${snapshotPath(name)}`);
-            if (text) {
-              const s = parseSnapshotText(text, snapshotPath(name));
-              if (!listings.has(s.listing)) listings.set(s.listing, `source '${name}' (HEAD)`);
-              noteTable(s, `source '${name}' (HEAD)`);
-            }
-          }
-        }
-      } catch {
-        // no git repository: only the working snapshots are checked
+        const reader = new RevisionReader(project, repo);
+        for (const c of await revisionCommits(repo)) revisions.push(await reader.at(c));
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'NotAGitRepository') throw e;
       }
-      for (const [listingOid, where] of listings) {
-        if (corrupt.has(listingOid)) continue;
-        if (!store.has(listingOid)) {
-          problems.push({ oid: listingOid, problem: 'missing', detail: 'listing object missing', referencedBy: where });
+      const needed = await collectObjects(store, revisions, { kinds: new Set(['raw', 'model']) });
+      let absentModels = 0;
+      for (const [oid, ref] of needed.objects) {
+        if (corrupt.has(oid)) {
+          const p = problems.find((x) => x.oid === oid);
+          if (p && p.referencedBy === undefined) p.referencedBy = ref.where;
           continue;
         }
-        if (tables.has(listingOid)) continue;
-        for (const e of readListing(store, listingOid)) {
-          if (corrupt.has(e.oid)) continue;
-          let size: number;
-          try {
-            size = fs.statSync(store.objectPath(e.oid)).size;
-          } catch {
-            problems.push({ oid: e.oid, problem: 'missing', detail: 'object missing', referencedBy: `${where}: ${e.path}` });
-            continue;
-          }
-          if (size !== e.size) problems.push({ oid: e.oid, problem: 'size', detail: `${size} bytes, listing says ${e.size}`, referencedBy: `${where}: ${e.path}` });
+        let size: number;
+        try {
+          size = fs.statSync(store.objectPath(oid)).size;
+        } catch {
+          if (ref.kind === 'raw') problems.push({ oid, problem: 'missing', detail: needed.unexpanded.has(oid) ? 'listing object missing' : 'object missing', referencedBy: ref.where });
+          else absentModels++;
+          continue;
         }
+        if (ref.size !== undefined && size !== ref.size) problems.push({ oid, problem: 'size', detail: `${size} bytes, listing says ${ref.size}`, referencedBy: ref.where });
       }
+      const repaired: string[] = [];
       const quarantined: string[] = [];
+      const remoteName = options.repair ? options.remote ?? (Object.keys(readRemotes(project).remotes).length ? undefined : null) : null;
       if (options.repair) {
         const qdir = path.join(store.dir, 'quarantine');
         fs.mkdirSync(qdir, { recursive: true });
@@ -124,8 +115,26 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckResult> {
           fs.renameSync(store.objectPath(oid), path.join(qdir, oid));
           quarantined.push(oid);
         }
+        const wanted = [...new Set(problems.map((p) => p.oid))].filter((o) => !store.has(o));
+        if (remoteName !== null && wanted.length) {
+          const remote = openConfiguredRemote(project, remoteName);
+          try {
+            allowListeners(options.signal);
+            await remote.check({ ...(options.signal ? { signal: options.signal } : {}), access: 'read' });
+            await download(store, remote, wanted, {
+              phase: 'repair',
+              ...(options.signal ? { signal: options.signal } : {}),
+              ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+            });
+          } finally {
+            await remote.close();
+          }
+          for (const o of wanted) if (store.has(o)) repaired.push(o);
+        }
       }
-      return { ok: problems.length === 0, objects: oids.length, bytes, problems, strays, quarantined };
+      const fixed = new Set(repaired);
+      const remaining = problems.filter((p) => !fixed.has(p.oid));
+      return { ok: remaining.length === 0, objects: oids.length, bytes, problems, strays, quarantined, repaired, absentModels, revisions: revisions.length };
     } finally {
       lock.release();
     }

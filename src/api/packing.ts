@@ -160,6 +160,21 @@ export function recordPointer(store: ObjectStore, dataset: string, config: strin
   return path.join(store.stateDir(), `packed-${dataset.slice(0, 32)}-${config.slice(0, 32)}`);
 }
 
+/**
+ * Make a packed record found by `buildPacks` as if it had been built here (d2 pull
+ * --with-cache): its (dataset, configuration) pointer, and its packs in the configuration's
+ * per-item cache. Only when the record and all its packs are in the store.
+ */
+export function registerPackedRecord(store: ObjectStore, oid: string, record: PackedDataset): boolean {
+  const packs = Object.values(record.sets).map((s) => s.pack).filter((p): p is string => Boolean(p));
+  if (!store.has(oid) || packs.some((p) => !store.has(p))) return false;
+  const index = PackIndex.load(store, record.config);
+  for (const p of packs) index.add(p, readPackTrailer(store, p));
+  index.save();
+  writeFileAtomicSync(recordPointer(store, record.dataset, record.config), `${oid}\n`);
+  return true;
+}
+
 /** The packed record of (dataset, configuration), if it was built before and its packs are all present. */
 export function findPackedDataset(store: ObjectStore, dataset: string, config: string): { oid: string; record: PackedDataset } | undefined {
   let oid: string;

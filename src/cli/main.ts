@@ -19,6 +19,7 @@ import { registerFsck } from './commands/fsck.js';
 import { registerInit } from './commands/init.js';
 import { registerLog } from './commands/log.js';
 import { registerStatus } from './commands/status.js';
+import { registerGc, registerPull, registerPush, registerRemote } from './commands/remote.js';
 import type { Api, RunState } from './context.js';
 import { processIO, type CliIO } from './io.js';
 import { renderError } from './render/error.js';
@@ -66,7 +67,11 @@ Docs: docs/ in d2's repository (manifest.md, json-output.md, errors.md).
   registerBuild(program, rt);
   registerDiff(program, rt);
   registerPredict(program, rt);
+  registerRemote(program, rt);
+  registerPush(program, rt);
+  registerPull(program, rt);
   registerFsck(program, rt);
+  registerGc(program, rt);
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined });
     cmd.showSuggestionAfterError(true);

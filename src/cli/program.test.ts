@@ -64,7 +64,7 @@ describe('d2 CLI layer', () => {
   });
 
   it('a failed requested check exits 3', async () => {
-    const fsck = vi.fn(async () => ({ ok: false, objects: 1, bytes: 1, problems: [{ oid: 'a'.repeat(64), problem: 'corrupt' as const, detail: 'x' }], strays: [], quarantined: [] }));
+    const fsck = vi.fn(async () => ({ ok: false, objects: 1, bytes: 1, problems: [{ oid: 'a'.repeat(64), problem: 'corrupt' as const, detail: 'x' }], strays: [], quarantined: [], repaired: [], absentModels: 0, revisions: 1 }));
     expect(await main(['fsck'], { io: fakeIO(), api: fakeApi({ fsck }) })).toBe(3);
   });
 

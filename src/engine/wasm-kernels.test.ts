@@ -116,7 +116,7 @@ function referenceFilterGrad(c: ConvCase, x: Float32Array, dy: Float32Array, dys
             if (col < 0 || col >= c.w) continue;
             for (let ci = 0; ci < c.ci; ci++) {
               const xv = x[((b * c.h + r) * c.w + col) * c.ci + ci]!;
-              for (let co = 0; co < c.co; co++) out[((i * c.kw + j) * c.ci + ci) * c.co + co] += xv * dy[((b * oh + y) * ow + xx) * c.co + co]!;
+              for (let co = 0; co < c.co; co++) out[((i * c.kw + j) * c.ci + ci) * c.co + co]! += xv * dy[((b * oh + y) * ow + xx) * c.co + co]!;
             }
           }
         }

@@ -140,7 +140,7 @@ export async function listFilesAtCommit(repo: GitRepo, commit: string, folder: s
 export async function blobOidsAtCommit(repo: GitRepo, commit: string, folder: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   try {
-    const { tree } = await git.readTree({ fs, dir: repo.dir, oid: commit, filepath: folder, cache: repo.cache });
+    const { tree } = await git.readTree({ fs, dir: repo.dir, oid: commit, ...(folder && folder !== '.' ? { filepath: folder } : {}), cache: repo.cache });
     for (const e of tree) if (e.type === 'blob') out.set(e.path, e.oid);
   } catch (e) {
     if ((e as { code?: string }).code !== 'NotFoundError') throw e;
@@ -273,4 +273,58 @@ function readGlobalIdentity(env: NodeJS.ProcessEnv): { name?: string; email?: st
     }
   }
   return out;
+}
+
+/**
+ * Every commit reachable from HEAD, the branches (local and remote-tracking) and the tags: the
+ * revisions of the repository, whose objects `d2 push` sends and `d2 gc` keeps. Newest first
+ * along each history; each commit once.
+ */
+export async function revisionCommits(repo: GitRepo): Promise<string[]> {
+  const starts: string[] = [];
+  const tryRef = async (ref: string): Promise<void> => {
+    try {
+      let oid = await git.resolveRef({ fs, dir: repo.dir, ref });
+      // peel annotated tags to their commit
+      for (let i = 0; i < 8; i++) {
+        const o = await git.readObject({ fs, dir: repo.dir, oid, cache: repo.cache });
+        if (o.type !== 'tag') break;
+        oid = (o.object as { object: string }).object;
+      }
+      starts.push(oid);
+    } catch {
+      // unborn HEAD, or a ref to something that is not there
+    }
+  };
+  await tryRef('HEAD');
+  for (const b of await git.listBranches({ fs, dir: repo.dir })) await tryRef(`refs/heads/${b}`);
+  for (const { remote } of await git.listRemotes({ fs, dir: repo.dir })) {
+    for (const b of await git.listBranches({ fs, dir: repo.dir, remote })) if (b !== 'HEAD') await tryRef(`refs/remotes/${remote}/${b}`);
+  }
+  for (const t of await git.listTags({ fs, dir: repo.dir })) await tryRef(`refs/tags/${t}`);
+  const seen = new Set<string>();
+  const out: string[] = [];
+  const stack = [...starts].reverse();
+  while (stack.length) {
+    const oid = stack.pop()!;
+    if (seen.has(oid)) continue;
+    seen.add(oid);
+    let parents: string[];
+    try {
+      parents = (await git.readCommit({ fs, dir: repo.dir, oid, cache: repo.cache })).commit.parent;
+    } catch {
+      continue; // a tag of a tree or blob, or a shallow clone's missing parent
+    }
+    out.push(oid);
+    for (let i = parents.length - 1; i >= 0; i--) stack.push(parents[i]!);
+  }
+  return out;
+}
+
+/** The blob oid of a file at a commit, or undefined when the file is not in that commit. */
+export async function blobOidAtCommit(repo: GitRepo, commit: string, filepath: string): Promise<string | undefined> {
+  const dir = path.posix.dirname(filepath);
+  const name = path.posix.basename(filepath);
+  const oids = await blobOidsAtCommit(repo, commit, dir === '.' ? '' : dir);
+  return oids.get(name);
 }

@@ -8,3 +8,4 @@ export { formatIssue, suggest, type Issue } from './parse-yaml.js';
 export * from './csv-table.js';
 export * from './lock-file.js';
 export * from './csv-stream.js';
+export * from './remotes-file.js';

@@ -35,6 +35,8 @@ export const lockSchema = z.strictObject({
     oid,
     /** Hash of every input of the build: same key, same model. */
     build: oid,
+    /** The build record object (how it was trained, its history), so a clone that pulls models can reuse the build. Absent in locks written before remotes. */
+    record: oid.optional(),
     preset: z.enum(PRESETS),
     seed: z.number().int(),
     architecture: z.string(),
@@ -71,7 +73,7 @@ export function serializeLock(l: Lock): string {
     classes: l.classes,
     preprocess: { modality: l.preprocess.modality, config: l.preprocess.config, derived: l.preprocess.derived, steps: l.preprocess.steps, shape: l.preprocess.shape },
     model: {
-      oid: l.model.oid, build: l.model.build, preset: l.model.preset, seed: l.model.seed, architecture: l.model.architecture,
+      oid: l.model.oid, build: l.model.build, ...(l.model.record !== undefined ? { record: l.model.record } : {}), preset: l.model.preset, seed: l.model.seed, architecture: l.model.architecture,
       engine: l.model.engine, trainer: l.model.trainer, epochs: l.model.epochs, stopped: l.model.stopped,
     },
     evaluation: l.evaluation,

@@ -235,12 +235,21 @@ export class ObjectWriter {
     this.size += chunk.length;
   }
 
-  commit(): { oid: string; size: number } {
+  /**
+   * Make the object durable and name it by its hash. With `expected` (a download), bytes whose
+   * hash differs are discarded and ObjectCorrupt is thrown: they never get a name.
+   */
+  commit(expected?: string): { oid: string; size: number } {
     if (this.closed) throw new Error('object writer already closed');
     this.closed = true;
+    const oid = this.hash.digest('hex');
+    if (expected !== undefined && oid !== expected) {
+      fs.closeSync(this.fd);
+      fs.rmSync(this.tmp, { force: true });
+      throw new ObjectCorrupt(`received bytes for object '${expected}' hash to ${oid}`, { data: { oid: expected, actual: oid, size: this.size } });
+    }
     fs.fsyncSync(this.fd);
     fs.closeSync(this.fd);
-    const oid = this.hash.digest('hex');
     if (this.store.has(oid)) {
       fs.rmSync(this.tmp, { force: true });
     } else {

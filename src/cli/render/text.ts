@@ -127,7 +127,10 @@ export function renderFsck(r: FsckResult, s: Style): string {
   out.push(`checked ${plural(r.objects, 'object')} (${formatBytes(r.bytes)})`);
   for (const p of r.problems) out.push(s.red(`${p.problem}: ${p.oid} ${p.detail}${p.referencedBy ? ` (${p.referencedBy})` : ''}`));
   for (const st of r.strays) out.push(s.yellow(`stray file: .d2/${st}`));
-  if (r.quarantined.length) out.push(`moved ${plural(r.quarantined.length, 'damaged object')} to .d2/quarantine/; run 'd2 add --all' to store them again`);
-  out.push(r.ok ? s.green('ok') : s.red(`${plural(r.problems.length, 'problem')} found`));
+  if (r.quarantined.length) out.push(`moved ${plural(r.quarantined.length, 'damaged object')} to .d2/quarantine/${r.repaired.length ? '' : "; run 'd2 add --all' to store them again (or configure a remote and run 'd2 fsck --repair')"}`);
+  if (r.repaired.length) out.push(s.green(`fetched good copies of ${plural(r.repaired.length, 'object')} from the remote`));
+  if (r.absentModels) out.push(s.dim(`${plural(r.absentModels, 'model object')} named by d2.lock files are not here (not a fault: 'd2 pull --with-models' or 'd2 build' makes them)`));
+  const left = r.problems.filter((p) => !r.repaired.includes(p.oid)).length;
+  out.push(r.ok ? s.green(`ok (${plural(r.revisions, 'revision')} checked)`) : s.red(`${plural(left, 'problem')} found`));
   return `${out.join('\n')}\n`;
 }

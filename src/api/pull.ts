@@ -1,0 +1,198 @@
+/**
+ * `d2 pull [REV]`: fetch from a remote what a revision needs and this store lacks — its raw
+ * data by default; with `withModels` the model, evaluation and build record its d2.lock names
+ * (so `d2 build` reuses them instead of training); with `withCache` its packed preprocessing —
+ * then write the working copies of the sources' files that are missing (a fresh clone has none).
+ *
+ * Invariants: every object is verified against its oid before it gets a name in the store
+ * (transfer.ts); pulled builds and packs are registered only when all their objects arrived;
+ * a working file that exists is never overwritten. An interrupted pull keeps what it fetched.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CommonOptions } from '../core/progress.js';
+import { ObjectCorrupt, ObjectNotFound } from '../errors/index.js';
+import { headCommit, openGitRepo, resolveRev, revisionCommits } from '../git/index.js';
+import { isTableSource } from '../manifest/index.js';
+import { acquireLock, type ObjectStore } from '../store/index.js';
+import { recordBuildPointer } from './build.js';
+import { registerPackedRecord } from './packing.js';
+import { readListing, openProject, withCaller, type Project } from './project.js';
+import { collectObjects, RevisionReader, workingFiles, type ObjectKind, type RevisionFiles } from './reachable.js';
+import { openConfiguredRemote } from './remote.js';
+import { allowListeners, download, type TransferFailure } from './transfer.js';
+
+export interface PullOptions extends CommonOptions {
+  remote?: string;
+  /** The revision whose objects to fetch (default: HEAD and the working tree's sources). */
+  rev?: string;
+  /** Every revision of every branch and tag. */
+  all?: boolean;
+  withModels?: boolean;
+  withCache?: boolean;
+  /** Do not write missing working files of the sources. */
+  noCheckout?: boolean;
+  lockTimeoutMs?: number;
+}
+
+export interface PullResult {
+  remote: string;
+  location: string;
+  revisions: number;
+  /** Objects the revisions need (of the kinds pulled). */
+  needed: number;
+  /** Of those, already in the local store. */
+  present: number;
+  fetched: number;
+  bytes: number;
+  /** Builds whose model can now be reused by `d2 build`. */
+  builds: number;
+  /** Working files written (missing from the sources' folders). */
+  restored: number;
+  /** Working files that exist with other content, left as they are. */
+  keptModified: number;
+  seconds: number;
+}
+
+export async function pull(options: PullOptions = {}): Promise<PullResult> {
+  return withCaller('d2.pull', async () => {
+    const started = performance.now();
+    allowListeners(options.signal);
+    const project = openProject(options.dir);
+    const { store } = project;
+    store.init();
+    const remote = openConfiguredRemote(project, options.remote);
+    const lock = await acquireLock(store.dir, { command: 'd2 pull', timeoutMs: options.lockTimeoutMs, signal: options.signal });
+    try {
+      store.cleanTmp();
+      const repo = await openGitRepo(project.root);
+      const reader = new RevisionReader(project, repo);
+      const revisions: RevisionFiles[] = [];
+      let checkout = !options.noCheckout;
+      if (options.all) {
+        for (const c of await revisionCommits(repo)) revisions.push(await reader.at(c));
+        revisions.push(workingFiles(project));
+      } else if (options.rev !== undefined) {
+        const commit = await resolveRev(repo, options.rev);
+        revisions.push(await reader.at(commit));
+        // Working files are written only for the revision checked out.
+        if (commit !== (await headCommit(repo))) checkout = false;
+      } else {
+        revisions.push(workingFiles(project));
+        const head = await headCommit(repo);
+        if (head) revisions.push(await reader.at(head));
+      }
+      const kinds = new Set<ObjectKind>(['raw', ...(options.withModels ? ['model' as const] : []), ...(options.withCache ? ['cache' as const] : [])]);
+      const signal = options.signal ? { signal: options.signal } : {};
+      await remote.check({ ...signal, access: 'read' });
+
+      const failures: TransferFailure[] = [];
+      let fetched = 0;
+      let bytes = 0;
+      let present = 0;
+      const fetch = async (oids: string[], phase: string, where: (oid: string) => string | undefined): Promise<void> => {
+        const s = await download(store, remote, oids, { phase, ...signal, ...(options.onProgress ? { onProgress: options.onProgress } : {}), where });
+        fetched += s.objects;
+        bytes += s.bytes;
+        failures.push(...s.failures);
+      };
+      const needed = await collectObjects(store, revisions, {
+        kinds,
+        fetchIndex: async (wanted) => fetch([...wanted.keys()], 'fetch-index', (o) => wanted.get(o)?.where),
+      });
+      const leaves = [...needed.objects.keys()].filter((oid) => !store.has(oid));
+      await fetch(leaves, 'fetch', (o) => needed.objects.get(o)?.where);
+      present = Math.max(0, needed.objects.size - fetched - failures.length);
+
+      let builds = 0;
+      if (kinds.has('model')) {
+        for (const [oid, b] of needed.builds) {
+          if (store.has(oid) && store.has(b.model) && store.has(b.evaluation)) {
+            recordBuildPointer(store, b.key, oid);
+            builds++;
+          }
+        }
+        // A lock without a record oid (written before remotes) still gets its model and evaluation.
+      }
+      if (kinds.has('cache')) for (const [oid, r] of needed.packed) registerPackedRecord(store, oid, r);
+
+      let restored = 0;
+      let keptModified = 0;
+      if (checkout) {
+        options.onProgress?.({ phase: 'checkout', loaded: 0 });
+        ({ restored, keptModified } = restoreWorkingFiles(project, store));
+      }
+
+      const corrupt = failures.filter((f) => f.problem === 'corrupt');
+      const missing = failures.filter((f) => f.problem !== 'corrupt');
+      const detail = { fetched, failures: failures.slice(0, 100), failureCount: failures.length };
+      if (corrupt.length) {
+        const f = corrupt[0]!;
+        throw new ObjectCorrupt(`${corrupt.length} object(s) on remote '${remote.name}' are corrupt and were not stored (first: '${f.oid.slice(0, 12)}', ${f.where ?? ''}): ${f.message}`, {
+          data: detail,
+          hint: `the ${fetched} good object(s) were stored; from a machine whose 'd2 fsck' is clean, replace the remote's copies with 'd2 push --force', then pull again`,
+        });
+      }
+      if (missing.length) {
+        const f = missing[0]!;
+        throw new ObjectNotFound(`${missing.length} object(s) could not be fetched from remote '${remote.name}' (first: '${f.oid.slice(0, 12)}', ${f.where ?? ''}): ${f.message}`, {
+          data: detail,
+          hint: `the ${fetched} other object(s) were stored; 'd2 push' from a machine that has them, then pull again`,
+        });
+      }
+      return {
+        remote: remote.name,
+        location: remote.location,
+        revisions: revisions.length,
+        needed: needed.objects.size,
+        present,
+        fetched,
+        bytes,
+        builds,
+        restored,
+        keptModified,
+        seconds: (performance.now() - started) / 1000,
+      };
+    } finally {
+      lock.release();
+      await remote.close();
+    }
+  });
+}
+
+/** Write the working files of every source that are missing (never overwriting one that exists). */
+function restoreWorkingFiles(project: Project, store: ObjectStore): { restored: number; keptModified: number } {
+  let restored = 0;
+  let keptModified = 0;
+  const write = (oid: string, target: string, size: number): void => {
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.lstatSync(target);
+    } catch {
+      st = undefined;
+    }
+    if (st) {
+      if (!st.isFile() || st.size !== size) keptModified++;
+      return;
+    }
+    if (!store.has(oid)) return;
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    const tmp = `${target}.d2-pull-${process.pid}`;
+    fs.copyFileSync(store.objectPath(oid), tmp, fs.constants.COPYFILE_FICLONE);
+    fs.chmodSync(tmp, 0o644);
+    fs.renameSync(tmp, target);
+    restored++;
+  };
+  for (const { name, snapshot } of workingFiles(project).snapshots) {
+    const decl = project.manifest.sources[name];
+    if (!decl) continue;
+    const base = path.resolve(project.root, decl.path);
+    if (snapshot.table !== undefined && isTableSource(decl)) {
+      if (store.has(snapshot.table)) write(snapshot.table, base, fs.statSync(store.objectPath(snapshot.table)).size);
+      continue;
+    }
+    if (!store.has(snapshot.listing)) continue;
+    for (const e of readListing(store, snapshot.listing)) write(e.oid, path.join(base, ...e.path.split('/')), e.size);
+  }
+  return { restored, keptModified };
+}
