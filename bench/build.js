@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { execa } from 'execa';
-import { CLASS_NAMES, haveFashionMnist, writePngTree } from './lib/fashion-mnist.js';
+import { CLASS_NAMES, pngTree } from './lib/fashion-mnist.js';
 import { D2, REPO, WORK, freshDir, table, timed } from './lib/measure.js';
 
 const args = process.argv.slice(2);
@@ -31,18 +31,8 @@ const testPerClass = quick ? 100 : Infinity; // 1,000 or all 10,000
 const TARGET_SECONDS = 600;
 const TARGET_ACCURACY = 0.91;
 
-if (!haveFashionMnist()) {
-  console.error('Fashion-MNIST is missing: apt-get update && apt-get install -y dataset-fashion-mnist');
-  process.exit(1);
-}
-const tree = path.join(WORK, 'fmnist-png');
-if (!fs.existsSync(path.join(tree, '.complete'))) {
-  console.error('writing 70,000 PNG files (once)…');
-  fs.rmSync(tree, { recursive: true, force: true });
-  await writePngTree('train', path.join(tree, 'fmnist'));
-  await writePngTree('t10k', path.join(tree, 'fmnist'));
-  fs.writeFileSync(path.join(tree, '.complete'), '');
-}
+// The PNG tree, written once and reused: <WORK>/fmnist-png/fmnist/<class>/<split>-<index>.png
+const tree = await pngTree(WORK);
 
 const env = { ...process.env, CI: '1', GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.invalid' };
 const dir = freshDir(quick ? 'build-d2-quick' : 'build-d2');

@@ -10,21 +10,11 @@
 // Prints seconds, images/s, the work each rebuild did, and d2's ratio to PIL.
 import fs from 'node:fs';
 import path from 'node:path';
-import { haveFashionMnist, writePngTree } from './lib/fashion-mnist.js';
+import { pngTree } from './lib/fashion-mnist.js';
 import { D2, WORK, freshDir, shell, table, timed } from './lib/measure.js';
 
-if (!haveFashionMnist()) {
-  console.error('Fashion-MNIST is missing: apt-get update && apt-get install -y dataset-fashion-mnist');
-  process.exit(1);
-}
-const tree = path.join(WORK, 'fmnist-png');
-if (!fs.existsSync(path.join(tree, '.complete'))) {
-  console.error('writing 70,000 PNG files (once)…');
-  fs.rmSync(tree, { recursive: true, force: true });
-  await writePngTree('train', path.join(tree, 'fmnist'));
-  await writePngTree('t10k', path.join(tree, 'fmnist'));
-  fs.writeFileSync(path.join(tree, '.complete'), '');
-}
+// The PNG tree, written once and reused: <WORK>/fmnist-png/fmnist/<class>/<split>-<index>.png
+const tree = await pngTree(WORK);
 const env = { ...process.env, CI: '1', GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.invalid' };
 const dir = freshDir('dataset-d2');
 await shell(`cp -r ${tree}/fmnist ${dir}/fmnist`);

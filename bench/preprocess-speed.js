@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { haveFashionMnist, writePngTree } from './lib/fashion-mnist.js';
+import { haveFashionMnist, pngTree } from './lib/fashion-mnist.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(here, '..');
@@ -171,14 +171,8 @@ async function parent() {
   const workers = Number(opt('--workers', String(os.availableParallelism())));
   const poolArgs = ['--workers', String(workers), ...(opt('--batch') ? ['--batch', opt('--batch')] : [])];
 
-  const tree = path.join(WORK, 'fmnist-png');
-  if (!fs.existsSync(path.join(tree, '.complete'))) {
-    console.error('writing 70,000 PNG files (once)…');
-    fs.rmSync(tree, { recursive: true, force: true });
-    await writePngTree('train', path.join(tree, 'fmnist'));
-    await writePngTree('t10k', path.join(tree, 'fmnist'));
-    fs.writeFileSync(path.join(tree, '.complete'), '');
-  }
+  // The PNG tree, written once and reused: <WORK>/fmnist-png/fmnist/<class>/<split>-<index>.png
+  const tree = await pngTree(WORK);
   const root = path.join(tree, 'fmnist');
   let files = [];
   for (const c of fs.readdirSync(root).sort()) for (const f of fs.readdirSync(path.join(root, c)).sort()) files.push(path.join(root, c, f));

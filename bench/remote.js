@@ -10,22 +10,12 @@
 import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
-import { haveFashionMnist, writePngTree } from './lib/fashion-mnist.js';
+import { pngTree } from './lib/fashion-mnist.js';
 import { D2, REPO, WORK, freshDir, have, shell, table, timed } from './lib/measure.js';
 
 const quick = process.argv.includes('--quick');
-if (!haveFashionMnist()) {
-  console.error('Fashion-MNIST is missing: apt-get update && apt-get install -y dataset-fashion-mnist');
-  process.exit(1);
-}
-const tree = path.join(WORK, 'fmnist-png');
-if (!fs.existsSync(path.join(tree, '.complete'))) {
-  console.error('writing 70,000 PNG files (once)…');
-  fs.rmSync(tree, { recursive: true, force: true });
-  await writePngTree('train', path.join(tree, 'fmnist'));
-  await writePngTree('t10k', path.join(tree, 'fmnist'));
-  fs.writeFileSync(path.join(tree, '.complete'), '');
-}
+// The PNG tree, written once and reused: <WORK>/fmnist-png/fmnist/<class>/<split>-<index>.png
+const tree = await pngTree(WORK);
 
 const base = freshDir('remote');
 const s3dir = path.join(base, 's3rver');

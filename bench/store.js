@@ -7,7 +7,7 @@
 // Prints seconds, files/s and d2's ratio to each peer. Every figure is measured in this run.
 import fs from 'node:fs';
 import path from 'node:path';
-import { haveFashionMnist, writePngTree } from './lib/fashion-mnist.js';
+import { pngTree } from './lib/fashion-mnist.js';
 import { D2, WORK, freshDir, have, median, shell, table, timed } from './lib/measure.js';
 
 const args = process.argv.slice(2);
@@ -15,20 +15,8 @@ const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args
 const runs = Number(opt('--runs', '5'));
 const skipAnnex = args.includes('--skip-annex');
 
-if (!haveFashionMnist()) {
-  console.error('Fashion-MNIST is missing: apt-get update && apt-get install -y dataset-fashion-mnist');
-  process.exit(1);
-}
-
 // The PNG tree, written once and reused: <WORK>/fmnist-png/fmnist/<class>/<split>-<index>.png
-const tree = path.join(WORK, 'fmnist-png');
-if (!fs.existsSync(path.join(tree, '.complete'))) {
-  console.error('writing 70,000 PNG files (once)…');
-  fs.rmSync(tree, { recursive: true, force: true });
-  await writePngTree('train', path.join(tree, 'fmnist'));
-  await writePngTree('t10k', path.join(tree, 'fmnist'));
-  fs.writeFileSync(path.join(tree, '.complete'), '');
-}
+const tree = await pngTree(WORK);
 const nFiles = Number((await shell(`find ${tree}/fmnist -type f | wc -l`)).stdout.trim());
 const env = { ...process.env, CI: '1', GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@example.invalid' };
 

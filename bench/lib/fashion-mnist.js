@@ -1,7 +1,7 @@
 // Fashion-MNIST from Debian's `dataset-fashion-mnist` package (IDX files, gzip), turned into what
 // the benchmarks need: class-folder PNG trees (the ImageFolder layout) or raw tensors.
 // Used by bench/ and by the script that regenerated fixtures/fashion-mnist; never by d2 itself.
-import { createReadStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
@@ -59,4 +59,25 @@ export async function writePngTree(split, out, { perClass = Infinity } = {}) {
     written++;
   }
   return written;
+}
+
+/**
+ * The 70,000-image PNG tree every image benchmark reads, written once under `work` and reused:
+ * `<work>/fmnist-png/fmnist/<class>/<split>-<index>.png`. Exits with the install command when
+ * the Debian package is missing. Returns `<work>/fmnist-png`.
+ */
+export async function pngTree(work) {
+  if (!haveFashionMnist()) {
+    console.error('Fashion-MNIST is missing: apt-get update && apt-get install -y dataset-fashion-mnist');
+    process.exit(1);
+  }
+  const tree = join(work, 'fmnist-png');
+  if (!existsSync(join(tree, '.complete'))) {
+    console.error('writing 70,000 PNG files (once)…');
+    rmSync(tree, { recursive: true, force: true });
+    await writePngTree('train', join(tree, 'fmnist'));
+    await writePngTree('t10k', join(tree, 'fmnist'));
+    writeFileSync(join(tree, '.complete'), '');
+  }
+  return tree;
 }
