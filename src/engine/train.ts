@@ -337,9 +337,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const model = serializeModel(plan.architecture, weights, { engine: info.id, preset: plan.preset, seed, epochs: state.epochsDone, bestEpoch });
     return {
       model, history: state.history, plan, engine: info, workers, epochs: state.epochsDone, bestEpoch, stoppedBy: final,
-      samplesPerSecond: trainedSeconds > 0 ? trainedRows / trainedSeconds : 0,
+      // A resumed run that had no epoch left reports the rate of the epochs its checkpoint records.
+      samplesPerSecond: trainedSeconds > 0 ? trainedRows / trainedSeconds : historyRate(state.history, trainSet.count),
     };
   } finally {
     await runner.dispose();
   }
+}
+
+function historyRate(history: readonly EpochRecord[], rows: number): number {
+  const seconds = history.reduce((a, h) => a + h.seconds, 0);
+  return seconds > 0 ? (rows * history.length) / seconds : 0;
 }
