@@ -12,7 +12,7 @@ import { S3Remote } from './s3-remote.js';
 import type { Remote, RemoteConfig } from './types.js';
 import { parseRemoteUrl } from './url.js';
 
-export type { CheckOptions, Remote, RemoteConfig, Sink, TransferOptions } from './types.js';
+export type { CheckOptions, PutItem, Remote, RemoteConfig, Sink, TransferOptions } from './types.js';
 export { formatLocation, parseRemoteUrl, type ParsedRemoteUrl } from './url.js';
 export { FOLDER_FORMAT, MARKER } from './folder-remote.js';
 export { MULTIPART_ABOVE } from './s3-remote.js';

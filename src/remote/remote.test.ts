@@ -292,6 +292,24 @@ describe('remote: folder, its own faults', () => {
     expect(fs.statSync(file).mode & 0o222).toBe(0);
   });
 
+  it('putBatch stores many objects read-only with one flush, replaces one already there, and leaves no temporary file', async () => {
+    const remote = await KINDS[0]!.fresh();
+    const objects = Array.from({ length: 150 }, (_, i) => local(Buffer.from(`batch object ${i} `.repeat(i + 1))));
+    await remote.put(...args(objects[0]!));
+    await remote.putBatch!(objects.map((o) => ({ oid: o.oid, file: o.file, size: o.size })));
+    expect((await remote.has(objects.map((o) => o.oid))).size).toBe(150);
+    for (const o of [objects[0]!, objects[77]!, objects[149]!]) expect((await getBytes(remote, o.oid)).equals(o.bytes)).toBe(true);
+    const file = path.join(remote.location, 'objects', objects[9]!.oid.slice(0, 2), objects[9]!.oid.slice(2));
+    expect(fs.statSync(file).mode & 0o222).toBe(0);
+    expect(fs.readdirSync(path.join(remote.location, 'tmp'))).toEqual([]);
+    // a size that does not match is refused, and nothing of that batch keeps a temporary file
+    const bad = local(Buffer.from('short'));
+    const e = await rejection(remote.putBatch!([{ oid: bad.oid, file: bad.file, size: 99 }]));
+    expect(e.code).toBe('ObjectCorrupt');
+    expect(fs.readdirSync(path.join(remote.location, 'tmp'))).toEqual([]);
+    expect((await remote.has([bad.oid])).size).toBe(0);
+  });
+
   it('opens file:// URLs and paths relative to the project', async () => {
     const dir = path.join(work, 'relative-remote');
     fs.mkdirSync(dir);

@@ -50,6 +50,15 @@ export interface Sink {
   abort(): void;
 }
 
+/** One object of a `putBatch`: local file `file`, exactly `size` bytes, already verified. */
+export interface PutItem {
+  oid: string;
+  file: string;
+  size: number;
+  /** The file's content, when the caller has it in memory already (then the file is not read again). */
+  bytes?: Uint8Array;
+}
+
 export interface Remote {
   readonly name: string;
   /** For messages: 's3://bucket/prefix' or the folder's absolute path. */
@@ -68,6 +77,11 @@ export interface Remote {
    * `oid`, replacing any copy already there. Atomic; retries transient faults.
    */
   put(oid: string, file: string, size: number, options?: TransferOptions): Promise<void>;
+  /**
+   * Optional: upload many objects at once with the guarantees of `put` (a remote that can make a
+   * whole batch durable with one flush is much faster this way for small objects).
+   */
+  putBatch?(items: readonly PutItem[], options?: TransferOptions): Promise<void>;
   /**
    * Download object `oid`: opens a sink per attempt, streams the body into it, aborts the sink
    * and retries on a transient fault (connection reset mid-body included). Resolves with the

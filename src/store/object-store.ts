@@ -12,20 +12,17 @@
  * - Reads check the size recorded by the caller; `verify` re-hashes the content.
  * Writers serialise on `.d2/lock` (lock.ts); readers need no lock.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ObjectCorrupt, ObjectNotFound, StoreFormatUnsupported, FileChanged } from '../errors/index.js';
-import { fsyncDirSync, writeFileAtomicSync } from '../util/atomic-write.js';
+import { flushFiles, FSYNC_EACH_MAX, fsyncDirSync, syncFilesystem, writeFileAtomicSync } from '../util/atomic-write.js';
 import { hashFdSync, sha256Hex } from '../util/hash.js';
 
 export const STORE_DIR = '.d2';
 export const STORE_FORMAT = 1;
 /** Files at most this large are read into memory; larger ones are cloned then hashed. */
 const SMALL_FILE = 4 << 20;
-/** Below this many pending objects, fsync each file; above, flush the filesystem once. */
-const FSYNC_EACH_MAX = 64;
 
 export interface StoredFile {
   oid: string;
@@ -427,35 +424,4 @@ function readAll(fd: number, size: number): Buffer {
     if (pos === buf.length) break;
   }
   return buf.subarray(0, pos);
-}
-
-/** Durably flush many new files: fsync each when they are few, sync the filesystem when many. */
-function flushFiles(dir: string, files: readonly string[]): void {
-  if (files.length > FSYNC_EACH_MAX && syncFilesystem(dir)) return;
-  for (const f of files) {
-    const fd = fs.openSync(f, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
-}
-
-let syncfsWorks: boolean | undefined = process.platform === 'linux' ? undefined : false;
-
-/**
- * syncfs(2) on the filesystem holding `dir`, through coreutils' `sync -f` (Node has no binding
- * for it). Returns false when unavailable, and the caller falls back to fsync per file.
- */
-function syncFilesystem(dir: string): boolean {
-  if (syncfsWorks === false) return false;
-  try {
-    execFileSync('sync', ['-f', dir], { stdio: 'ignore' });
-    syncfsWorks = true;
-    return true;
-  } catch {
-    syncfsWorks = false;
-    return false;
-  }
 }

@@ -27,6 +27,15 @@ const PHASE_TEXT: Record<string, string> = {
   evaluate: 'evaluating',
   predict: 'predicting',
   infer: 'running a model on items it was never evaluated on',
+  collect: 'finding the objects the revisions need',
+  compare: 'asking the remote what it has',
+  upload: 'uploading',
+  'fetch-index': 'fetching listings and records',
+  fetch: 'fetching',
+  checkout: 'writing working files',
+  repair: 'fetching good copies',
+  revisions: 'reading revisions',
+  delete: 'deleting unreferenced objects',
 };
 
 function duration(seconds: number): string {
