@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { copyFixtureImages, git, lastJson, runD2, tempDir, writeFiles } from '../testing/index.js';
+import { execa } from 'execa';
+import { copyFixtureImages, D2_BIN, git, lastJson, runD2, tempDir, TEST_ENV, writeFiles } from '../testing/index.js';
 
 const ANSI = /\u001b\[/;
 
@@ -208,11 +209,15 @@ describe('bad input', { tags: ['slow'] }, () => {
     const typo = await runD2(['stauts'], { cwd: dir });
     expect(typo.exitCode).toBe(1);
     expect(typo.stderr).toMatch(/unknown command 'stauts'[\s\S]*Did you mean status\?/);
-    for (const cmd of ['init', 'add', 'status', 'commit', 'log', 'fsck']) {
+    for (const cmd of ['init', 'add', 'status', 'commit', 'log', 'fsck', 'remote', 'push', 'pull', 'gc']) {
       const help = await runD2([cmd, '--help'], { cwd: dir });
       expect(help.exitCode).toBe(0);
-      expect(help.stdout).toMatch(/Examples:\n {2}\$ d2 /);
+      expect(help.stdout).toMatch(/Examples:\n {2}\$ (d2|git clone) /);
     }
+    // help read by a reader that stops early (| head -1): no EPIPE crash
+    const piped = await execa('bash', ['-c', `"${process.execPath}" "${D2_BIN}" --help | head -1; echo "status \${PIPESTATUS[0]}" >&2`], { cwd: dir, env: TEST_ENV, reject: false });
+    expect(String(piped.stderr)).not.toContain('EPIPE');
+    expect(String(piped.stderr)).toMatch(/status 0\n?$/);
     const json = await runD2(['add', '--bogus', '--json'], { cwd: dir });
     expect(lastJson(json.stdout)).toMatchObject({ type: 'error', error: { code: 'InvalidArgument' } });
   });

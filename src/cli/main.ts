@@ -140,7 +140,8 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     if (options.handleSignals) {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      process.stdout.off('error', onStdoutError);
+      // stdout stays guarded: what was written last (help, a result) may fail to flush after
+      // main returns, when the reader has gone (`d2 --help | head`).
     }
   }
 }
