@@ -112,10 +112,12 @@ describe.each(KINDS)('remote: $name', { tags: ['slow'] }, (kind) => {
     expect(built.build.model).toBe(lock.model.oid); // … into the same model, bit for bit
     expect((await ok(['fsck'], clone)).ok).toBe(true);
 
-    // A second clone takes the model too: d2 build reuses it
+    // A second clone takes the model and the packed preprocessing too: nothing is recomputed
+    expect((await ok(['push', '--with-cache'], dir, env)).uploaded).toBeGreaterThanOrEqual(2); // packed record, packs
     const clone2 = await cloneOf(dir);
-    const withModels = await ok(['pull', '--with-models'], clone2, env);
+    const withModels = await ok(['pull', '--with-models', '--with-cache'], clone2, env);
     expect(withModels.builds).toBe(1);
+    expect((await ok(['data'], clone2)).preprocess.stats).toMatchObject({ reused: true, computed: 0 });
     const reused = await ok(['build'], clone2);
     expect(reused).toMatchObject({ reused: true, lockWritten: false });
     expect(reused.build.model).toBe(lock.model.oid);
