@@ -39,7 +39,7 @@ import { loadSet, type LoadedSet } from './tensors.js';
 import type { TableEncoding } from '../preprocess/index.js';
 
 /** Bump when training or evaluation changes the model or predictions for the same inputs. */
-export const TRAINER_VERSION = 'd2-trainer-1';
+export const TRAINER_VERSION = 'd2-trainer-2';
 
 export interface BuildOptions extends CommonOptions {
   /** Build the model of this revision (default: the working tree). d2.lock is not written. */

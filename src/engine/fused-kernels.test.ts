@@ -45,6 +45,7 @@ const POOL_CASES: [string, number[], number, number][] = [
   ['2×2 on 8×8×3', [2, 8, 8, 3], 2, 0],
   ['2×2 on 11×11×4 (last row and column uncovered)', [3, 11, 11, 4], 2, 0],
   ['2×2 with ties and non-positive maxima', [4, 10, 10, 5], 2, 3],
+  ['2×2 with ties over 8 channels (SIMD on wasm)', [4, 10, 10, 8], 2, 3],
   ['3×3 on 9×9×2', [2, 9, 9, 2], 3, 0],
   ['3×3 on 10×7×2 with ties', [2, 10, 7, 2], 3, 4],
   ['reference CNN, first pool (26×26×16)', [8, 26, 26, 16], 2, 0],

@@ -9,11 +9,16 @@
  *   TensorFlow and the cpu backend), and only if that maximum is positive (ReLU's derivative).
  * - D2BiasGrad: the sum over every axis but the last (a conv bias's gradient, NHWC).
  *
+ * On the wasm backend both run as SIMD code over the backend's memory where the shapes allow
+ * (simd-kernels.ts: 2×2 pools over a multiple of 4 channels, biases of a multiple of 16), and as
+ * the loops below otherwise; both give the same bits.
+ *
  * Invariants: each kernel allocates exactly its one output; inputs are never written; results
  * equal the composed fallback's (tests compare them).
  */
 import type { KernelBackend, KernelFunc, Tensor, TensorInfo } from '@tensorflow/tfjs';
 import type { Tf } from './engines.js';
+import { biasGradFits, maxPool2ReluGradFits, simdKernelsFor, type WasmMemory } from './simd-kernels.js';
 
 export const MAX_POOL_RELU_GRAD = 'D2MaxPoolReluGrad';
 export const BIAS_GRAD = 'D2BiasGrad';
@@ -25,7 +30,7 @@ interface Memory {
 }
 
 interface WasmLike extends KernelBackend {
-  wasm: { HEAPU8: Uint8Array };
+  wasm: { HEAPU8: Uint8Array; asm?: { memory?: WasmMemory } };
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
 }
@@ -58,6 +63,52 @@ function memoryOf(backendName: string, backend: KernelBackend): Memory {
   };
 }
 
+/** The ReLU + max-pool gradient as a loop (the reference for the SIMD kernel): dx must be zeroed. */
+export function maxPoolReluGradLoop(xs: Float32Array, gs: Float32Array, dx: Float32Array, n: number, h: number, w: number, c: number, k: number): void {
+  const oh = Math.floor(h / k);
+  const ow = Math.floor(w / k);
+  const rowStride = w * c;
+  for (let b = 0; b < n; b++) {
+    const xb = b * h * rowStride;
+    for (let i = 0; i < oh; i++) {
+      for (let j = 0; j < ow; j++) {
+        const base = xb + i * k * rowStride + j * k * c;
+        const g = ((b * oh + i) * ow + j) * c;
+        for (let ch = 0; ch < c; ch++) {
+          let best = 0;
+          let at = -1;
+          for (let y = 0; y < k; y++) {
+            let p = base + y * rowStride + ch;
+            for (let xx = 0; xx < k; xx++, p += c) {
+              const v = xs[p] as number;
+              // First strict maximum; a maximum of 0 (or less) has no ReLU gradient.
+              if (v > best) {
+                best = v;
+                at = p;
+              }
+            }
+          }
+          if (at >= 0) dx[at] = gs[g + ch] as number;
+        }
+      }
+    }
+  }
+}
+
+/** The sum over rows of a [rows, c] matrix, in float64 row by row (the reference for the SIMD kernel). */
+export function biasGradLoop(gs: Float32Array, values: Float32Array, rows: number, c: number): void {
+  const acc = new Float64Array(c);
+  for (let r = 0, p = 0; r < rows; r++) for (let ch = 0; ch < c; ch++, p++) acc[ch] = (acc[ch] as number) + (gs[p] as number);
+  for (let ch = 0; ch < c; ch++) values[ch] = acc[ch] as number;
+}
+
+/** The wasm backend's WebAssembly.Memory (where d2's SIMD kernels work), if this is one. */
+export function wasmMemoryOf(backend: KernelBackend): WasmMemory | undefined {
+  return (backend as Partial<WasmLike>).wasm?.asm?.memory;
+}
+
+const offsetOf = (backend: KernelBackend, t: TensorInfo): number => (backend as WasmLike).dataIdMap.get(t.dataId)!.memoryOffset;
+
 function maxPoolReluGradKernel(backendName: string): KernelFunc {
   return (({ inputs, attrs, backend }: { inputs: Record<string, TensorInfo>; attrs: Record<string, unknown>; backend: KernelBackend }) => {
     const mem = memoryOf(backendName, backend);
@@ -65,40 +116,15 @@ function maxPoolReluGradKernel(backendName: string): KernelFunc {
     const x = inputs.x as TensorInfo;
     const k = attrs.size as number;
     const [n, h, w, c] = x.shape as [number, number, number, number];
-    const oh = Math.floor(h / k);
-    const ow = Math.floor(w / k);
     const out = mem.alloc([n, h, w, c]);
-    // Views after the allocation: allocating may move the wasm heap.
-    const dx = out.values;
-    const xs = mem.read(x);
-    const gs = mem.read(dy);
-    dx.fill(0);
-    const rowStride = w * c;
-    for (let b = 0; b < n; b++) {
-      const xb = b * h * rowStride;
-      for (let i = 0; i < oh; i++) {
-        for (let j = 0; j < ow; j++) {
-          const base = xb + i * k * rowStride + j * k * c;
-          const g = ((b * oh + i) * ow + j) * c;
-          for (let ch = 0; ch < c; ch++) {
-            let best = 0;
-            let at = -1;
-            for (let y = 0; y < k; y++) {
-              let p = base + y * rowStride + ch;
-              for (let xx = 0; xx < k; xx++, p += c) {
-                const v = xs[p] as number;
-                // First strict maximum; a maximum of 0 (or less) has no ReLU gradient.
-                if (v > best) {
-                  best = v;
-                  at = p;
-                }
-              }
-            }
-            if (at >= 0) dx[at] = gs[g + ch] as number;
-          }
-        }
-      }
+    const simd = backendName === 'wasm' && maxPool2ReluGradFits(k, c) ? simdKernelsFor(wasmMemoryOf(backend)) : null;
+    if (simd) {
+      simd.maxPool2ReluGrad(offsetOf(backend, x), offsetOf(backend, dy), offsetOf(backend, out.info), n, h, w, c);
+      return out.info;
     }
+    // Views after the allocation: allocating may move the wasm heap.
+    out.values.fill(0);
+    maxPoolReluGradLoop(mem.read(x), mem.read(dy), out.values, n, h, w, c, k);
     return out.info;
   }) as unknown as KernelFunc;
 }
@@ -110,11 +136,9 @@ function biasGradKernel(backendName: string): KernelFunc {
     const c = dy.shape.at(-1) as number;
     const rows = size(dy.shape) / c;
     const out = mem.alloc([c]);
-    const acc = new Float64Array(c);
-    const gs = mem.read(dy);
-    for (let r = 0, p = 0; r < rows; r++) for (let ch = 0; ch < c; ch++, p++) acc[ch] = (acc[ch] as number) + (gs[p] as number);
-    const values = mem.read(out.info);
-    for (let ch = 0; ch < c; ch++) values[ch] = acc[ch] as number;
+    const simd = backendName === 'wasm' && biasGradFits(c) ? simdKernelsFor(wasmMemoryOf(backend)) : null;
+    if (simd) simd.biasGrad(offsetOf(backend, dy), offsetOf(backend, out.info), rows, c);
+    else biasGradLoop(mem.read(dy), mem.read(out.info), rows, c);
     return out.info;
   }) as unknown as KernelFunc;
 }

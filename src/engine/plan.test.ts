@@ -50,7 +50,10 @@ describe('planTraining', () => {
 
   it('scales with the preset and the data: dropout, epochs, patience, cosine decay, narrower small tables', () => {
     const img = (preset: 'default' | 'thorough', shape = [28, 28, 1]) => planTraining(input({ preset, shape }));
-    expect(img('default')).toMatchObject({ maxEpochs: 15, patience: 3, schedule: { kind: 'cosine', minFactor: 0.05 } });
+    expect(img('default')).toMatchObject({ maxEpochs: 10, patience: 3, schedule: { kind: 'cosine', minFactor: 0.05 } });
+    // About 8,000 steps of 64 images, between 10 and 15 epochs.
+    const epochsFor = (trainCount: number) => planTraining(input({ preset: 'default', trainCount })).maxEpochs;
+    expect([5000, 30000, 40000, 54110, 1_000_000].map(epochsFor)).toEqual([15, 15, 13, 10, 10]);
     expect(img('default').architecture.layers).toContainEqual({ kind: 'dropout', rate: 0.3 });
     expect(img('thorough')).toMatchObject({ maxEpochs: 40, patience: 6 });
     expect(img('thorough').architecture.layers.filter((l) => l.kind === 'conv2d')).toHaveLength(4);

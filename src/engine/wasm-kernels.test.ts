@@ -72,6 +72,7 @@ function dyShape(c: ConvCase, channels: number): number[] {
   return [c.b, outSize(c.h, c.kh, c.s, c.pad, ph[0]!, ph[1]!), outSize(c.w, c.kw, c.s, c.pad, pw[0]!, pw[1]!), channels];
 }
 
+// The filter gradient takes explicit patches for kh·kw·Ci ≤ 36 and the transposed convolution above.
 const CONV_CASES: ConvCase[] = [
   { b: 1, h: 5, w: 5, ci: 1, co: 1, kh: 3, kw: 3, s: 1, pad: 'valid' },
   { b: 2, h: 7, w: 7, ci: 3, co: 4, kh: 3, kw: 3, s: 2, pad: 'same' },

@@ -3,10 +3,12 @@
  * kernels (XNNPACK convolutions and matrix products, transposes, pads, slices) or written as
  * plain loops over its heap where the work is only memory traffic.
  *
- * - `Conv2DBackpropFilter` (missing): the filter gradient is a convolution of the transposed
- *   input (channels as batch, batch as channels) with the transposed output gradient as filter,
- *   the stride becoming the dilation: XNNPACK then forms the patches by indirection, with no
- *   copy (measured faster than an explicit im2col and one matrix product). The cpu backend
+ * - `Conv2DBackpropFilter` (missing): with few patch columns (kh·kw·Ci ≤ 36, a first layer),
+ *   patchesᵀ · dy, the patches laid out by a convolution with one-hot filters (~4× faster for
+ *   3×3 over one channel). Otherwise a convolution of the transposed input (channels as
+ *   batch, batch as channels) with the transposed output gradient as filter, the stride
+ *   becoming the dilation: XNNPACK then forms the patches by indirection, with no copy
+ *   (measured faster there than an explicit im2col and one matrix product). The cpu backend
  *   gets the same composition (`registerCpuKernels`): its own kernel is a generic-accessor
  *   loop, ~40× slower.
  * - `DepthwiseConv2dNativeBackpropFilter` (missing): the same idea with a depthwise convolution
@@ -116,6 +118,19 @@ class Scope {
     if (paddings.every(([a, b]) => a === 0 && b === 0)) return x;
     return this.run('PadV2', { x }, { paddings, constantValue: 0 });
   }
+  /** A new float32 tensor holding `values`. */
+  constant(shape: number[], values: Float32Array): TensorInfo {
+    const be = this.backend as Partial<WasmBackend> & { makeTensorInfo?(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo };
+    let t: TensorInfo;
+    if (be.makeOutput && be.wasm && be.dataIdMap) {
+      t = be.makeOutput(shape, 'float32');
+      new Float32Array(be.wasm.HEAPU8.buffer, be.dataIdMap.get(t.dataId)!.memoryOffset, values.length).set(values);
+    } else {
+      t = be.makeTensorInfo!(shape, 'float32', values);
+    }
+    this.temps.push(t);
+    return t;
+  }
   slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
     if (begin.every((b) => b === 0) && size.every((s, i) => s === x.shape[i])) return x;
     return this.run('Slice', { x }, { begin, size });
@@ -169,15 +184,33 @@ function convInfo(tf: Tf, xShape: number[], filterShape: number[], strides: Pair
   );
 }
 
+/** Patch columns (kh × kw × Ci) up to which the filter gradient is taken from explicit patches. */
+export const PATCH_FILTER_GRAD_MAX = 36;
+
 function conv2dBackpropFilter(tf: Tf): (args: AnyKernelArgs) => TensorInfo {
   return ({ inputs, attrs, backend }) => withScope(tf, backend, (s) => {
     const x = inputs.x as TensorInfo;
     const dy = inputs.dy as TensorInfo;
     const filterShape = attrs.filterShape as number[];
     const strides = pair(attrs.strides as number | number[], 1);
+    const [kh, kw, ci, co] = filterShape as [number, number, number, number];
+    const cols = kh * kw * ci;
+    if (cols <= PATCH_FILTER_GRAD_MAX) {
+      // Few input channels (a first layer over grey or RGB pixels): the convolution below would
+      // be a product with only kh·kw·Ci rows, which XNNPACK runs slowly. Instead, a convolution
+      // with one-hot filters lays out every patch ([B, oh, ow, kh·kw·Ci], in the filter's own
+      // order), and the gradient is patchesᵀ · dy: ~4× faster for 3×3 over one channel.
+      const oneHot = new Float32Array(cols * cols);
+      for (let i = 0; i < cols; i++) oneHot[i * cols + i] = 1;
+      const eye = s.constant([kh, kw, ci, cols], oneHot);
+      const patches = s.run('Conv2D', { x, filter: eye }, { strides, pad: attrs.pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: attrs.dimRoundingMode });
+      const rows = (dy.shape as number[]).slice(0, 3).reduce((a, b) => a * b, 1);
+      const pt = s.transpose(s.reshape(patches, [rows, cols]), [1, 0]); // [cols, rows]
+      const g = s.run('BatchMatMul', { a: s.reshape(pt, [1, cols, rows]), b: s.reshape(dy, [1, rows, co]) }, { transposeA: false, transposeB: false });
+      return s.reshape(g, [kh, kw, ci, co]);
+    }
     const info = convInfo(tf, x.shape, filterShape, strides, attrs.pad as Pad, attrs.dimRoundingMode, false);
     const { top, bottom, left, right } = info.padInfo;
-    const [kh, kw, ci, co] = filterShape as [number, number, number, number];
     const xp = s.pad(x, [[0, 0], [top, Math.max(0, bottom)], [left, Math.max(0, right)], [0, 0]]);
     const xt = s.transpose(xp, [3, 1, 2, 0]); // [Ci, Hp, Wp, B]
     const dyt = s.transpose(dy, [1, 2, 0, 3]); // [oh, ow, B, Co]

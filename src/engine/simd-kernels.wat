@@ -1,0 +1,130 @@
+;; d2's SIMD kernels for the WebAssembly engine: the training step's memory-bound parts, which
+;; run as scalar JavaScript loops otherwise (src/engine/fused-kernels.ts). The module imports
+;; the TensorFlow.js wasm backend's own memory, so it reads and writes tensors in place.
+;;
+;; Both functions compute exactly what the JavaScript loops compute, bit for bit
+;; (src/engine/simd-kernels.test.ts): the same comparisons in the same order, the same float64
+;; sums in the same order. Arguments are byte offsets into the memory and element counts.
+;;
+;; src/engine/simd-kernels-binary.ts holds this file compiled (`npm run kernels` writes it; a
+;; test fails when the two differ).
+(module
+  (import "env" "memory" (memory 1))
+
+  ;; The gradient through ReLU then a 2×2 stride-2 max pool (valid padding), NHWC, with c a
+  ;; multiple of 4. dx[n,h,w,c] gets dy at the first maximum of each window (row-major order)
+  ;; when that maximum is positive; every other element is 0.
+  (func (export "max_pool2_relu_grad")
+    (param $x i32) (param $dy i32) (param $dx i32)
+    (param $n i32) (param $h i32) (param $w i32) (param $c i32)
+    (local $oh i32) (local $ow i32) (local $cs i32) (local $rs i32)
+    (local $b i32) (local $i i32) (local $j i32) (local $k i32)
+    (local $row i32) (local $win i32) (local $g i32) (local $p i32) (local $q i32)
+    (local $va v128) (local $vb v128) (local $vc v128) (local $vd v128)
+    (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local $m1 v128) (local $m2 v128) (local $gv v128)
+    (local.set $oh (i32.shr_u (local.get $h) (i32.const 1)))
+    (local.set $ow (i32.shr_u (local.get $w) (i32.const 1)))
+    (local.set $cs (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $rs (i32.mul (local.get $w) (local.get $cs)))
+    ;; Rows and columns no window covers (odd sizes) keep a zero gradient.
+    (memory.fill (local.get $dx) (i32.const 0)
+      (i32.mul (i32.mul (local.get $n) (local.get $h)) (local.get $rs)))
+    (local.set $g (local.get $dy))
+    (local.set $b (i32.const 0))
+    (block $bdone (loop $bloop
+      (br_if $bdone (i32.ge_u (local.get $b) (local.get $n)))
+      (local.set $i (i32.const 0))
+      (block $idone (loop $iloop
+        (br_if $idone (i32.ge_u (local.get $i) (local.get $oh)))
+        ;; byte offset of input row 2i of image b
+        (local.set $row (i32.mul
+          (i32.add (i32.mul (local.get $b) (local.get $h)) (i32.shl (local.get $i) (i32.const 1)))
+          (local.get $rs)))
+        (local.set $j (i32.const 0))
+        (block $jdone (loop $jloop
+          (br_if $jdone (i32.ge_u (local.get $j) (local.get $ow)))
+          (local.set $win (i32.add (local.get $row) (i32.shl (i32.mul (local.get $j) (local.get $cs)) (i32.const 1))))
+          (local.set $k (i32.const 0))
+          (block $kdone (loop $kloop
+            (br_if $kdone (i32.ge_u (local.get $k) (local.get $cs)))
+            (local.set $p (i32.add (i32.add (local.get $x) (local.get $win)) (local.get $k)))
+            (local.set $va (v128.load (local.get $p)))
+            (local.set $vb (v128.load (i32.add (local.get $p) (local.get $cs))))
+            (local.set $vc (v128.load (i32.add (local.get $p) (local.get $rs))))
+            (local.set $vd (v128.load (i32.add (i32.add (local.get $p) (local.get $rs)) (local.get $cs))))
+            ;; first maximum: a strictly greater value replaces the one before it
+            (local.set $t1 (f32x4.gt (local.get $vb) (local.get $va)))
+            (local.set $m1 (v128.bitselect (local.get $vb) (local.get $va) (local.get $t1)))
+            (local.set $t2 (f32x4.gt (local.get $vd) (local.get $vc)))
+            (local.set $m2 (v128.bitselect (local.get $vd) (local.get $vc) (local.get $t2)))
+            (local.set $t3 (f32x4.gt (local.get $m2) (local.get $m1)))
+            ;; the output gradient, where the window's maximum is positive (ReLU's derivative)
+            (local.set $gv (v128.and
+              (v128.load (i32.add (local.get $g) (local.get $k)))
+              (f32x4.gt (v128.bitselect (local.get $m2) (local.get $m1) (local.get $t3)) (v128.const f32x4 0 0 0 0))))
+            (local.set $q (i32.add (i32.add (local.get $dx) (local.get $win)) (local.get $k)))
+            (v128.store (local.get $q)
+              (v128.andnot (v128.andnot (local.get $gv) (local.get $t1)) (local.get $t3)))
+            (v128.store (i32.add (local.get $q) (local.get $cs))
+              (v128.andnot (v128.and (local.get $gv) (local.get $t1)) (local.get $t3)))
+            (v128.store (i32.add (local.get $q) (local.get $rs))
+              (v128.and (v128.andnot (local.get $gv) (local.get $t2)) (local.get $t3)))
+            (v128.store (i32.add (i32.add (local.get $q) (local.get $rs)) (local.get $cs))
+              (v128.and (v128.and (local.get $gv) (local.get $t2)) (local.get $t3)))
+            (local.set $k (i32.add (local.get $k) (i32.const 16)))
+            (br $kloop)))
+          (local.set $g (i32.add (local.get $g) (local.get $cs)))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $jloop)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $iloop)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bloop))))
+
+  ;; The sum over rows of a [rows, c] float32 matrix, c a multiple of 16, into out[c]: each
+  ;; channel is summed in float64, row by row, then rounded to float32. Sixteen channels at a
+  ;; time (eight float64x2 accumulators), so each pass reads one 64-byte line per row.
+  (func (export "bias_grad")
+    (param $dy i32) (param $out i32) (param $rows i32) (param $c i32)
+    (local $cs i32) (local $k i32) (local $p i32) (local $end i32) (local $v v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
+    (local.set $cs (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $end (i32.add (local.get $dy) (i32.mul (local.get $rows) (local.get $cs))))
+    (local.set $k (i32.const 0))
+    (block $kdone (loop $kloop
+      (br_if $kdone (i32.ge_u (local.get $k) (local.get $cs)))
+      (local.set $a0 (v128.const i64x2 0 0)) (local.set $a1 (v128.const i64x2 0 0))
+      (local.set $a2 (v128.const i64x2 0 0)) (local.set $a3 (v128.const i64x2 0 0))
+      (local.set $a4 (v128.const i64x2 0 0)) (local.set $a5 (v128.const i64x2 0 0))
+      (local.set $a6 (v128.const i64x2 0 0)) (local.set $a7 (v128.const i64x2 0 0))
+      (local.set $p (i32.add (local.get $dy) (local.get $k)))
+      (block $rdone (loop $rloop
+        (br_if $rdone (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $v (v128.load offset=0 (local.get $p)))
+        (local.set $a0 (f64x2.add (local.get $a0) (f64x2.promote_low_f32x4 (local.get $v))))
+        (local.set $a1 (f64x2.add (local.get $a1) (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))
+        (local.set $v (v128.load offset=16 (local.get $p)))
+        (local.set $a2 (f64x2.add (local.get $a2) (f64x2.promote_low_f32x4 (local.get $v))))
+        (local.set $a3 (f64x2.add (local.get $a3) (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))
+        (local.set $v (v128.load offset=32 (local.get $p)))
+        (local.set $a4 (f64x2.add (local.get $a4) (f64x2.promote_low_f32x4 (local.get $v))))
+        (local.set $a5 (f64x2.add (local.get $a5) (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))
+        (local.set $v (v128.load offset=48 (local.get $p)))
+        (local.set $a6 (f64x2.add (local.get $a6) (f64x2.promote_low_f32x4 (local.get $v))))
+        (local.set $a7 (f64x2.add (local.get $a7) (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))
+        (local.set $p (i32.add (local.get $p) (local.get $cs)))
+        (br $rloop)))
+      (local.set $p (i32.add (local.get $out) (local.get $k)))
+      (v128.store offset=0 (local.get $p) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+        (f32x4.demote_f64x2_zero (local.get $a0)) (f32x4.demote_f64x2_zero (local.get $a1))))
+      (v128.store offset=16 (local.get $p) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+        (f32x4.demote_f64x2_zero (local.get $a2)) (f32x4.demote_f64x2_zero (local.get $a3))))
+      (v128.store offset=32 (local.get $p) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+        (f32x4.demote_f64x2_zero (local.get $a4)) (f32x4.demote_f64x2_zero (local.get $a5))))
+      (v128.store offset=48 (local.get $p) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+        (f32x4.demote_f64x2_zero (local.get $a6)) (f32x4.demote_f64x2_zero (local.get $a7))))
+      (local.set $k (i32.add (local.get $k) (i32.const 64)))
+      (br $kloop))))
+)
