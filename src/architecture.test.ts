@@ -29,6 +29,12 @@ const RULES: Record<string, Rule> = {
   'index.ts': { src: ['api', 'core', 'errors', 'manifest', 'workspace'], external: [] },
 };
 
+/** Imports past the rules, each explained where it is made. */
+const EXCEPTIONS: [from: string, to: string][] = [
+  // the launcher's head start for status must not load index.ts (all of d2)
+  [path.join('cli', 'prefetch.ts'), path.join('api', 'prefetch.js')],
+];
+
 function sourceFiles(dir: string): string[] {
   const out: string[] = [];
   for (const ent of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -76,7 +82,8 @@ describe('architecture', () => {
           const target = path.resolve(path.dirname(file), spec);
           const targetArea = areaOf(target.replace(/\.js$/, '.ts'));
           if (targetArea === area) continue;
-          const allowed = rule.src.includes(targetArea) || (typeOnly && targetArea === 'manifest' && ADAPTER_BASE.includes('manifest'));
+          const allowed = rule.src.includes(targetArea) || (typeOnly && targetArea === 'manifest' && ADAPTER_BASE.includes('manifest'))
+            || EXCEPTIONS.some(([from, to]) => path.relative(SRC, file) === from && path.relative(SRC, target) === to);
           if (!allowed) violations.push(`${path.relative(SRC, file)} imports ${spec} (${area} may not import ${targetArea})`);
         } else if (!rule.external.some((e) => spec === e || spec.startsWith(e.endsWith('/') ? e : `${e}/`))) {
           violations.push(`${path.relative(SRC, file)} imports package '${spec}' (not allowed in ${area})`);

@@ -297,6 +297,7 @@ async function addSource(project: Project, target: Target, options: AddOptions):
     writeSourceFiles(project, { format: SNAPSHOT_FORMAT, source: name, listing: listingOid, items: listing.length, bytes, labelled: labels.size }, labels);
 
     cache.retain(new Set(listing.map((e) => e.path)));
+    cache.setFolders(walked.folders, abs);
     cache.write(cacheFile, nowMs(), listingOid);
 
     return {

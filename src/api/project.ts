@@ -12,6 +12,9 @@ import {
   type Labels, type Manifest, type Snapshot,
 } from '../manifest/index.js';
 import { ObjectStore } from '../store/index.js';
+import { findProjectRoot } from './project-root.js';
+
+export { findProjectRoot };
 
 export interface Project {
   /** Absolute, real path of the folder holding d2.yaml. */
@@ -19,16 +22,6 @@ export interface Project {
   manifest: Manifest;
   manifestText: string;
   store: ObjectStore;
-}
-
-export function findProjectRoot(start: string): string | undefined {
-  let dir = path.resolve(start);
-  for (;;) {
-    if (fs.existsSync(path.join(dir, MANIFEST_FILE))) return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
 }
 
 /** Parse manifest text or throw ManifestInvalid listing every problem with its position. */

@@ -18,7 +18,7 @@ import { isTableSource, labelsPath, MANIFEST_FILE, SOURCES_DIR, snapshotPath, ty
 import { readTableItems } from './table-source.js';
 import { hashFileSync } from '../util/hash.js';
 import { isInside, relativePosix } from '../util/paths.js';
-import { nowMs, StatCache, walk, type WalkProblem } from '../workspace/index.js';
+import { beginUnchangedCheck, cancelPrefetched, nowMs, StatCache, takePrefetched, walk, type UnchangedCheck, type WalkProblem } from '../workspace/index.js';
 import { openProject, parseLabelsText, parseSnapshotText, parseSourceTexts, readListing, readWorkingSourceTexts, statCachePath, withCaller, type Project, type SourceTexts } from './project.js';
 
 export interface StatusOptions extends CommonOptions {
@@ -56,91 +56,126 @@ const EMPTY: FileChanges = { added: [], modified: [], deleted: [], renamed: [] }
 export async function status(options: StatusOptions = {}): Promise<StatusResult> {
   return withCaller('d2.status', async () => {
     const project = openProject(options.dir);
-    const repo = await openGitRepo(project.root);
-    const head = (await headCommit(repo)) ?? null;
-    const prefix = relativePosix(repo.dir, project.root);
-    const gitPath = (p: string): string => (prefix === '.' ? p : `${prefix}/${p}`);
-
-    const headManifest = head ? await readFileAtCommit(repo, head, gitPath(MANIFEST_FILE)) : undefined;
-    const manifestChanged = headManifest !== project.manifestText;
-
-    const declared = Object.keys(project.manifest.sources);
-    // Blob oids of HEAD's d2.sources/ files: a source whose files hash the same as in HEAD has
-    // nothing staged, and its (possibly large) blobs are never inflated.
-    const headBlobs = head ? await blobOidsAtCommit(repo, head, gitPath(SOURCES_DIR)) : new Map<string, string>();
-    const inHead = [...headBlobs.keys()].filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length));
-    let names = [...new Set([...declared, ...inHead])].sort();
-    if (options.sources?.length) {
-      for (const s of options.sources) {
-        if (!names.includes(s)) throw new SourceNotFound(`unknown source '${s}'`, { data: { source: s }, hint: `known sources: ${names.join(', ') || 'none'}` });
-      }
-      names = names.filter((n) => options.sources!.includes(n));
+    // Folder sources' fast-path checks start first: their files are stat'ed on a helper
+    // thread while this one reads git.
+    const early = beginFolderChecks(project, options.sources);
+    try {
+      return await statusOf(project, early, options);
+    } finally {
+      for (const e of early.values()) await e.check?.cancel();
+      await cancelPrefetched();
     }
-
-    let filesChecked = 0;
-    let filesHashed = 0;
-    const sources: SourceStatus[] = [];
-    for (const name of names) {
-      throwIfAborted(options.signal);
-      const decl = project.manifest.sources[name];
-      const workTexts = decl ? readWorkingSourceTexts(project, name) : {};
-      const snapFile = snapshotPath(name);
-      const labelsFile = labelsPath(name);
-      const headSnapOid = headBlobs.get(path.posix.basename(snapFile));
-      const headLabelsOid = headBlobs.get(path.posix.basename(labelsFile));
-      const working = workTexts.snapshot !== undefined ? parseSnapshotText(workTexts.snapshot, snapFile) : undefined;
-      const unchanged = workTexts.snapshot !== undefined && headSnapOid !== undefined
-        && (await hashBlob(workTexts.snapshot)) === headSnapOid
-        && (workTexts.labels === undefined ? headLabelsOid === undefined : headLabelsOid !== undefined && (await hashBlob(workTexts.labels)) === headLabelsOid);
-      const headTexts: SourceTexts = {};
-      if (!unchanged && headSnapOid !== undefined) {
-        const snap = await readFileAtCommit(repo, head!, gitPath(snapFile));
-        const labels = await readFileAtCommit(repo, head!, gitPath(labelsFile));
-        if (snap !== undefined) headTexts.snapshot = snap;
-        if (labels !== undefined) headTexts.labels = labels;
-      }
-      const st: SourceStatus = {
-        source: name,
-        path: decl?.path ?? null,
-        state: !decl ? 'removed' : !working ? 'untracked' : headSnapOid ? 'tracked' : 'new',
-        staged: { files: EMPTY, relabels: [] },
-        notAdded: EMPTY,
-        notAddedRelabels: [],
-        problems: [],
-      };
-      if (!unchanged) {
-        const headSide = parseSourceTexts(name, headTexts, ' (HEAD)');
-        if (headSide && !project.store.has(headSide.snapshot.listing)) {
-          st.missingListing = headSide.snapshot.listing;
-        } else {
-          const workingSide = parseSourceTexts(name, workTexts);
-          const headListing = headSide ? readListing(project.store, headSide.snapshot.listing) : [];
-          const workingListing = working ? readListing(project.store, working.listing) : [];
-          const files = diffFiles(headListing, workingListing);
-          const before = new Set(headListing.map((e) => e.path));
-          const common = workingListing.filter((e) => before.has(e.path)).map((e) => e.path);
-          st.staged = { files, relabels: diffLabels(headSide?.labels ?? new Map(), workingSide?.labels ?? new Map(), common, files.renamed) };
-        }
-      }
-      if (decl) {
-        const abs = path.resolve(project.root, decl.path);
-        const scan = isTableSource(decl)
-          ? scanTable(project, name, abs, decl, working)
-          : await scanFolder(project, name, abs, working?.listing, options);
-        filesChecked += scan.checked;
-        filesHashed += scan.hashed;
-        st.problems = scan.problems;
-        st.notAdded = scan.notAdded;
-        st.notAddedRelabels = scan.relabels ?? (working && decl.labels && decl.labels !== 'dirname'
-          ? await csvRelabels(project, name, decl.labels, workTexts.labels, working)
-          : []);
-      }
-      sources.push(st);
-    }
-    const clean = !manifestChanged && sources.every((s) =>
-      s.state !== 'untracked' && s.state !== 'removed' && isEmptyFileChanges(s.staged.files) && s.staged.relabels.length === 0 && isEmptyFileChanges(s.notAdded) && s.notAddedRelabels.length === 0);
-    return { head, branch: (await currentBranch(repo)) ?? null, manifestChanged, sources, clean, filesChecked, filesHashed };
   });
+}
+
+interface EarlyCheck {
+  cache: StatCache;
+  check?: UnchangedCheck;
+}
+
+function beginFolderChecks(project: Project, only: readonly string[] | undefined): Map<string, EarlyCheck> {
+  const early = new Map<string, EarlyCheck>();
+  for (const [name, decl] of Object.entries(project.manifest.sources)) {
+    if (isTableSource(decl) || (only?.length && !only.includes(name))) continue;
+    const file = statCachePath(project, name);
+    const folder = path.resolve(project.root, decl.path);
+    const prefetched = takePrefetched(file, folder);
+    if (prefetched) {
+      early.set(name, prefetched);
+      continue;
+    }
+    const cache = StatCache.read(file);
+    const check = cache.listing !== undefined ? beginUnchangedCheck(folder, cache) : undefined;
+    early.set(name, check ? { cache, check } : { cache });
+  }
+  return early;
+}
+
+async function statusOf(project: Project, early: Map<string, EarlyCheck>, options: StatusOptions): Promise<StatusResult> {
+  const repo = await openGitRepo(project.root);
+  const head = (await headCommit(repo)) ?? null;
+  const prefix = relativePosix(repo.dir, project.root);
+  const gitPath = (p: string): string => (prefix === '.' ? p : `${prefix}/${p}`);
+
+  const headManifest = head ? await readFileAtCommit(repo, head, gitPath(MANIFEST_FILE)) : undefined;
+  const manifestChanged = headManifest !== project.manifestText;
+
+  const declared = Object.keys(project.manifest.sources);
+  // Blob oids of HEAD's d2.sources/ files: a source whose files hash the same as in HEAD has
+  // nothing staged, and its (possibly large) blobs are never inflated.
+  const headBlobs = head ? await blobOidsAtCommit(repo, head, gitPath(SOURCES_DIR)) : new Map<string, string>();
+  const inHead = [...headBlobs.keys()].filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length));
+  let names = [...new Set([...declared, ...inHead])].sort();
+  if (options.sources?.length) {
+    for (const s of options.sources) {
+      if (!names.includes(s)) throw new SourceNotFound(`unknown source '${s}'`, { data: { source: s }, hint: `known sources: ${names.join(', ') || 'none'}` });
+    }
+    names = names.filter((n) => options.sources!.includes(n));
+  }
+
+  let filesChecked = 0;
+  let filesHashed = 0;
+  const sources: SourceStatus[] = [];
+  for (const name of names) {
+    throwIfAborted(options.signal);
+    const decl = project.manifest.sources[name];
+    const workTexts = decl ? readWorkingSourceTexts(project, name) : {};
+    const snapFile = snapshotPath(name);
+    const labelsFile = labelsPath(name);
+    const headSnapOid = headBlobs.get(path.posix.basename(snapFile));
+    const headLabelsOid = headBlobs.get(path.posix.basename(labelsFile));
+    const working = workTexts.snapshot !== undefined ? parseSnapshotText(workTexts.snapshot, snapFile) : undefined;
+    const unchanged = workTexts.snapshot !== undefined && headSnapOid !== undefined
+      && (await hashBlob(workTexts.snapshot)) === headSnapOid
+      && (workTexts.labels === undefined ? headLabelsOid === undefined : headLabelsOid !== undefined && (await hashBlob(workTexts.labels)) === headLabelsOid);
+    const headTexts: SourceTexts = {};
+    if (!unchanged && headSnapOid !== undefined) {
+      const snap = await readFileAtCommit(repo, head!, gitPath(snapFile));
+      const labels = await readFileAtCommit(repo, head!, gitPath(labelsFile));
+      if (snap !== undefined) headTexts.snapshot = snap;
+      if (labels !== undefined) headTexts.labels = labels;
+    }
+    const st: SourceStatus = {
+      source: name,
+      path: decl?.path ?? null,
+      state: !decl ? 'removed' : !working ? 'untracked' : headSnapOid ? 'tracked' : 'new',
+      staged: { files: EMPTY, relabels: [] },
+      notAdded: EMPTY,
+      notAddedRelabels: [],
+      problems: [],
+    };
+    if (!unchanged) {
+      const headSide = parseSourceTexts(name, headTexts, ' (HEAD)');
+      if (headSide && !project.store.has(headSide.snapshot.listing)) {
+        st.missingListing = headSide.snapshot.listing;
+      } else {
+        const workingSide = parseSourceTexts(name, workTexts);
+        const headListing = headSide ? readListing(project.store, headSide.snapshot.listing) : [];
+        const workingListing = working ? readListing(project.store, working.listing) : [];
+        const files = diffFiles(headListing, workingListing);
+        const before = new Set(headListing.map((e) => e.path));
+        const common = workingListing.filter((e) => before.has(e.path)).map((e) => e.path);
+        st.staged = { files, relabels: diffLabels(headSide?.labels ?? new Map(), workingSide?.labels ?? new Map(), common, files.renamed) };
+      }
+    }
+    if (decl) {
+      const abs = path.resolve(project.root, decl.path);
+      const scan = isTableSource(decl)
+        ? scanTable(project, name, abs, decl, working)
+        : await scanFolder(project, name, abs, working?.listing, options, early.get(name));
+      filesChecked += scan.checked;
+      filesHashed += scan.hashed;
+      st.problems = scan.problems;
+      st.notAdded = scan.notAdded;
+      st.notAddedRelabels = scan.relabels ?? (working && decl.labels && decl.labels !== 'dirname'
+        ? await csvRelabels(project, name, decl.labels, workTexts.labels, working)
+        : []);
+    }
+    sources.push(st);
+  }
+  const clean = !manifestChanged && sources.every((s) =>
+    s.state !== 'untracked' && s.state !== 'removed' && isEmptyFileChanges(s.staged.files) && s.staged.relabels.length === 0 && isEmptyFileChanges(s.notAdded) && s.notAddedRelabels.length === 0);
+  return { head, branch: (await currentBranch(repo)) ?? null, manifestChanged, sources, clean, filesChecked, filesHashed };
 }
 
 /** A table source: its CSV against the one `d2 add` recorded; rows are compared only if the file changed. */
@@ -215,11 +250,23 @@ interface FolderScan {
  * cache was written with that very listing and every file's stat still matches, the folder is
  * unchanged and neither file contents nor the listing are read.
  */
-async function scanFolder(project: Project, name: string, abs: string, listingOid: string | undefined, options: StatusOptions): Promise<FolderScan> {
+async function scanFolder(project: Project, name: string, abs: string, listingOid: string | undefined, options: StatusOptions, early?: EarlyCheck): Promise<FolderScan> {
   const loadListing = (): ListingEntry[] => (listingOid ? readListing(project.store, listingOid) : []);
-  if (!fs.existsSync(abs)) return { notAdded: { ...EMPTY, deleted: loadListing().map((e) => e.path) }, problems: [], checked: 0, hashed: 0 };
+  const check = early?.check;
+  if (early) delete early.check; // this scan answers for it now
+  if (!fs.existsSync(abs)) {
+    await check?.cancel();
+    return { notAdded: { ...EMPTY, deleted: loadListing().map((e) => e.path) }, problems: [], checked: 0, hashed: 0 };
+  }
   const cacheFile = statCachePath(project, name);
-  const cache = StatCache.read(cacheFile);
+  const cache = early?.cache ?? StatCache.read(cacheFile);
+  // The no-op fast path: no folder listed, no file read (workspace/unchanged.ts).
+  if (listingOid !== undefined && cache.listing === listingOid) {
+    const fast = check ?? beginUnchangedCheck(abs, cache);
+    if (fast && (await fast.result())) return { notAdded: EMPTY, problems: [], checked: cache.size, hashed: 0 };
+  } else {
+    await check?.cancel();
+  }
   const walked = await walk(abs, {
     projectRoot: project.root,
     external: !isInside(project.root, fs.realpathSync(abs)),
@@ -229,6 +276,15 @@ async function scanFolder(project: Project, name: string, abs: string, listingOi
   });
   const checked = walked.files.length;
   if (listingOid !== undefined && cache.listing === listingOid && cache.matchesAll(walked.files)) {
+    // Clean; record the folders once the tree is plain, so the next status takes the fast path.
+    if (cache.wantsFolders(walked.folders) && fs.existsSync(project.store.stateDir())) {
+      try {
+        cache.setFolders(walked.folders, abs);
+        cache.write(cacheFile, nowMs(), listingOid);
+      } catch {
+        // a read-only store: the cache is only an accelerator
+      }
+    }
     return { notAdded: EMPTY, problems: walked.problems, checked, hashed: 0 };
   }
   const entries: ListingEntry[] = [];
@@ -253,8 +309,9 @@ async function scanFolder(project: Project, name: string, abs: string, listingOi
   cache.retain(new Set(entries.map((e) => e.path)));
   const now = nowMs();
   const exact = isEmptyFileChanges(notAdded) && problems.length === walked.problems.length;
-  if ((cache.needsWrite(now) || (exact && cache.listing !== listingOid)) && fs.existsSync(project.store.stateDir())) {
+  if ((cache.needsWrite(now) || (exact && (cache.listing !== listingOid || cache.wantsFolders(walked.folders)))) && fs.existsSync(project.store.stateDir())) {
     try {
+      cache.setFolders(walked.folders, abs);
       cache.write(cacheFile, now, exact ? listingOid : undefined);
     } catch {
       // a read-only store: the cache is only an accelerator

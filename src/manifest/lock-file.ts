@@ -7,7 +7,7 @@
  * write the same text (nothing machine- or time-dependent, such as training time, is in it), and a change shows in git as the lines that changed.
  */
 import { stringify } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatIssue, parseYamlWithSchema } from './parse-yaml.js';
 import { imageStepSchema, PRESETS } from './schema.js';
 

@@ -16,7 +16,7 @@ export interface ManifestParseResult {
   warnings: Issue[];
 }
 
-export const MANIFEST_FILE = 'd2.yaml';
+export { MANIFEST_FILE } from './manifest-file.js';
 
 export function normalizeRelPath(p: string): string {
   let s = p.replace(/\\/g, '/').replace(/\/+/g, '/');

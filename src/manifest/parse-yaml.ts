@@ -7,7 +7,7 @@
  */
 import { closest, distance } from 'fastest-levenshtein';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export interface Issue {
   /** Dotted key path, e.g. 'sources.fmnist.labels'; '' for the whole document. */

@@ -7,7 +7,7 @@
  * fixed key order), so adding a remote shows in git as the lines of that remote.
  */
 import { stringify } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatIssue, parseYamlWithSchema } from './parse-yaml.js';
 
 export const REMOTES_FILE = 'd2.remotes.yaml';

@@ -6,7 +6,7 @@
  * Invariants: objects are strict (an unknown key is an error, never ignored); every default is
  * applied here, so code downstream of `parseManifest` never sees a missing optional value.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const MANIFEST_VERSION = 1 as const;
 

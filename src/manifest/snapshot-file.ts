@@ -7,7 +7,7 @@
  * shows as a change of the `listing` line and the counts, nothing else.
  */
 import { stringify } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatIssue, parseYamlWithSchema } from './parse-yaml.js';
 import { sourceNameSchema } from './schema.js';
 

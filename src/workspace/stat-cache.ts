@@ -4,10 +4,20 @@
  * nothing changed stats every file but reads none.
  *
  * Format (binary, little-endian; `.d2/state/stat-<source>`):
- *   "d2sc" u32 version=4 · f64 writtenAtMs · u32 count · 32-byte listing oid (zeros: none) ·
- *   count × 4 f64 (size, mtimeMs, ctimeMs, ino) · count × 32-byte oid · paths joined by "\0"
+ *   "d2sc" u32 version=6 · f64 writtenAtMs · u32 count · 32-byte listing oid (zeros: none) ·
+ *   u32 folders (NO_FOLDERS: not recorded) · u32 root bytes (0: none) ·
+ *   count × 4 f64 (size, mtimeMs, ctimeMs, ino) · count × 32-byte oid ·
+ *   folders × 3 f64 (mtimeMs, ctimeMs, ino) ·
+ *   the paths, then the folder paths ('.' for the source folder itself), joined by "\0" ·
+ *   the root: the source folder's absolute path when the folders were recorded (UTF-8)
  * Entries are sorted by path (compareStrings), so lookups in walk order are a moving cursor,
  * and reading 100,000 entries is a few views over one buffer.
+ *
+ * The folders are those of the walk the entries came from, recorded only when that walk saw a
+ * plain tree; with them, unchanged.ts can tell a folder is untouched without listing it again
+ * (git's untracked cache: adding, removing or renaming an entry changes its folder's mtime).
+ * The root lets a check begin before the manifest is read (prefetch.ts); it is only trusted
+ * where it equals the folder the manifest names.
  *
  * Invariants:
  * - An entry is trusted only if every recorded stat field matches.
@@ -20,6 +30,7 @@
 import fs from 'node:fs';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { compareStrings } from '../util/compare.js';
+import { splitPaths, type PathList } from './parallel-stat.js';
 import type { WalkedFile } from './walk.js';
 
 export interface StatFields {
@@ -30,8 +41,9 @@ export interface StatFields {
 }
 
 const MAGIC = 0x63733264; // "d2sc"
-const VERSION = 4;
-const HEADER_BYTES = 52;
+const VERSION = 6;
+const HEADER_BYTES = 60;
+const NO_FOLDERS = 0xffffffff;
 const NO_LISTING = '0'.repeat(64);
 
 /**
@@ -48,11 +60,24 @@ function racyWindow(mtimeMs: number): number {
 }
 
 interface Loaded {
-  paths: string[];
+  count: number;
+  /** The paths' bytes until first use: a no-op status never needs the paths on this thread. */
+  pathBytes?: Buffer;
+  paths?: string[];
   stats: Float64Array;
   oids: Buffer;
   /** The listing these entries were written with, when they are exactly its files. */
   listing?: string;
+  folders?: { paths: string[]; stats: Float64Array };
+  root?: string;
+}
+
+/** A folder's stat (path '' for the source folder), as walk.ts records it. */
+export interface FolderStat {
+  path: string;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
 }
 
 export class StatCache {
@@ -62,6 +87,9 @@ export class StatCache {
   /** Entries set since loading (path → stat and oid); they win over loaded ones. */
   private updates = new Map<string, StatFields & { oid: string }>();
   private retained: ReadonlySet<string> | undefined;
+  /** Folders to write (set by `setFolders`); loaded ones are never written back implicitly. */
+  private newFolders: readonly FolderStat[] | undefined;
+  private newRoot: string | undefined;
 
   private constructor(loaded: Loaded, writtenAtMs: number) {
     this.loaded = loaded;
@@ -69,7 +97,7 @@ export class StatCache {
   }
 
   static empty(): StatCache {
-    return new StatCache({ paths: [], stats: new Float64Array(0), oids: Buffer.alloc(0) }, 0);
+    return new StatCache({ count: 0, paths: [], stats: new Float64Array(0), oids: Buffer.alloc(0) }, 0);
   }
 
   static read(file: string): StatCache {
@@ -82,21 +110,40 @@ export class StatCache {
     if (buf.length < HEADER_BYTES || buf.readUInt32LE(0) !== MAGIC || buf.readUInt32LE(4) !== VERSION) return StatCache.empty();
     const writtenAt = buf.readDoubleLE(8);
     const count = buf.readUInt32LE(16);
+    const folderField = buf.readUInt32LE(52);
+    const folderCount = folderField === NO_FOLDERS ? 0 : folderField;
+    const rootBytes = buf.readUInt32LE(56);
     const statsEnd = HEADER_BYTES + count * 32;
     const oidsEnd = statsEnd + count * 32;
-    if (!Number.isFinite(writtenAt) || buf.length < oidsEnd) return StatCache.empty();
+    const foldersEnd = oidsEnd + folderCount * 24;
+    const namesEnd = buf.length - rootBytes;
+    if (!Number.isFinite(writtenAt) || namesEnd < foldersEnd) return StatCache.empty();
     const stats = new Float64Array(count * 4);
     Buffer.from(stats.buffer).set(buf.subarray(HEADER_BYTES, statsEnd));
-    const paths = count === 0 ? [] : buf.toString('utf8', oidsEnd).split('\0');
-    if (paths.length !== count) return StatCache.empty();
+    // File paths, then folder paths: the boundary is the folderCount-th NUL from the end
+    // (with no file paths, the folder paths are the whole section).
+    let boundary = namesEnd;
+    for (let k = 0; k < (count === 0 ? folderCount - 1 : folderCount); k++) {
+      boundary = boundary > foldersEnd ? buf.lastIndexOf(0, boundary - 1) : -1;
+      if (boundary < foldersEnd) return StatCache.empty();
+    }
+    if (count === 0 && folderCount > 0) boundary = foldersEnd - 1;
     const listing = buf.toString('hex', 20, 52);
-    const loaded: Loaded = { paths, stats, oids: buf.subarray(statsEnd, oidsEnd) };
+    const loaded: Loaded = { count, pathBytes: buf.subarray(foldersEnd, Math.max(foldersEnd, boundary)), stats, oids: buf.subarray(statsEnd, oidsEnd) };
     if (listing !== NO_LISTING) loaded.listing = listing;
+    if (folderField !== NO_FOLDERS) {
+      const folderStats = new Float64Array(folderCount * 3);
+      Buffer.from(folderStats.buffer).set(buf.subarray(oidsEnd, foldersEnd));
+      const folderPaths = folderCount === 0 ? [] : buf.toString('utf8', boundary + 1, namesEnd).split('\0');
+      if (folderPaths.length !== folderCount) return StatCache.empty();
+      loaded.folders = { paths: folderPaths.map((p) => (p === '.' ? '' : p)), stats: folderStats };
+      if (rootBytes > 0) loaded.root = buf.toString('utf8', namesEnd);
+    }
     return new StatCache(loaded, writtenAt);
   }
 
   private indexOf(path: string): number {
-    const { paths } = this.loaded;
+    const paths = pathsOf(this.loaded);
     // Walk order equals cache order: try the cursor first, then binary search.
     if (paths[this.cursor] === path) return this.cursor++;
     let lo = 0;
@@ -114,7 +161,7 @@ export class StatCache {
   }
 
   get size(): number {
-    return this.loaded.paths.length;
+    return this.loaded.count;
   }
 
   /** The listing this cache's entries are exactly the files of (set by `write`), if any. */
@@ -122,12 +169,78 @@ export class StatCache {
     return this.updates.size === 0 ? this.loaded.listing : undefined;
   }
 
+  /** The moment this cache was written (ms since the epoch): racy-git's reference point. */
+  get writtenAt(): number {
+    return this.writtenAtMs;
+  }
+
+  /** Every entry's path, sorted (the loaded entries; not those set since). */
+  get paths(): readonly string[] {
+    return pathsOf(this.loaded);
+  }
+
+  /** The absolute path of the folder the recorded folders were walked from, if known. */
+  get root(): string | undefined {
+    return this.folders ? this.loaded.root : undefined;
+  }
+
+  /** The loaded paths for parallel-stat: a helper thread gets their bytes, undecoded here. */
+  get pathList(): PathList {
+    const l = this.loaded;
+    return {
+      count: l.count,
+      joined: () => (l.paths ? l.paths.join('\0') : new Uint8Array(l.pathBytes!)),
+      list: () => pathsOf(l),
+    };
+  }
+
+  /** The folders recorded with the loaded entries, if the walk they came from was plain. */
+  get folders(): { readonly paths: readonly string[]; readonly stats: Float64Array } | undefined {
+    return this.updates.size === 0 ? this.loaded.folders : undefined;
+  }
+
+  /**
+   * True when `stats` (STRIDE numbers per loaded entry, in entry order, as parallel-stat.ts
+   * returns them: size, mtimeMs, ctimeMs, ino, kind) match every entry and none is racy.
+   */
+  matchesStats(stats: Float64Array, stride: number, fileKind: number): boolean {
+    const { count, stats: own } = this.loaded;
+    if (this.updates.size > 0 || stats.length !== count * stride) return false;
+    for (let i = 0; i < count; i++) {
+      const k = i * stride;
+      const c = i * 4;
+      if (stats[k + 4] !== fileKind || stats[k] !== own[c] || stats[k + 1] !== own[c + 1] || stats[k + 2] !== own[c + 2] || stats[k + 3] !== own[c + 3]) return false;
+      const m = own[c + 1]!;
+      if (m + racyWindow(m) >= this.writtenAtMs) return false;
+    }
+    return true;
+  }
+
+  /** True when recorded folder `i` has this stat and was not racy when the cache was written. */
+  matchesFolder(i: number, stat: Omit<StatFields, 'size'>): boolean {
+    const f = this.folders;
+    if (!f || i >= f.paths.length) return false;
+    const k = i * 3;
+    const m = f.stats[k]!;
+    return stat.mtimeMs === m && stat.ctimeMs === f.stats[k + 1] && stat.ino === f.stats[k + 2] && m + racyWindow(m) < this.writtenAtMs;
+  }
+
+  /**
+   * Record the folders of the walk the entries being written came from (undefined: the walk
+   * was not plain) and the absolute path it walked. Only `write` after this call stores folders.
+   */
+  setFolders(folders: readonly FolderStat[] | undefined, root: string): void {
+    this.newFolders = folders;
+    this.newRoot = folders ? root : undefined;
+  }
+
   /**
    * True when `files` (sorted by path) are exactly the cached entries, each with a matching,
    * non-racy stat: then they are byte for byte the files of `listing`, and nothing needs reading.
    */
   matchesAll(files: readonly WalkedFile[]): boolean {
-    const { paths, stats } = this.loaded;
+    const { stats } = this.loaded;
+    const paths = pathsOf(this.loaded);
     if (this.updates.size > 0 || files.length !== paths.length) return false;
     for (let i = 0; i < files.length; i++) {
       const f = files[i]!;
@@ -166,14 +279,26 @@ export class StatCache {
    */
   needsWrite(nowMs: number): boolean {
     if (this.updates.size > 0) return true;
-    const { paths, stats } = this.loaded;
+    const { stats } = this.loaded;
+    const paths = pathsOf(this.loaded);
     if (this.retained && paths.some((p) => !this.retained!.has(p))) return true;
     for (let i = 0; i < paths.length; i++) {
       const m = stats[i * 4 + 1]!;
       const w = racyWindow(m);
       if (m + w >= this.writtenAtMs && m + w < nowMs) return true;
     }
+    const folders = this.loaded.folders;
+    for (let i = 0; folders && i < folders.paths.length; i++) {
+      const m = folders.stats[i * 3]!;
+      const w = racyWindow(m);
+      if (m + w >= this.writtenAtMs && m + w < nowMs) return true;
+    }
     return false;
+  }
+
+  /** True when no folders are recorded and these (a plain walk's) could be. */
+  wantsFolders(folders: readonly FolderStat[] | undefined): boolean {
+    return folders !== undefined && this.loaded.folders === undefined;
   }
 
   /**
@@ -182,7 +307,8 @@ export class StatCache {
    */
   write(file: string, nowMs: number, listing?: string): void {
     const merged = new Map<string, StatFields & { oid: string }>();
-    const { paths, stats, oids } = this.loaded;
+    const { stats, oids } = this.loaded;
+    const paths = pathsOf(this.loaded);
     for (let i = 0; i < paths.length; i++) {
       const p = paths[i]!;
       if (this.retained && !this.retained.has(p)) continue;
@@ -198,17 +324,38 @@ export class StatCache {
       outStats.set([e.size, e.mtimeMs, e.ctimeMs, e.ino], i * 4);
       outOids.write(e.oid, i * 32, 'hex');
     });
+    const folders = this.newFolders;
+    const folderStats = new Float64Array((folders?.length ?? 0) * 3);
+    folders?.forEach((f, i) => folderStats.set([f.mtimeMs, f.ctimeMs, f.ino], i * 3));
+    const names = folders ? [...keys, ...folders.map((f) => f.path || '.')] : keys;
     const header = Buffer.alloc(HEADER_BYTES);
     header.writeUInt32LE(MAGIC, 0);
     header.writeUInt32LE(VERSION, 4);
     header.writeDoubleLE(nowMs, 8);
     header.writeUInt32LE(count, 16);
     header.write(listing ?? NO_LISTING, 20, 'hex');
-    writeFileAtomicSync(file, Buffer.concat([header, Buffer.from(outStats.buffer), outOids, Buffer.from(keys.join('\0'), 'utf8')]));
+    header.writeUInt32LE(folders ? folders.length : NO_FOLDERS, 52);
+    const root = Buffer.from(this.newRoot ?? '', 'utf8');
+    header.writeUInt32LE(root.length, 56);
+    writeFileAtomicSync(file, Buffer.concat([header, Buffer.from(outStats.buffer), outOids, Buffer.from(folderStats.buffer), Buffer.from(names.join('\0'), 'utf8'), root]));
     const reread = StatCache.read(file);
     this.loaded = reread.loaded;
     this.updates.clear();
+    this.newFolders = undefined;
+    this.newRoot = undefined;
   }
+}
+
+/**
+ * The loaded paths, decoded on first use. Damage only costs time: were the names fewer or more
+ * than the count, the missing ones are '' (no file's path), so nothing is matched through them.
+ */
+function pathsOf(l: Loaded): string[] {
+  if (!l.paths) {
+    l.paths = splitPaths(l.pathBytes!, l.count);
+    delete l.pathBytes;
+  }
+  return l.paths;
 }
 
 function sameStat(a: StatFields, b: StatFields): boolean {

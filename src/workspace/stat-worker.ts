@@ -4,9 +4,9 @@
  * result array, and says when it has no chunk left. One job per worker.
  */
 import { parentPort } from 'node:worker_threads';
-import { statChunks, type ParallelStatJob } from './parallel-stat.js';
+import { splitPaths, statChunks, type ParallelStatJob } from './parallel-stat.js';
 
 parentPort?.once('message', (job: ParallelStatJob) => {
-  statChunks(job.paths.split('\0'), job);
+  statChunks(job.prefix, splitPaths(job.paths, job.count), job);
   parentPort?.postMessage('done');
 });

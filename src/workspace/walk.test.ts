@@ -16,6 +16,22 @@ describe('walk', () => {
     expect(r.problems).toEqual([]);
   });
 
+  it('records every folder of a plain tree, stat\'ed before it was read, and none once a link appears', async () => {
+    const root = tempDir();
+    writeFiles(root, { 'data/a/b/1.png': 'x', 'data/c/2.png': 'y', 'data/.hidden/3.png': 'z' });
+    const data = path.join(root, 'data');
+    const r = await walk(data, { projectRoot: root });
+    expect(r.folders?.map((f) => f.path)).toEqual(['', 'a', 'a/b', 'c']);
+    for (const f of r.folders!) {
+      const st = fs.statSync(path.join(data, f.path));
+      expect([f.mtimeMs, f.ctimeMs, f.ino]).toEqual([st.mtimeMs, st.ctimeMs, st.ino]);
+    }
+    fs.symlinkSync(path.join(data, 'c', '2.png'), path.join(data, 'a', 'link.png'));
+    const linked = await walk(data, { projectRoot: root });
+    expect(linked.files.map((f) => f.path)).toContain('a/link.png');
+    expect(linked.folders).toBeUndefined();
+  });
+
   it('reports a symlink loop instead of following it forever', async () => {
     const root = tempDir();
     writeFiles(root, { 'data/a/1.png': 'x' });

@@ -8,6 +8,9 @@
  *   skipped and counted; sockets, FIFOs and devices, broken links, loops, unreadable folders
  *   and links leading outside the project are returned as problems with their path.
  * - Returns files sorted by path (POSIX, relative to the walked folder).
+ * - `folders` is returned only for a plain tree (regular files, plain folders and hidden entries,
+ *   nothing else): each folder's stat taken before it was read, so a later change of its
+ *   entries (a file added, removed or renamed) shows as a newer mtime. See unchanged.ts.
  * Uses synchronous calls on purpose: for tens of thousands of small stats they cost a third of
  * the asynchronous ones here. readdir's entry types decide what needs a stat during the walk
  * (links, unknown types); regular files are stat'ed afterwards on both cores.
@@ -40,10 +43,20 @@ export interface WalkProblem {
   severity: 'error' | 'warning';
 }
 
+/** A folder's stat as the walk saw it before reading it; `path` is '' for the walked folder. */
+export interface WalkedFolder {
+  path: string;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+}
+
 export interface WalkResult {
   files: WalkedFile[];
   problems: WalkProblem[];
   hiddenSkipped: number;
+  /** Every folder walked, when the tree was plain (no links, special files or problems). */
+  folders?: WalkedFolder[];
 }
 
 export interface WalkOptions {
@@ -73,9 +86,13 @@ export async function walk(dir: string, options: WalkOptions): Promise<WalkResul
   let hiddenSkipped = 0;
   let foldersSinceYield = 0;
   const rootReal = fs.realpathSync(dir);
+  // Stat'ed before it is read (see `folders`); a link or an odd entry anywhere makes it undefined.
+  const rootStat = fs.statSync(dir);
+  let folders: WalkedFolder[] | undefined = [{ path: '', mtimeMs: rootStat.mtimeMs, ctimeMs: rootStat.ctimeMs, ino: rootStat.ino }];
   const helper = (options.expectedFiles ?? 0) >= PARALLEL_MIN ? startStatHelper() : undefined;
 
   const problem = (kind: WalkProblemKind, rel: string, message: string, severity: 'error' | 'warning'): void => {
+    folders = undefined;
     problems.push({ kind, path: rel, message, severity });
   };
 
@@ -115,6 +132,7 @@ export async function walk(dir: string, options: WalkOptions): Promise<WalkResul
         continue;
       }
       if (st.isSymbolicLink()) {
+        folders = undefined;
         let real: string;
         let target: fs.Stats;
         try {
@@ -149,10 +167,13 @@ export async function walk(dir: string, options: WalkOptions): Promise<WalkResul
         // A plain folder cannot be its own ancestor (only links create loops), so its real path
         // is derived from its parent's without a realpath call.
         const childReal = `${realDir}${path.sep}${name}`;
+        folders?.push({ path: rel, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
         await visit(abs, rel, childReal, new Set([...ancestors, childReal]));
         continue;
       }
       if (st.isFile()) {
+        // readdir could not tell the type (some filesystems): fine, but not a plain tree
+        folders = undefined;
         files.push({ path: rel, abs, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino });
         continue;
       }
@@ -181,7 +202,7 @@ export async function walk(dir: string, options: WalkOptions): Promise<WalkResul
   files.sort((a, b) => compareStrings(a.path, b.path));
   problems.sort((a, b) => compareStrings(a.path, b.path));
   options.onProgress?.(files.length);
-  return { files, problems, hiddenSkipped };
+  return folders ? { files, problems, hiddenSkipped, folders } : { files, problems, hiddenSkipped };
 }
 
 function safeReadlink(p: string): string {
