@@ -29,10 +29,13 @@ async function copyTree(name) {
   return dir;
 }
 
-async function statusRuns(file, argv, cwd) {
+async function statusRuns(file, argv, cwd, before = () => undefined) {
   await timed(file, argv, { cwd, env }); // warm-up (and settles racily-clean entries)
   const xs = [];
-  for (let i = 0; i < runs; i++) xs.push((await timed(file, argv, { cwd, env })).seconds);
+  for (let i = 0; i < runs; i++) {
+    before();
+    xs.push((await timed(file, argv, { cwd, env })).seconds);
+  }
   return median(xs);
 }
 
@@ -45,9 +48,13 @@ const results = {};
   const add = await timed(D2, ['add', 'fmnist', '--labels', 'dirname', '-q'], { cwd: dir, env });
   const commit = await timed(D2, ['commit', '-m', 'fmnist', '-q'], { cwd: dir, env });
   const status = await statusRuns(D2, ['status', '-q'], dir);
+  // The same without the clean-status stamp (as after any change to what status reads): git,
+  // the manifest and every source are read in full; only the folders fast path remains.
+  const stamp = path.join(dir, '.d2', 'state', 'status-clean');
+  const statusFull = await statusRuns(D2, ['status', '-q'], dir, () => fs.rmSync(stamp, { force: true }));
   const check = JSON.parse((await timed(D2, ['status', '--json'], { cwd: dir, env })).stdout.trim().split('\n').pop());
   if (!check.data.clean || check.data.filesHashed !== 0) throw new Error('d2 status after commit is not a clean no-op');
-  results.d2 = { add: add.seconds, commit: commit.seconds, total: add.seconds + commit.seconds, status };
+  results.d2 = { add: add.seconds, commit: commit.seconds, total: add.seconds + commit.seconds, status, statusFull };
 }
 
 // plain git
@@ -87,7 +94,7 @@ const rows = Object.entries(results).map(([tool, r]) => [
 ]);
 console.log(`\nadd + commit and no-op status over ${nFiles.toLocaleString('en')} PNG files (median of ${runs} status runs)\n`);
 console.log(table(['tool', 'add+commit s', 'files/s', 'peer/d2 time', 'status s'], rows));
-console.log(`\nd2: add ${d2.add.toFixed(2)} s + commit ${d2.commit.toFixed(2)} s; no-op status ${d2.status.toFixed(3)} s`);
+console.log(`\nd2: add ${d2.add.toFixed(2)} s + commit ${d2.commit.toFixed(2)} s; no-op status ${d2.status.toFixed(3)} s (${d2.statusFull.toFixed(3)} s without the clean-status stamp)`);
 const fastestPeer = Object.entries(results).filter(([t]) => t === 'git-lfs' || t === 'git-annex').sort((a, b) => a[1].total - b[1].total)[0];
 if (fastestPeer) console.log(`target: d2 add+commit ≤ half of the faster peer (${fastestPeer[0]} ${fastestPeer[1].total.toFixed(2)} s → ≤ ${(fastestPeer[1].total / 2).toFixed(2)} s): ${d2.total <= fastestPeer[1].total / 2 ? 'met' : 'NOT met'}`);
 console.log(`target: no-op status < 0.5 s: ${d2.status < 0.5 ? 'met' : 'NOT met'}`);

@@ -19,6 +19,7 @@ import { readTableItems } from './table-source.js';
 import { hashFileSync } from '../util/hash.js';
 import { isInside, relativePosix } from '../util/paths.js';
 import { beginUnchangedCheck, cancelPrefetched, nowMs, StatCache, takePrefetched, walk, type UnchangedCheck, type WalkProblem } from '../workspace/index.js';
+import { beginStampCapture, type StampCapture } from './status-stamp.js';
 import { openProject, parseLabelsText, parseSnapshotText, parseSourceTexts, readListing, readWorkingSourceTexts, statCachePath, withCaller, type Project, type SourceTexts } from './project.js';
 
 export interface StatusOptions extends CommonOptions {
@@ -55,12 +56,20 @@ const EMPTY: FileChanges = { added: [], modified: [], deleted: [], renamed: [] }
 
 export async function status(options: StatusOptions = {}): Promise<StatusResult> {
   return withCaller('d2.status', async () => {
+    // Stat'ed before anything is read: what a clean result may be replayed from (status-stamp.ts).
+    const capture = options.sources?.length ? undefined : beginStampCapture(options.dir ?? process.cwd());
     const project = openProject(options.dir);
+    if (capture && capture.root !== project.root) capture.ruleOut();
+    for (const decl of Object.values(project.manifest.sources)) {
+      if (isTableSource(decl)) capture?.input(path.resolve(project.root, decl.path));
+      else if (decl.labels && decl.labels !== 'dirname') capture?.input(path.join(project.root, decl.labels));
+    }
+    for (const name of Object.keys(project.manifest.sources)) capture?.input(statCachePath(project, name));
     // Folder sources' fast-path checks start first: their files are stat'ed on a helper
     // thread while this one reads git.
     const early = beginFolderChecks(project, options.sources);
     try {
-      return await statusOf(project, early, options);
+      return await statusOf(project, early, options, capture);
     } finally {
       for (const e of early.values()) await e.check?.cancel();
       await cancelPrefetched();
@@ -91,7 +100,7 @@ function beginFolderChecks(project: Project, only: readonly string[] | undefined
   return early;
 }
 
-async function statusOf(project: Project, early: Map<string, EarlyCheck>, options: StatusOptions): Promise<StatusResult> {
+async function statusOf(project: Project, early: Map<string, EarlyCheck>, options: StatusOptions, capture: StampCapture | undefined): Promise<StatusResult> {
   const repo = await openGitRepo(project.root);
   const head = (await headCommit(repo)) ?? null;
   const prefix = relativePosix(repo.dir, project.root);
@@ -162,7 +171,7 @@ async function statusOf(project: Project, early: Map<string, EarlyCheck>, option
       const abs = path.resolve(project.root, decl.path);
       const scan = isTableSource(decl)
         ? scanTable(project, name, abs, decl, working)
-        : await scanFolder(project, name, abs, working?.listing, options, early.get(name));
+        : await scanFolder(project, name, abs, working?.listing, options, early.get(name), capture);
       filesChecked += scan.checked;
       filesHashed += scan.hashed;
       st.problems = scan.problems;
@@ -175,7 +184,10 @@ async function statusOf(project: Project, early: Map<string, EarlyCheck>, option
   }
   const clean = !manifestChanged && sources.every((s) =>
     s.state !== 'untracked' && s.state !== 'removed' && isEmptyFileChanges(s.staged.files) && s.staged.relabels.length === 0 && isEmptyFileChanges(s.notAdded) && s.notAddedRelabels.length === 0);
-  return { head, branch: (await currentBranch(repo)) ?? null, manifestChanged, sources, clean, filesChecked, filesHashed };
+  const result = { head, branch: (await currentBranch(repo)) ?? null, manifestChanged, sources, clean, filesChecked, filesHashed };
+  const folderSources = Object.values(project.manifest.sources).filter((d) => !isTableSource(d)).length;
+  capture?.write(result, repo.dir, folderSources, nowMs());
+  return result;
 }
 
 /** A table source: its CSV against the one `d2 add` recorded; rows are compared only if the file changed. */
@@ -238,6 +250,8 @@ async function csvRelabels(project: Project, name: string, csvPath: string, labe
 }
 
 interface FolderScan {
+  /** The stat cache that answered, when the fast path did. */
+  fast?: StatCache;
   notAdded: FileChanges;
   relabels?: Relabel[];
   problems: WalkProblem[];
@@ -250,7 +264,14 @@ interface FolderScan {
  * cache was written with that very listing and every file's stat still matches, the folder is
  * unchanged and neither file contents nor the listing are read.
  */
-async function scanFolder(project: Project, name: string, abs: string, listingOid: string | undefined, options: StatusOptions, early?: EarlyCheck): Promise<FolderScan> {
+async function scanFolder(project: Project, name: string, abs: string, listingOid: string | undefined, options: StatusOptions, early: EarlyCheck | undefined, capture: StampCapture | undefined): Promise<FolderScan> {
+  const scan = await scanFolderOnce(project, name, abs, listingOid, options, early);
+  if (scan.fast) capture?.folder(statCachePath(project, name), abs, scan.fast);
+  else capture?.ruleOut();
+  return scan;
+}
+
+async function scanFolderOnce(project: Project, name: string, abs: string, listingOid: string | undefined, options: StatusOptions, early: EarlyCheck | undefined): Promise<FolderScan> {
   const loadListing = (): ListingEntry[] => (listingOid ? readListing(project.store, listingOid) : []);
   const check = early?.check;
   if (early) delete early.check; // this scan answers for it now
@@ -263,7 +284,7 @@ async function scanFolder(project: Project, name: string, abs: string, listingOi
   // The no-op fast path: no folder listed, no file read (workspace/unchanged.ts).
   if (listingOid !== undefined && cache.listing === listingOid) {
     const fast = check ?? beginUnchangedCheck(abs, cache);
-    if (fast && (await fast.result())) return { notAdded: EMPTY, problems: [], checked: cache.size, hashed: 0 };
+    if (fast && (await fast.result())) return { notAdded: EMPTY, problems: [], checked: cache.size, hashed: 0, fast: cache };
   } else {
     await check?.cancel();
   }

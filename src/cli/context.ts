@@ -7,6 +7,7 @@ import type * as library from '../index.js';
 import { InvalidArgument, type ProgressEvent } from '../index.js';
 import type { CliIO } from './io.js';
 import { createProgress, type ProgressMode, type ProgressRenderer } from './render/progress.js';
+import { resultLine } from './render/result-line.js';
 import { styleFor, type Style } from './render/style.js';
 
 /** The api functions the CLI calls; tests substitute mocks (DVC's tests/unit/command). */
@@ -27,7 +28,7 @@ export interface RunState {
   flags?: GlobalFlags;
 }
 
-export const JSON_FORMAT_VERSION = 1;
+export { JSON_FORMAT_VERSION } from './render/result-line.js';
 
 export class CommandContext {
   readonly progress: ProgressRenderer;
@@ -55,7 +56,7 @@ export class CommandContext {
   async emit<T>(command: string, data: T, text: (data: T) => string): Promise<void> {
     await this.progress.finish();
     if (this.flags.json) {
-      this.io.stdout.write(`${JSON.stringify({ type: 'result', command, formatVersion: JSON_FORMAT_VERSION, data })}\n`);
+      this.io.stdout.write(resultLine(command, data));
     } else if (!this.flags.quiet) {
       this.io.stdout.write(text(data));
     }

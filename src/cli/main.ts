@@ -23,7 +23,7 @@ import { registerGc, registerPull, registerPush, registerRemote } from './comman
 import type { Api, RunState } from './context.js';
 import { processIO, type CliIO } from './io.js';
 import { renderError } from './render/error.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../util/version.js';
 
 export const EXIT = { ok: 0, user: 1, internal: 2, checkFailed: 3, interrupted: 130, pipeClosed: 141 } as const;
 

@@ -9,10 +9,12 @@
 import { stringify } from 'yaml';
 import * as z from 'zod';
 import { formatIssue, parseYamlWithSchema } from './parse-yaml.js';
+import { SOURCES_DIR } from './manifest-file.js';
 import { sourceNameSchema } from './schema.js';
 
+export { SOURCES_DIR };
+
 export const SNAPSHOT_FORMAT = 1 as const;
-export const SOURCES_DIR = 'd2.sources';
 
 export const snapshotSchema = z.strictObject({
   format: z.literal(SNAPSHOT_FORMAT),

@@ -3,4 +3,4 @@ export { walk, type WalkedFile, type WalkedFolder, type WalkProblem, type WalkPr
 export { StatCache, nowMs, type FolderStat, type StatFields } from './stat-cache.js';
 export { ensureGitignoreEntries } from './gitignore.js';
 export { beginUnchangedCheck, unchangedSinceCache, type UnchangedCheck } from './unchanged.js';
-export { cancelPrefetched, prefetchFolderChecks, takePrefetched, type PrefetchedCheck } from './prefetch.js';
+export { cancelPrefetched, peekPrefetched, prefetchFolderChecks, takePrefetched, type PrefetchedCheck } from './prefetch.js';

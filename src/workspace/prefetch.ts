@@ -61,6 +61,15 @@ export function takePrefetched(cacheFile: string, folder: string): PrefetchedChe
   return undefined;
 }
 
+/**
+ * The check prefetched from `cacheFile`, left in place for `takePrefetched` (its answer is
+ * remembered, so status does not stat the files again), if it stat'ed the files of `folder`.
+ */
+export function peekPrefetched(cacheFile: string, folder: string): PrefetchedCheck | undefined {
+  const p = prefetched.get(cacheFile);
+  return p && p.cache.root === folder ? p : undefined;
+}
+
 /** Stop every prefetched check nobody took. */
 export async function cancelPrefetched(): Promise<void> {
   const left = [...prefetched.values()];

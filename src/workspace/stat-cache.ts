@@ -55,7 +55,8 @@ const NO_LISTING = '0'.repeat(64);
 const FINE_WINDOW_MS = 100;
 const COARSE_WINDOW_MS = 2000;
 
-function racyWindow(mtimeMs: number): number {
+/** How much older than a moment an mtime must be to be trusted at that moment (see above). */
+export function racyWindow(mtimeMs: number): number {
   return mtimeMs % 1000 === 0 ? COARSE_WINDOW_MS : FINE_WINDOW_MS;
 }
 
@@ -90,6 +91,8 @@ export class StatCache {
   /** Folders to write (set by `setFolders`); loaded ones are never written back implicitly. */
   private newFolders: readonly FolderStat[] | undefined;
   private newRoot: string | undefined;
+  /** The stat of the file this cache was read from (taken from the open file, before reading). */
+  fileStat: StatFields | undefined;
 
   private constructor(loaded: Loaded, writtenAtMs: number) {
     this.loaded = loaded;
@@ -102,10 +105,17 @@ export class StatCache {
 
   static read(file: string): StatCache {
     let buf: Buffer;
+    let fileStat: StatFields;
+    let fd: number | undefined;
     try {
-      buf = fs.readFileSync(file);
+      fd = fs.openSync(file, 'r');
+      const st = fs.fstatSync(fd);
+      fileStat = { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
+      buf = fs.readFileSync(fd);
     } catch {
       return StatCache.empty();
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
     }
     if (buf.length < HEADER_BYTES || buf.readUInt32LE(0) !== MAGIC || buf.readUInt32LE(4) !== VERSION) return StatCache.empty();
     const writtenAt = buf.readDoubleLE(8);
@@ -139,7 +149,9 @@ export class StatCache {
       loaded.folders = { paths: folderPaths.map((p) => (p === '.' ? '' : p)), stats: folderStats };
       if (rootBytes > 0) loaded.root = buf.toString('utf8', namesEnd);
     }
-    return new StatCache(loaded, writtenAt);
+    const cache = new StatCache(loaded, writtenAt);
+    cache.fileStat = fileStat;
+    return cache;
   }
 
   private indexOf(path: string): number {

@@ -17,9 +17,9 @@ import type { StatCache } from './stat-cache.js';
 
 /** A fast-path check under way: the stat of the cached files has begun (on the helper thread). */
 export interface UnchangedCheck {
-  /** True when the folder is exactly as the cache last saw it (false: walk it). */
+  /** True when the folder is exactly as the cache last saw it (false: walk it). Asked twice, the same answer. */
   result(): Promise<boolean>;
-  /** The answer is not wanted. */
+  /** The answer is not wanted (no effect once asked for). */
   cancel(): Promise<void>;
 }
 
@@ -36,24 +36,28 @@ export function beginUnchangedCheck(dir: string, cache: StatCache, helper?: Stat
     return undefined;
   }
   const run = beginStatAll(statPrefix(dir), cache.pathList, helper);
-  return {
-    async result() {
-      for (let i = 0; i < folders.paths.length; i++) {
-        const rel = folders.paths[i]!;
-        let st: fs.Stats | undefined;
-        try {
-          st = rel === '' ? fs.statSync(dir) : fs.lstatSync(path.join(dir, rel));
-        } catch {
-          st = undefined;
-        }
-        if (!st?.isDirectory() || !cache.matchesFolder(i, st)) {
-          await run.cancel();
-          return false;
-        }
+  let answer: Promise<boolean> | undefined;
+  const answerNow = async (): Promise<boolean> => {
+    for (let i = 0; i < folders.paths.length; i++) {
+      const rel = folders.paths[i]!;
+      let st: fs.Stats | undefined;
+      try {
+        st = rel === '' ? fs.statSync(dir) : fs.lstatSync(path.join(dir, rel));
+      } catch {
+        st = undefined;
       }
-      return cache.matchesStats(await run.finish(), STRIDE, KIND_FILE);
+      if (!st?.isDirectory() || !cache.matchesFolder(i, st)) {
+        await run.cancel();
+        return false;
+      }
+    }
+    return cache.matchesStats(await run.finish(), STRIDE, KIND_FILE);
+  };
+  return {
+    result: () => (answer ??= answerNow()),
+    cancel: async () => {
+      if (!answer) await run.cancel();
     },
-    cancel: () => run.cancel(),
   };
 }
 

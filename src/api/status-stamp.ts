@@ -1,0 +1,195 @@
+/**
+ * The clean-status stamp: what the last clean `d2 status` depended on, so that the next one
+ * can answer "clean" without loading git, the manifest's parser or the rest of d2 (git's index
+ * does the same for the files it tracks). `.d2/state/status-clean`, JSON:
+ *   format · d2 version · project root · git (root, HEAD's text, the branch's loose ref) ·
+ *   inputs: [path, [size, mtimeMs, ctimeMs, ino] or null when absent] for d2.yaml, the store's
+ *   format file, d2.sources/ and each file in it, and every CSV a source reads (labels, tables,
+ *   a table's stat cache) · folders: each folder source's stat cache (its stat, the listing it
+ *   vouches for) · writtenAt · the status result.
+ *
+ * Invariants:
+ * - Each input's stat and git's texts are taken before status reads them, and a stamp is
+ *   written only when the status was clean, covered every source, answered every folder
+ *   source through the fast path (workspace/unchanged.ts) and no input was racy (changed
+ *   within a timestamp tick of the write), so a stat that still matches means the same bytes.
+ * - `statusFromStamp` answers only when every input keeps its stat, HEAD and the ref their
+ *   text, no nearer .git appeared, and every folder source's fast-path check against the
+ *   same stat cache passes now; anything else, and status runs in full.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { MANIFEST_FILE, SOURCES_DIR } from '../manifest/manifest-file.js';
+import { STORE_DIR } from '../store/object-store.js';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
+import { VERSION } from '../util/version.js';
+import { peekPrefetched } from '../workspace/prefetch.js';
+import { racyWindow, StatCache, type StatFields } from '../workspace/stat-cache.js';
+import { beginUnchangedCheck } from '../workspace/unchanged.js';
+import { findProjectRoot } from './project-root.js';
+import type { StatusResult } from './status.js';
+
+const STAMP_FORMAT = 1;
+
+type Stat4 = [size: number, mtimeMs: number, ctimeMs: number, ino: number];
+
+interface GitState {
+  root: string;
+  head: string;
+  ref?: { path: string; text: string };
+}
+
+interface StampFolder {
+  cacheFile: string;
+  folder: string;
+  listing: string;
+  cache: Stat4;
+}
+
+interface Stamp {
+  format: number;
+  version: string;
+  root: string;
+  git: GitState;
+  inputs: [string, Stat4 | null][];
+  folders: StampFolder[];
+  writtenAt: number;
+  result: StatusResult;
+}
+
+function stampPath(root: string): string {
+  return path.join(root, STORE_DIR, 'state', 'status-clean');
+}
+
+/** An input's stat, through links (status reads through them too). */
+function stat4(p: string): Stat4 | null {
+  try {
+    const st = fs.statSync(p, { throwIfNoEntry: false });
+    return st ? [st.size, st.mtimeMs, st.ctimeMs, st.ino] : null;
+  } catch {
+    return null;
+  }
+}
+
+function fromFields(s: StatFields): Stat4 {
+  return [s.size, s.mtimeMs, s.ctimeMs, s.ino];
+}
+
+function same(a: Stat4 | null | undefined, b: Stat4 | null | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
+}
+
+function readText(p: string): string | undefined {
+  try {
+    return fs.readFileSync(p, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The repository as git finds it from `root` (the nearest .git upwards), if it is a plain one with a loose ref. */
+function gitState(root: string): GitState | undefined {
+  let dir = root;
+  while (!fs.existsSync(path.join(dir, '.git'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+  const gitDir = path.join(dir, '.git');
+  const head = readText(path.join(gitDir, 'HEAD'));
+  if (head === undefined) return undefined; // a .git file (worktree, submodule): no stamp
+  const symbolic = /^ref: (refs\/[^\n]+)\n?$/.exec(head);
+  if (!symbolic) return { root: dir, head };
+  const refPath = path.join(gitDir, ...symbolic[1]!.split('/'));
+  const text = readText(refPath);
+  return text === undefined ? undefined : { root: dir, head, ref: { path: refPath, text } };
+}
+
+/** What one `d2 status` saw, stat'ed before it was read; `write` turns it into a stamp. */
+export class StampCapture {
+  private readonly inputs = new Map<string, Stat4 | null>();
+  private readonly folders: StampFolder[] = [];
+  private readonly git: GitState | undefined;
+  private ruledOut = false;
+
+  /** Call before the project is opened: d2.yaml, the store's format, d2.sources/, git. */
+  constructor(readonly root: string) {
+    this.input(path.join(root, MANIFEST_FILE));
+    this.input(path.join(root, STORE_DIR, 'format'));
+    const sources = path.join(root, SOURCES_DIR);
+    this.input(sources);
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(sources);
+    } catch {
+      // no sources yet
+    }
+    for (const name of names) this.input(path.join(sources, name));
+    this.git = gitState(root);
+  }
+
+  /** A file status reads (stat it before reading it). */
+  input(p: string): void {
+    if (!this.inputs.has(p)) this.inputs.set(p, stat4(p));
+  }
+
+  /** A folder source answered by the fast path against this stat cache. */
+  folder(cacheFile: string, folder: string, cache: StatCache): void {
+    if (!cache.fileStat || cache.listing === undefined) this.ruledOut = true;
+    else this.folders.push({ cacheFile, folder, listing: cache.listing, cache: fromFields(cache.fileStat) });
+  }
+
+  /** Something this status did cannot be replayed from a stamp (a folder walked, say). */
+  ruleOut(): void {
+    this.ruledOut = true;
+  }
+
+  /** Write the stamp if `result` may be replayed; `gitRoot` is where status found the repository. */
+  write(result: StatusResult, gitRoot: string, folderSources: number, now: number): void {
+    const git = this.git;
+    if (this.ruledOut || !result.clean || !git || git.root !== gitRoot || this.folders.length !== folderSources) return;
+    if (result.sources.some((s) => s.missingListing !== undefined || s.problems.length > 0)) return;
+    const stats = [...this.inputs.values(), ...this.folders.map((f) => f.cache)];
+    if (stats.some((s) => s !== null && s[1] + racyWindow(s[1]) >= now)) return;
+    const stamp: Stamp = { format: STAMP_FORMAT, version: VERSION, root: this.root, git, inputs: [...this.inputs], folders: this.folders, writtenAt: now, result };
+    const file = stampPath(this.root);
+    try {
+      if (fs.existsSync(path.dirname(file))) writeFileAtomicSync(file, JSON.stringify(stamp));
+    } catch {
+      // a read-only store: the stamp is only an accelerator
+    }
+  }
+}
+
+/** Begin capturing for a status of the project found from `dir` (none found: nothing to capture). */
+export function beginStampCapture(dir: string): StampCapture | undefined {
+  const found = findProjectRoot(dir);
+  return found ? new StampCapture(fs.realpathSync(found)) : undefined;
+}
+
+/** The result of the last clean status, if nothing it depended on has changed since. */
+export async function statusFromStamp(dir: string): Promise<StatusResult | undefined> {
+  const found = findProjectRoot(dir);
+  if (!found) return undefined;
+  const root = fs.realpathSync(found);
+  let stamp: Stamp;
+  try {
+    stamp = JSON.parse(fs.readFileSync(stampPath(root), 'utf8')) as Stamp;
+  } catch {
+    return undefined;
+  }
+  if (stamp.format !== STAMP_FORMAT || stamp.version !== VERSION || stamp.root !== root) return undefined;
+  if (!stamp.inputs.every(([p, s]) => same(stat4(p), s))) return undefined;
+  const git = gitState(root);
+  if (!git || git.root !== stamp.git.root || git.head !== stamp.git.head || git.ref?.path !== stamp.git.ref?.path || git.ref?.text !== stamp.git.ref?.text) return undefined;
+  for (const f of stamp.folders) {
+    // A prefetched check stays for status to take, its answer remembered; a small folder's is made here.
+    const early = peekPrefetched(f.cacheFile, f.folder);
+    const cache = early?.cache ?? StatCache.read(f.cacheFile);
+    if (!cache.fileStat || !same(fromFields(cache.fileStat), f.cache) || cache.listing !== f.listing || cache.root !== f.folder) return undefined;
+    const check = early?.check ?? beginUnchangedCheck(f.folder, cache);
+    if (!check || !(await check.result())) return undefined;
+  }
+  return stamp.result;
+}
