@@ -28,8 +28,6 @@ export interface RunState {
   flags?: GlobalFlags;
 }
 
-export { JSON_FORMAT_VERSION } from './render/result-line.js';
-
 export class CommandContext {
   readonly progress: ProgressRenderer;
   readonly style: Style;
