@@ -33,7 +33,6 @@ const RULES: Record<string, Rule> = {
 const EXCEPTIONS: [from: string, to: string][] = [
   // the launcher's head start for status must not load index.ts (all of d2)
   [path.join('cli', 'prefetch.ts'), path.join('api', 'prefetch.js')],
-  [path.join('cli', 'prefetch.ts'), path.join('api', 'status-stamp.js')],
 ];
 
 function sourceFiles(dir: string): string[] {

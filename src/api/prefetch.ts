@@ -1,19 +1,31 @@
 /**
- * A head start for `d2 status` (see workspace/prefetch.ts): find the project from `dir` and
- * begin the fast-path check of its large source folders, without loading the manifest's
- * parser or git. Never throws: status works the same without a head start.
+ * A head start for `d2 status`, run by the launcher before the rest of d2 loads: find the
+ * project from `dir`, begin the fast-path check of its large source folders
+ * (workspace/prefetch.ts), and, when asked, answer from the clean-status stamp
+ * (status-stamp.ts). Loads neither the manifest's parser nor git. Never throws: status works
+ * the same without a head start.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { STORE_DIR } from '../store/object-store.js';
 import { prefetchFolderChecks } from '../workspace/prefetch.js';
 import { findProjectRoot } from './project-root.js';
+import type { StatusResult } from './status.js';
+import { statusFromStamp } from './status-stamp.js';
 
-export function prefetchStatus(dir: string, minEntries?: number): void {
+/**
+ * Begin the folder checks of the project found from `dir`; with `fromStamp`, also return the
+ * last clean status if nothing it depended on changed (else undefined: run status in full).
+ * `minEntries` is for tests (see workspace/prefetch.ts).
+ */
+export async function statusHeadStart(dir: string, fromStamp: boolean, minEntries?: number): Promise<StatusResult | undefined> {
   try {
-    const root = findProjectRoot(dir);
-    if (root) prefetchFolderChecks(path.join(fs.realpathSync(root), STORE_DIR, 'state'), minEntries);
+    const found = findProjectRoot(dir);
+    if (!found) return undefined;
+    const root = fs.realpathSync(found);
+    prefetchFolderChecks(path.join(root, STORE_DIR, 'state'), minEntries);
+    return fromStamp ? await statusFromStamp(root) : undefined;
   } catch {
-    // only a head start
+    return undefined; // only a head start
   }
 }

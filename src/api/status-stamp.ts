@@ -3,7 +3,7 @@
  * can answer "clean" without loading git, the manifest's parser or the rest of d2 (git's index
  * does the same for the files it tracks). `.d2/state/status-clean`, JSON:
  *   format · d2 version · project root · git (root, HEAD's text, the branch's loose ref) ·
- *   inputs: [path, [size, mtimeMs, ctimeMs, ino] or null when absent] for d2.yaml, the store's
+ *   inputs: [path, {size, mtimeMs, ctimeMs, ino} or null when absent] for d2.yaml, the store's
  *   format file, d2.sources/ and each file in it, and every CSV a source reads (labels, tables,
  *   a table's stat cache) · folders: each folder source's stat cache (its stat, the listing it
  *   vouches for) · writtenAt · the status result.
@@ -24,14 +24,12 @@ import { STORE_DIR } from '../store/object-store.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { VERSION } from '../util/version.js';
 import { peekPrefetched } from '../workspace/prefetch.js';
-import { racyWindow, StatCache, type StatFields } from '../workspace/stat-cache.js';
+import { racyWindow, sameStat, StatCache, type StatFields } from '../workspace/stat-cache.js';
 import { beginUnchangedCheck } from '../workspace/unchanged.js';
-import { findProjectRoot } from './project-root.js';
+import { findProjectRoot, findUpwards } from './project-root.js';
 import type { StatusResult } from './status.js';
 
-const STAMP_FORMAT = 1;
-
-type Stat4 = [size: number, mtimeMs: number, ctimeMs: number, ino: number];
+const STAMP_FORMAT = 2;
 
 interface GitState {
   root: string;
@@ -43,7 +41,7 @@ interface StampFolder {
   cacheFile: string;
   folder: string;
   listing: string;
-  cache: Stat4;
+  cache: StatFields;
 }
 
 interface Stamp {
@@ -51,7 +49,7 @@ interface Stamp {
   version: string;
   root: string;
   git: GitState;
-  inputs: [string, Stat4 | null][];
+  inputs: [string, StatFields | null][];
   folders: StampFolder[];
   writtenAt: number;
   result: StatusResult;
@@ -61,23 +59,18 @@ function stampPath(root: string): string {
   return path.join(root, STORE_DIR, 'state', 'status-clean');
 }
 
-/** An input's stat, through links (status reads through them too). */
-function stat4(p: string): Stat4 | null {
+/** An input's stat, through links (status reads through them too); null when absent. */
+function statOf(p: string): StatFields | null {
   try {
     const st = fs.statSync(p, { throwIfNoEntry: false });
-    return st ? [st.size, st.mtimeMs, st.ctimeMs, st.ino] : null;
+    return st ? { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino } : null;
   } catch {
     return null;
   }
 }
 
-function fromFields(s: StatFields): Stat4 {
-  return [s.size, s.mtimeMs, s.ctimeMs, s.ino];
-}
-
-function same(a: Stat4 | null | undefined, b: Stat4 | null | undefined): boolean {
-  if (!a || !b) return a === b;
-  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
+function same(a: StatFields | null, b: StatFields | null): boolean {
+  return a && b ? sameStat(a, b) : a === b;
 }
 
 function readText(p: string): string | undefined {
@@ -90,12 +83,8 @@ function readText(p: string): string | undefined {
 
 /** The repository as git finds it from `root` (the nearest .git upwards), if it is a plain one with a loose ref. */
 function gitState(root: string): GitState | undefined {
-  let dir = root;
-  while (!fs.existsSync(path.join(dir, '.git'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
+  const dir = findUpwards(root, '.git');
+  if (!dir) return undefined;
   const gitDir = path.join(dir, '.git');
   const head = readText(path.join(gitDir, 'HEAD'));
   if (head === undefined) return undefined; // a .git file (worktree, submodule): no stamp
@@ -108,7 +97,7 @@ function gitState(root: string): GitState | undefined {
 
 /** What one `d2 status` saw, stat'ed before it was read; `write` turns it into a stamp. */
 export class StampCapture {
-  private readonly inputs = new Map<string, Stat4 | null>();
+  private readonly inputs = new Map<string, StatFields | null>();
   private readonly folders: StampFolder[] = [];
   private readonly git: GitState | undefined;
   private ruledOut = false;
@@ -131,13 +120,13 @@ export class StampCapture {
 
   /** A file status reads (stat it before reading it). */
   input(p: string): void {
-    if (!this.inputs.has(p)) this.inputs.set(p, stat4(p));
+    if (!this.inputs.has(p)) this.inputs.set(p, statOf(p));
   }
 
   /** A folder source answered by the fast path against this stat cache. */
   folder(cacheFile: string, folder: string, cache: StatCache): void {
     if (!cache.fileStat || cache.listing === undefined) this.ruledOut = true;
-    else this.folders.push({ cacheFile, folder, listing: cache.listing, cache: fromFields(cache.fileStat) });
+    else this.folders.push({ cacheFile, folder, listing: cache.listing, cache: cache.fileStat });
   }
 
   /** Something this status did cannot be replayed from a stamp (a folder walked, say). */
@@ -151,7 +140,7 @@ export class StampCapture {
     if (this.ruledOut || !result.clean || !git || git.root !== gitRoot || this.folders.length !== folderSources) return;
     if (result.sources.some((s) => s.missingListing !== undefined || s.problems.length > 0)) return;
     const stats = [...this.inputs.values(), ...this.folders.map((f) => f.cache)];
-    if (stats.some((s) => s !== null && s[1] + racyWindow(s[1]) >= now)) return;
+    if (stats.some((s) => s !== null && s.mtimeMs + racyWindow(s.mtimeMs) >= now)) return;
     const stamp: Stamp = { format: STAMP_FORMAT, version: VERSION, root: this.root, git, inputs: [...this.inputs], folders: this.folders, writtenAt: now, result };
     const file = stampPath(this.root);
     try {
@@ -168,11 +157,8 @@ export function beginStampCapture(dir: string): StampCapture | undefined {
   return found ? new StampCapture(fs.realpathSync(found)) : undefined;
 }
 
-/** The result of the last clean status, if nothing it depended on has changed since. */
-export async function statusFromStamp(dir: string): Promise<StatusResult | undefined> {
-  const found = findProjectRoot(dir);
-  if (!found) return undefined;
-  const root = fs.realpathSync(found);
+/** The result of the last clean status of the project at `root` (real path), if nothing it depended on has changed since. */
+export async function statusFromStamp(root: string): Promise<StatusResult | undefined> {
   let stamp: Stamp;
   try {
     stamp = JSON.parse(fs.readFileSync(stampPath(root), 'utf8')) as Stamp;
@@ -180,14 +166,14 @@ export async function statusFromStamp(dir: string): Promise<StatusResult | undef
     return undefined;
   }
   if (stamp.format !== STAMP_FORMAT || stamp.version !== VERSION || stamp.root !== root) return undefined;
-  if (!stamp.inputs.every(([p, s]) => same(stat4(p), s))) return undefined;
+  if (!stamp.inputs.every(([p, s]) => same(statOf(p), s))) return undefined;
   const git = gitState(root);
   if (!git || git.root !== stamp.git.root || git.head !== stamp.git.head || git.ref?.path !== stamp.git.ref?.path || git.ref?.text !== stamp.git.ref?.text) return undefined;
   for (const f of stamp.folders) {
     // A prefetched check stays for status to take, its answer remembered; a small folder's is made here.
     const early = peekPrefetched(f.cacheFile, f.folder);
     const cache = early?.cache ?? StatCache.read(f.cacheFile);
-    if (!cache.fileStat || !same(fromFields(cache.fileStat), f.cache) || cache.listing !== f.listing || cache.root !== f.folder) return undefined;
+    if (!cache.fileStat || !sameStat(cache.fileStat, f.cache) || cache.listing !== f.listing || cache.root !== f.folder) return undefined;
     const check = early?.check ?? beginUnchangedCheck(f.folder, cache);
     if (!check || !(await check.result())) return undefined;
   }

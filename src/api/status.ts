@@ -60,11 +60,11 @@ export async function status(options: StatusOptions = {}): Promise<StatusResult>
     const capture = options.sources?.length ? undefined : beginStampCapture(options.dir ?? process.cwd());
     const project = openProject(options.dir);
     if (capture && capture.root !== project.root) capture.ruleOut();
-    for (const decl of Object.values(project.manifest.sources)) {
+    for (const [name, decl] of Object.entries(project.manifest.sources)) {
+      capture?.input(statCachePath(project, name));
       if (isTableSource(decl)) capture?.input(path.resolve(project.root, decl.path));
       else if (decl.labels && decl.labels !== 'dirname') capture?.input(path.join(project.root, decl.labels));
     }
-    for (const name of Object.keys(project.manifest.sources)) capture?.input(statCachePath(project, name));
     // Folder sources' fast-path checks start first: their files are stat'ed on a helper
     // thread while this one reads git.
     const early = beginFolderChecks(project, options.sources);

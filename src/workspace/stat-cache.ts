@@ -370,7 +370,8 @@ function pathsOf(l: Loaded): string[] {
   return l.paths;
 }
 
-function sameStat(a: StatFields, b: StatFields): boolean {
+/** True when every field of two stats is equal. */
+export function sameStat(a: StatFields, b: StatFields): boolean {
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
 }
 
