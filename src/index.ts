@@ -21,10 +21,8 @@ export { push, type PushOptions, type PushResult } from './api/push.js';
 export { pull, type PullOptions, type PullResult } from './api/pull.js';
 export { gc, type GcOptions, type GcResult } from './api/gc.js';
 export { data, type DataOptions, type DataResult, type DataPreprocessSummary } from './api/data.js';
-export {
-  build, describeArchitecture, TRAINER_VERSION,
-  type BuildOptions, type BuildResult, type BuildRecord, type BuildMetrics, type SetMetricsSummary,
-} from './api/build.js';
+export { build, type BuildOptions, type BuildResult } from './api/build.js';
+export { describeArchitecture, TRAINER_VERSION, type BuildRecord, type BuildMetrics, type SetMetricsSummary } from './project/builds.js';
 export {
   diff, parseFailOn, checkFailOn, DIFF_SCHEMA,
   type DiffOptions, type DiffResult, type DiffSide, type DiffModel, type FailRule, type FailCheck,
@@ -40,10 +38,12 @@ export {
 export type { Evaluation, SetEvaluation, SetPredictions } from './core/evaluation.js';
 export type { Metrics } from './core/metrics.js';
 export { exportModel, loadBundle, BUNDLE_FORMAT, type ExportOptions, type ExportResult, type BundleInfo } from './api/export.js';
-export type { Preprocessing, InferenceItem } from './api/inference.js';
-export type { SkippedItem, PackStats, PackedDataset, PackedSet } from './api/packing.js';
+export type { Preprocessing, InferenceItem } from './project/inference.js';
+export type { SkippedItem, PackStats, PackedDataset, PackedSet } from './project/packing.js';
 export type { Counts, DatasetProblem, ItemSet, Split } from './core/dataset.js';
-export { openProject, findProjectRoot, type Project } from './api/project.js';
+export { openProject, findProjectRoot, type Project } from './project/project.js';
+export { parseRange } from './core/revision-range.js';
+export { ENGINE_REQUESTS, ENGINE_NAMES, type EngineRequest, type EngineName } from './engine/names.js';
 export type { ProgressEvent, ProgressHandler, CommonOptions } from './core/progress.js';
 export type { FileChanges, Relabel } from './core/changes.js';
 export type { WalkProblem } from './workspace/walk.js';

@@ -23,12 +23,14 @@ import {
   isTableSource, labelsPath, MANIFEST_FILE, serializeLabels, serializeSnapshot, setSourceInManifestText, snapshotPath,
   SNAPSHOT_FORMAT, SOURCE_NAME_PATTERN, type Labels, type Snapshot, type SourceDecl,
 } from '../manifest/index.js';
-import { acquireLock, describeHolder, type PutFileOptions } from '../store/index.js';
+import type { PutFileOptions } from '../store/index.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { isInside, relativePosix } from '../util/paths.js';
 import { ensureGitignoreEntries, nowMs, StatCache, walk, type WalkProblem } from '../workspace/index.js';
-import { readTableItems } from './table-source.js';
-import { loadManifest, openProject, parseLabelsText, readListing, readWorkingSource, statCachePath, withCaller, type Project } from './project.js';
+import { readTableItems } from '../project/table-source.js';
+import { loadManifest, openProject, withStoreLock, type Project } from '../project/project.js';
+import { parseLabelsText, readListing, readWorkingSource, statCachePath } from '../project/sources.js';
+import { withCaller } from './verb.js';
 
 export interface AddOptions extends CommonOptions {
   /** Folders to add (relative to `dir`); a path inside a known source re-adds that source. */
@@ -92,7 +94,7 @@ const SLICE = 512;
 
 export async function add(options: AddOptions): Promise<AddResult> {
   return withCaller('d2.add', async () => {
-    const cwd = path.resolve(options.dir ?? process.cwd());
+    const cwd = path.resolve(options.dir ?? '.');
     const project = openProject(cwd);
     const targets = planTargets(project, cwd, options);
 
@@ -105,14 +107,7 @@ export async function add(options: AddOptions): Promise<AddResult> {
     }
     if (manifestText !== project.manifestText) loadManifest(manifestText); // overlaps and the like, before any work
 
-    const lock = await acquireLock(project.store.dir, {
-      command: 'd2 add',
-      timeoutMs: options.lockTimeoutMs,
-      signal: options.signal,
-      onWait: (holder) => options.onProgress?.({ phase: 'lock', loaded: 0, detail: { waitingFor: describeHolder(holder) } }),
-    });
-    try {
-      project.store.init();
+    return withStoreLock(project, 'd2 add', options, async () => {
       project.store.cleanTmp();
       const sources: AddedSource[] = [];
       for (const t of targets) sources.push(await addSource(project, t, options));
@@ -123,9 +118,7 @@ export async function add(options: AddOptions): Promise<AddResult> {
         .map((t) => `/${relativePosix(project.root, t.abs)}/`);
       const gitignoreEntries = ensureGitignoreEntries(project.root, ignore);
       return { sources, manifestUpdated, gitignoreEntries };
-    } finally {
-      lock.release();
-    }
+    });
   });
 }
 
@@ -141,22 +134,22 @@ function planTargets(project: Project, cwd: string, options: AddOptions): Target
     : relativePosix(project.root, path.resolve(cwd, options.labels));
   if (options.labels !== undefined && labelsRule !== 'dirname') {
     if (!/\.csv$/i.test(options.labels)) {
-      throw new InvalidArgument(`--labels '${options.labels}': expected 'dirname' or a .csv file with columns path,label`);
+      throw new InvalidArgument(`option 'labels' '${options.labels}': expected 'dirname' or a .csv file with columns path,label`);
     }
     if (!fs.existsSync(path.join(project.root, labelsRule!))) throw new PathNotFound(`labels file '${options.labels}' does not exist`, { data: { path: options.labels } });
   }
   if (options.source !== undefined && !SOURCE_NAME_PATTERN.test(options.source)) {
-    throw new InvalidArgument(`invalid source name '${options.source}': use lower-case letters, digits, '.', '_' and '-'`, { hint: `for example --source ${sanitizeName(options.source)}` });
+    throw new InvalidArgument(`invalid source name '${options.source}': use lower-case letters, digits, '.', '_' and '-'`, { hint: `for example option 'source' ${sanitizeName(options.source)}` });
   }
   const paths = options.paths ?? [];
   if (options.all) {
-    if (paths.length) throw new InvalidArgument('give either --all or paths, not both');
+    if (paths.length) throw new InvalidArgument("give either option 'all' or paths, not both");
     const names = Object.keys(declared);
     if (names.length === 0) throw new InvalidArgument('no sources declared in d2.yaml yet', { hint: "add one with 'd2 add PATH --labels dirname'" });
     return names.map((name) => ({ name, decl: withLabels(declared[name]!, labelsRule, options), abs: path.resolve(project.root, declared[name]!.path) }));
   }
   if (paths.length === 0) throw new InvalidArgument('nothing to add: give a folder, or --all to re-add every source', { hint: 'd2 add data/images --labels dirname' });
-  if (options.source !== undefined && paths.length > 1) throw new InvalidArgument('--source names one source: give a single path with it');
+  if (options.source !== undefined && paths.length > 1) throw new InvalidArgument("option 'source' names one source: give a single path with it");
 
   const targets = new Map<string, Target>();
   for (const p of paths) {
@@ -185,7 +178,7 @@ function planTargets(project: Project, cwd: string, options: AddOptions): Target
       throw new InvalidArgument(`'${p}' is a table: its rows' labels come from a column`, { hint: `d2 add ${p} --label-column <column>` });
     }
     if (!options.external && !isInside(project.root, real)) {
-      throw new PathOutsideProject(`'${p}' is outside the project '${project.root}'`, { data: { path: p, real }, hint: 'add it explicitly with --external if you mean it' });
+      throw new PathOutsideProject(`'${p}' is outside the project '${project.root}'`, { data: { path: p, real }, hint: "add it explicitly with option 'external' if you mean it" });
     }
     if (isInside(real, project.root)) {
       throw new InvalidArgument(`'${p}' contains the project itself (d2.yaml, .d2/): give a folder of raw files`, { hint: 'for example: d2 add data/images' });
@@ -193,7 +186,7 @@ function planTargets(project: Project, cwd: string, options: AddOptions): Target
     const name = options.source ?? sanitizeName(path.basename(real).replace(/\.csv$/i, ''));
     const taken = declared[name];
     if (taken) {
-      throw new SourceConflict(`source '${name}' already exists for '${taken.path}'`, { data: { source: name, path: taken.path }, hint: `choose another name with --source, e.g. --source ${name}-2` });
+      throw new SourceConflict(`source '${name}' already exists for '${taken.path}'`, { data: { source: name, path: taken.path }, hint: `choose another name with option 'source', e.g. option 'source' ${name}-2` });
     }
     const recordPath = isInside(project.root, abs) ? relativePosix(project.root, abs) : abs;
     const decl: SourceDecl = { path: recordPath };

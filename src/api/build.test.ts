@@ -11,7 +11,7 @@ import { tempDir } from '../testing/index.js';
 import { add } from './add.js';
 import { build } from './build.js';
 import { init } from './init.js';
-import { openProject } from './project.js';
+import { openProject } from '../project/project.js';
 
 // Two well-separated classes: 'high' when size + 10·(city = paris) > 60.
 const ROWS = Array.from({ length: 240 }, (_, i) => {

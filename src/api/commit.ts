@@ -12,13 +12,14 @@ import type { CommonOptions } from '../core/progress.js';
 import { InvalidArgument, ObjectNotFound } from '../errors/index.js';
 import { commitPaths, currentBranch, openGitRepo, resolveIdentity } from '../git/index.js';
 import { LOCK_FILE, MANIFEST_FILE, REMOTES_FILE, SOURCES_DIR } from '../manifest/index.js';
-import { acquireLock } from '../store/index.js';
 import { relativePosix } from '../util/paths.js';
-import { openProject, readWorkingSource, withCaller } from './project.js';
+import { openProject, withStoreLock } from '../project/project.js';
+import { readWorkingSource } from '../project/sources.js';
+import { withCaller } from './verb.js';
 
 export interface CommitOptions extends CommonOptions {
   message: string;
-  /** Environment for the author identity (GIT_AUTHOR_NAME, …); default process.env. */
+  /** Environment for the author identity (GIT_AUTHOR_NAME, …); default: none (the CLI passes its environment). */
   env?: NodeJS.ProcessEnv;
   lockTimeoutMs?: number;
 }
@@ -36,8 +37,7 @@ export async function commit(options: CommitOptions): Promise<CommitResult> {
     if (!options.message || !options.message.trim()) throw new InvalidArgument('empty commit message', { hint: 'd2 commit -m "what this change does"' });
     const project = openProject(options.dir);
     const repo = await openGitRepo(project.root);
-    const lock = await acquireLock(project.store.dir, { command: 'd2 commit', timeoutMs: options.lockTimeoutMs, signal: options.signal });
-    try {
+    return withStoreLock(project, 'd2 commit', options, async () => {
       for (const name of Object.keys(project.manifest.sources)) {
         const working = readWorkingSource(project, name);
         if (working && !project.store.has(working.snapshot.listing)) {
@@ -53,11 +53,9 @@ export async function commit(options: CommitOptions): Promise<CommitResult> {
       if (tests && fs.existsSync(path.join(project.root, tests))) paths.push(tests);
       const prefix = relativePosix(repo.dir, project.root);
       const gitPaths = paths.map((p) => (prefix === '.' ? p : `${prefix}/${p}`));
-      const author = await resolveIdentity(repo, options.env ?? process.env);
+      const author = await resolveIdentity(repo, options.env ?? {});
       const { oid, changed } = await commitPaths(repo, gitPaths, `${options.message.trim()}\n`, author);
       return { commit: oid, branch: (await currentBranch(repo)) ?? null, changed };
-    } finally {
-      lock.release();
-    }
+    });
   });
 }

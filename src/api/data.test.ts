@@ -7,10 +7,11 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { copyFixtureImages, FIXTURE_IMAGES, tempDir, writeFiles } from '../testing/index.js';
 import { add } from './add.js';
-import { data, prepareData } from './data.js';
+import { data } from './data.js';
+import { prepareData } from '../project/prepared.js';
 import { init } from './init.js';
-import { ITEM_SETS, readPackTrailer, readPackedItem } from './packing.js';
-import { openProject } from './project.js';
+import { ITEM_SETS, readPackTrailer, readPackedItem } from '../project/packing.js';
+import { openProject } from '../project/project.js';
 
 async function project(perClass = 10, classes = 3): Promise<{ dir: string; files: string[] }> {
   const dir = path.join(tempDir(), 'p');
@@ -51,12 +52,12 @@ describe('d2 data', () => {
     const prepared = await prepareData(p, { workers: 0 });
     const { preprocessImage } = await import('../preprocess/index.js');
     for (const set of ITEM_SETS) {
-      const s = prepared.packed!.sets[set];
+      const s = prepared.packing!.record.sets[set];
       if (!s.pack) continue;
       const trailer = readPackTrailer(p.store, s.pack);
       for (let i = 0; i < Math.min(5, s.count); i++) {
         const oid = trailer.items[i]!;
-        const direct = await preprocessImage(p.store.read(oid), { steps: prepared.packed!.steps, maxPixels: 50_000_000 });
+        const direct = await preprocessImage(p.store.read(oid), { steps: prepared.packing!.record.steps, maxPixels: 50_000_000 });
         expect(Buffer.from(readPackedItem(p.store, s.pack, trailer, i)).equals(Buffer.from(direct.pixels))).toBe(true);
       }
     }

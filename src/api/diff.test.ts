@@ -15,7 +15,7 @@ import { commit } from './commit.js';
 import { diff } from './diff.js';
 import { init } from './init.js';
 import { loadModel } from './predict.js';
-import { openProject } from './project.js';
+import { openProject } from '../project/project.js';
 
 const ENV = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid' };
 
@@ -69,7 +69,7 @@ describe('diff (tables)', () => {
       const rows = newTest.map((x) => byId.get(x.path.replace(/^houses\//, ''))!);
       const expected = await predictor.predictRows(rows.map(([id, size, city, band]) => ({ id: id!, size: size!, city: city!, band: band! })));
       const k = chunk.classes.length;
-      const { rowOid } = await import('./table-source.js');
+      const { rowOid } = await import('../project/table-source.js');
       rows.forEach(([id, size, city, band], i) => {
         const j = chunk.oids.indexOf(rowOid({ id: id!, size: size!, city: city!, band: band! }, 'band'));
         expect(j, id).toBeGreaterThanOrEqual(0);

@@ -22,10 +22,11 @@ import type { CommonOptions } from '../core/progress.js';
 import { InvalidArgument } from '../errors/index.js';
 import type { EngineRequest } from '../engine/engines.js';
 import { sha256Hex } from '../util/hash.js';
-import type { BuildRecord } from './build.js';
-import type { Preprocessing } from './inference.js';
-import { makePredictor, resolveBuild, type Predictor } from './predict.js';
-import { openProject, withCaller } from './project.js';
+import { resolveModelBuild, type BuildRecord } from '../project/builds.js';
+import type { Preprocessing } from '../project/inference.js';
+import { makePredictor, type Predictor } from '../project/predictor.js';
+import { openProject } from '../project/project.js';
+import { withCaller } from './verb.js';
 
 /** The version of d2-bundle.json (`format`); a reader refuses other versions. */
 export const BUNDLE_FORMAT = 1;
@@ -157,7 +158,7 @@ function checkTarget(out: string, given: string, force: boolean): void {
   if (force && isBundle) return;
   throw new InvalidArgument(`'${given}' exists and is not empty${isBundle ? '' : ' (and is not a d2 bundle)'}`, {
     data: { out: given },
-    hint: isBundle ? 'choose another folder, or add --force to replace the bundle in it' : 'choose another folder (--force replaces only a folder holding a d2 bundle)',
+    hint: isBundle ? "choose another folder, or add option 'force' to replace the bundle in it" : "choose another folder (option 'force' replaces only a folder holding a d2 bundle)",
   });
 }
 
@@ -170,10 +171,10 @@ function checkTarget(out: string, given: string, force: boolean): void {
  */
 export async function exportModel(options: ExportOptions): Promise<ExportResult> {
   return withCaller('d2.export', async () => {
-    if (!options.out) throw new InvalidArgument('give the bundle folder with --out DIR');
-    const out = path.resolve(options.dir ?? process.cwd(), options.out);
+    if (!options.out) throw new InvalidArgument("give the bundle folder with option 'out' DIR");
+    const out = path.resolve(options.dir ?? '.', options.out);
     checkTarget(out, options.out, options.force === true);
-    const { build, maxPixels, commit } = await resolveBuild(options);
+    const { build, maxPixels, commit } = await resolveModelBuild(openProject(options.dir), options);
     const project = openProject(options.dir);
     const modelBytes = project.store.read(build.model);
     const { toLayersModel } = await import('../engine/layers-export.js');

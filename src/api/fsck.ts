@@ -11,11 +11,12 @@ import path from 'node:path';
 import type { CommonOptions } from '../core/progress.js';
 import { throwIfAborted } from '../errors/index.js';
 import { openGitRepo, revisionCommits } from '../git/index.js';
-import { acquireLock } from '../store/index.js';
-import { openProject, withCaller } from './project.js';
-import { collectObjects, RevisionReader, workingFiles, type RevisionFiles } from './reachable.js';
-import { openConfiguredRemote, readRemotes } from './remote.js';
-import { allowListeners, download } from './transfer.js';
+import { openProject, withStoreLock } from '../project/project.js';
+import { withCaller } from './verb.js';
+import { collectObjects } from '../project/reachable.js';
+import { allRevisionFiles } from '../project/revision.js';
+import { openConfiguredRemote, readRemotes } from '../project/remotes.js';
+import { allowListeners, download } from '../project/transfer.js';
 
 export interface FsckOptions extends CommonOptions {
   /** Move corrupt objects to .d2/quarantine/; then fetch good copies of them and of missing ones from the remote, when one is configured. */
@@ -53,8 +54,7 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckResult> {
   return withCaller('d2.fsck', async () => {
     const project = openProject(options.dir);
     const store = project.store;
-    const lock = await acquireLock(store.dir, { command: 'd2 fsck', timeoutMs: options.lockTimeoutMs, signal: options.signal });
-    try {
+    return withStoreLock(project, 'd2 fsck', options, async () => {
       const problems: FsckProblem[] = [];
       const { oids, strays } = store.listObjects();
       let bytes = 0;
@@ -66,7 +66,7 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckResult> {
           problems.push({ oid, problem: 'corrupt', detail: problem });
           corrupt.add(oid);
         } else {
-          bytes += fs.statSync(store.objectPath(oid)).size;
+          bytes += store.size(oid) ?? 0;
         }
         if (i % 500 === 499) {
           throwIfAborted(options.signal);
@@ -79,14 +79,7 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckResult> {
       // References: every object the working tree and the revisions of the repository need
       // (raw data; models and evaluations their d2.lock files name are only counted when absent:
       // a clone need not have them).
-      const revisions: RevisionFiles[] = [workingFiles(project)];
-      try {
-        const repo = await openGitRepo(project.root);
-        const reader = new RevisionReader(project, repo);
-        for (const c of await revisionCommits(repo)) revisions.push(await reader.at(c));
-      } catch (e) {
-        if ((e as { code?: string }).code !== 'NotAGitRepository') throw e;
-      }
+      const revisions = await allRevisionFiles(project);
       const needed = await collectObjects(store, revisions, { kinds: new Set(['raw', 'model']) });
       let absentModels = 0;
       for (const [oid, ref] of needed.objects) {
@@ -95,10 +88,8 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckResult> {
           if (p && p.referencedBy === undefined) p.referencedBy = ref.where;
           continue;
         }
-        let size: number;
-        try {
-          size = fs.statSync(store.objectPath(oid)).size;
-        } catch {
+        const size = store.size(oid);
+        if (size === undefined) {
           if (ref.kind === 'raw') problems.push({ oid, problem: 'missing', detail: needed.unexpanded.has(oid) ? 'listing object missing' : 'object missing', referencedBy: ref.where });
           else absentModels++;
           continue;
@@ -109,10 +100,8 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckResult> {
       const quarantined: string[] = [];
       const remoteName = options.repair ? options.remote ?? (Object.keys(readRemotes(project).remotes).length ? undefined : null) : null;
       if (options.repair) {
-        const qdir = path.join(store.dir, 'quarantine');
-        fs.mkdirSync(qdir, { recursive: true });
         for (const oid of corrupt) {
-          fs.renameSync(store.objectPath(oid), path.join(qdir, oid));
+          store.quarantine(oid);
           quarantined.push(oid);
         }
         const wanted = [...new Set(problems.map((p) => p.oid))].filter((o) => !store.has(o));
@@ -135,8 +124,6 @@ export async function fsck(options: FsckOptions = {}): Promise<FsckResult> {
       const fixed = new Set(repaired);
       const remaining = problems.filter((p) => !fixed.has(p.oid));
       return { ok: remaining.length === 0, objects: oids.length, bytes, problems, strays, quarantined, repaired, absentModels, revisions: revisions.length };
-    } finally {
-      lock.release();
-    }
+    });
   });
 }

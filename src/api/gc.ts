@@ -17,9 +17,12 @@ import path from 'node:path';
 import type { CommonOptions } from '../core/progress.js';
 import { InvalidArgument, throwIfAborted } from '../errors/index.js';
 import { openGitRepo, revisionCommits } from '../git/index.js';
-import { acquireLock, type ObjectStore } from '../store/index.js';
-import { openProject, withCaller } from './project.js';
-import { collectObjects, RevisionReader, workingFiles, type RevisionFiles } from './reachable.js';
+import type { ObjectStore } from '../store/index.js';
+import { openProject, withStoreLock } from '../project/project.js';
+import { withCaller } from './verb.js';
+import { predictionChunks } from '../project/predictions.js';
+import { collectObjects } from '../project/reachable.js';
+import { allRevisionFiles } from '../project/revision.js';
 
 export interface GcOptions extends CommonOptions {
   /** Delete the unreferenced objects (default: only report them). */
@@ -45,20 +48,8 @@ export async function gc(options: GcOptions = {}): Promise<GcResult> {
   return withCaller('d2.gc', async () => {
     const project = openProject(options.dir);
     const { store } = project;
-    const lock = await acquireLock(store.dir, { command: 'd2 gc', timeoutMs: options.lockTimeoutMs, signal: options.signal });
-    try {
-      const revisions: RevisionFiles[] = [workingFiles(project)];
-      try {
-        const repo = await openGitRepo(project.root);
-        const reader = new RevisionReader(project, repo);
-        const commits = await revisionCommits(repo);
-        for (let i = 0; i < commits.length; i++) {
-          revisions.push(await reader.at(commits[i]!));
-          if (i % 50 === 49) options.onProgress?.({ phase: 'revisions', loaded: i + 1, total: commits.length });
-        }
-      } catch (e) {
-        if ((e as { code?: string }).code !== 'NotAGitRepository') throw e;
-      }
+    return withStoreLock(project, 'd2 gc', options, async () => {
+      const revisions = await allRevisionFiles(project, options.onProgress);
       throwIfAborted(options.signal);
       const needed = await collectObjects(store, revisions, { kinds: new Set(['raw', 'model', 'cache']) });
       const unknown = [...needed.unexpanded].filter(([, ref]) => ref.kind === 'raw');
@@ -88,7 +79,7 @@ export async function gc(options: GcOptions = {}): Promise<GcResult> {
         const gone = new Set<string>();
         for (let i = 0; i < garbage.length; i++) {
           const { oid, size } = garbage[i]!;
-          fs.rmSync(store.objectPath(oid), { force: true });
+          store.remove(oid);
           gone.add(oid);
           deleted++;
           deletedBytes += size;
@@ -97,7 +88,7 @@ export async function gc(options: GcOptions = {}): Promise<GcResult> {
             throwIfAborted(options.signal);
           }
         }
-        pointersCleaned = cleanPointers(store, gone);
+        pointersCleaned = store.state.forgetObjects(gone);
       }
       return {
         dryRun: !options.prune,
@@ -110,60 +101,10 @@ export async function gc(options: GcOptions = {}): Promise<GcResult> {
         deletedBytes,
         pointersCleaned,
       };
-    } finally {
-      lock.release();
-    }
+    });
   });
 }
 
 function objectSize(store: ObjectStore, oid: string): number {
-  try {
-    return fs.statSync(store.objectPath(oid)).size;
-  } catch {
-    return 0;
-  }
-}
-
-function readLines(file: string): string[] {
-  try {
-    return fs.readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
-  } catch {
-    return [];
-  }
-}
-
-/** The prediction chunks `d2 diff` cached for a build (`.d2/state/predictions-<key>`). */
-function predictionChunks(store: ObjectStore, key: string): string[] {
-  return readLines(path.join(store.stateDir(), `predictions-${key}`));
-}
-
-/**
- * Drop what `.d2/state/` says about deleted objects: single-oid pointers (build-*, packed-*)
- * naming one are removed, lists (packs-*, predictions-*) lose those lines. Each file is
- * rewritten atomically; stat caches and checkpoints name no object and are left alone.
- */
-function cleanPointers(store: ObjectStore, gone: ReadonlySet<string>): number {
-  let n = 0;
-  let names: string[];
-  try {
-    names = fs.readdirSync(store.stateDir());
-  } catch {
-    return 0;
-  }
-  for (const name of names) {
-    if (!/^(build|packed|packs|predictions)-/.test(name)) continue;
-    const file = path.join(store.stateDir(), name);
-    const lines = readLines(file);
-    const kept = lines.filter((l) => !gone.has(l));
-    if (kept.length === lines.length) continue;
-    n++;
-    if (kept.length === 0 || /^(build|packed)-/.test(name)) {
-      fs.rmSync(file, { force: true });
-    } else {
-      const tmp = `${file}.tmp-${process.pid}`;
-      fs.writeFileSync(tmp, `${kept.join('\n')}\n`);
-      fs.renameSync(tmp, file);
-    }
-  }
-  return n;
+  return store.size(oid) ?? 0;
 }

@@ -10,7 +10,8 @@ import { MANIFEST_FILE, MANIFEST_TEMPLATE } from '../manifest/index.js';
 import { ObjectStore, STORE_DIR } from '../store/index.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { ensureGitignoreEntries } from '../workspace/index.js';
-import { loadManifest, withCaller } from './project.js';
+import { loadManifest } from '../project/project.js';
+import { withCaller } from './verb.js';
 
 export interface InitOptions {
   /** Folder to initialise (default: the working directory); created if missing. */
@@ -26,7 +27,7 @@ export interface InitResult {
 
 export async function init(options: InitOptions = {}): Promise<InitResult> {
   return withCaller('d2.init', async () => {
-    const root = path.resolve(options.dir ?? process.cwd());
+    const root = path.resolve(options.dir ?? '.');
     fs.mkdirSync(root, { recursive: true });
     const manifestFile = path.join(root, MANIFEST_FILE);
     let manifestCreated = false;

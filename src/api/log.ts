@@ -6,7 +6,9 @@ import type { CommonOptions } from '../core/progress.js';
 import { listFilesAtCommit, logCommits, openGitRepo, readFileAtCommit, resolveRev } from '../git/index.js';
 import { LOCK_FILE, parseLock, SOURCES_DIR, type Lock } from '../manifest/index.js';
 import { relativePosix } from '../util/paths.js';
-import { openProject, parseSnapshotText, withCaller } from './project.js';
+import { openProject } from '../project/project.js';
+import { parseSnapshotText } from '../project/sources.js';
+import { withCaller } from './verb.js';
 
 export interface LogOptions extends CommonOptions {
   /** Start from this revision (default HEAD). */

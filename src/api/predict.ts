@@ -5,7 +5,7 @@
  *
  * Invariants:
  * - Inputs go through the same preprocessing functions the model was trained and evaluated
- *   with (api/inference.ts); predictions of a stored item equal its stored evaluation's,
+ *   with (project/inference.ts); predictions of a stored item equal its stored evaluation's,
  *   bit for bit on the same engine (tested).
  * - Memory is bounded: folders are walked for names only, files and CSV rows are read lazily,
  *   preprocessed and predicted in chunks; each prediction is yielded (`predictStream`) or
@@ -17,186 +17,24 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CommonOptions } from '../core/progress.js';
 import { parseEvaluation, type Evaluation } from '../core/evaluation.js';
-import { InvalidArgument, isD2Error, ModelNotBuilt, PathNotFound, throwIfAborted } from '../errors/index.js';
+import { InvalidArgument, isD2Error, PathNotFound, throwIfAborted } from '../errors/index.js';
 import type { EngineRequest } from '../engine/engines.js';
-import type { LoadedModel } from '../engine/model.js';
-import { headCommit, openGitRepo, readFileAtCommit } from '../git/index.js';
-import { LOCK_FILE, parseLock, readCsvRows } from '../manifest/index.js';
-import type { ImagePool } from '../preprocess/index.js';
-import { acquireLock, describeHolder } from '../store/index.js';
+import { readCsvRows } from '../manifest/index.js';
 import { walk } from '../workspace/index.js';
-import { buildOfLock, findBuildOf, type BuildRecord } from './build.js';
-import { prepareData } from './data.js';
-import { featuresFor, probabilities, type InferenceItem, type Preprocessing } from './inference.js';
-import { openProject, withCaller, type Project } from './project.js';
-import { relativePosix } from '../util/paths.js';
+import { resolveModelBuild, type BuildRecord } from '../project/builds.js';
+import type { InferenceItem, Preprocessing } from '../project/inference.js';
+import { makePredictor, type PredictionRow, type Predictor } from '../project/predictor.js';
+import { openProject } from '../project/project.js';
+import { withCaller, type VerbOptions } from './verb.js';
 
-export interface ClassProbability {
-  label: string;
-  probability: number;
-}
+export { topK, makePredictor, type ClassProbability, type PredictionRow, type Predictor } from '../project/predictor.js';
+export type { ResolvedBuild } from '../project/builds.js';
 
-export interface PredictionRow {
-  /** The file path as given (folders: joined with the file's path inside), or 'file.csv:LINE'. */
-  input: string;
-  /** The top classes, most probable first (empty when `error`). */
-  top: ClassProbability[];
-  error?: { code: string; message: string };
-}
-
-/** A model ready to predict, with the preprocessing it was built with. */
-export interface Predictor {
-  readonly classes: readonly string[];
-  readonly preprocess: Preprocessing;
-  /** The model object's oid. */
-  readonly model: string;
-  readonly engine: string;
-  /** Probabilities (N × classes, row-major) for raw image bytes; throws on an input it cannot preprocess. */
-  predictImages(images: readonly Uint8Array[]): Promise<Float32Array>;
-  /** Probabilities for table rows (column name → value). */
-  predictRows(rows: readonly Record<string, string>[]): Promise<Float32Array>;
-  /** Probabilities for preprocessed features (N × product(shape)). */
-  predictFeatures(x: Float32Array): Promise<Float32Array>;
-  /** @internal items in, rows out (errors per item). */
-  run(items: readonly InferenceItem[], top: number, signal?: AbortSignal): Promise<PredictionRow[]>;
-  dispose(): Promise<void>;
-}
-
-/**
- * The k most probable classes of one row of probabilities, most probable first (ties: the
- * class listed first).
- *
- * @example
- * const probs = await model.predictImages([bytes]);
- * topK(probs.subarray(0, model.classes.length), model.classes, 3); // [{ label, probability }, …]
- */
-export function topK(probs: Float32Array, classes: readonly string[], k: number): ClassProbability[] {
-  const order = Array.from(probs.keys()).sort((a, b) => (probs[b] as number) - (probs[a] as number) || a - b);
-  return order.slice(0, k).map((i) => ({ label: classes[i]!, probability: probs[i] as number }));
-}
-
-/** Make a Predictor from model bytes and a preprocessing record (also used for exported bundles). */
-export async function makePredictor(modelBytes: Uint8Array, info: { classes: string[]; preprocess: Preprocessing; model: string; maxPixels?: number }, engine: EngineRequest = 'auto'): Promise<Predictor> {
-  const { loadModel } = await import('../engine/model.js');
-  const loaded: LoadedModel = await loadModel(modelBytes, { engine });
-  let pool: ImagePool | undefined;
-  const getPool = async () => {
-    if (!pool) pool = (await import('../preprocess/index.js')).createImagePool();
-    return pool;
-  };
-  const k = info.classes.length;
-  const features = async (items: readonly InferenceItem[], signal?: AbortSignal) => featuresFor(info.preprocess, items, {
-    ...(info.maxPixels !== undefined ? { maxPixels: info.maxPixels } : {}),
-    ...(info.preprocess.modality === 'image' ? { pool: await getPool() } : {}),
-    ...(signal ? { signal } : {}),
-  });
-  const strict = async (items: InferenceItem[]) => {
-    const f = await features(items);
-    if (f.failed.length) throw f.failed[0]!.error;
-    return probabilities(loaded, f.x);
-  };
-  return {
-    classes: info.classes,
-    preprocess: info.preprocess,
-    model: info.model,
-    engine: loaded.engine.id,
-    predictImages: (images) => strict(images.map((bytes, i) => ({ key: String(i), bytes }))),
-    predictRows: (rows) => strict(rows.map((row, i) => ({ key: String(i), row }))),
-    predictFeatures: (x) => probabilities(loaded, x),
-    run: async (items, top, signal) => {
-      const f = await features(items, signal);
-      const probs = f.keys.length ? await probabilities(loaded, f.x) : new Float32Array(0);
-      const byKey = new Map(f.keys.map((key, i) => [key, probs.subarray(i * k, (i + 1) * k)]));
-      const failed = new Map(f.failed.map((x) => [x.key, x.error]));
-      return items.map((it) => {
-        const p = byKey.get(it.key);
-        if (p) return { input: it.key, top: topK(p, info.classes, top) };
-        const e = failed.get(it.key);
-        return { input: it.key, top: [], error: { code: e?.code ?? 'ItemInvalid', message: e?.message ?? 'could not be preprocessed' } };
-      });
-    },
-    dispose: async () => {
-      loaded.dispose();
-      await pool?.close();
-    },
-  };
-}
-
-export interface LoadModelOptions extends CommonOptions {
+export interface LoadModelOptions extends VerbOptions {
   /** The model of this revision (default: the build named by the working tree's d2.lock). */
   rev?: string;
   engine?: EngineRequest;
-  lockTimeoutMs?: number;
-}
-
-export interface ResolvedBuild {
-  /** The build record's oid. */
-  oid: string;
-  build: BuildRecord;
-  maxPixels: number;
-  /** The commit of `rev`; without `rev`, HEAD when HEAD's d2.lock names this build, else null. */
-  commit: string | null;
-}
-
-async function lockedAtHead(project: Project, buildKey: string): Promise<string | null> {
-  try {
-    const repo = await openGitRepo(project.root);
-    const head = await headCommit(repo);
-    if (!head) return null;
-    const prefix = relativePosix(repo.dir, project.root);
-    const text = await readFileAtCommit(repo, head, prefix === '.' ? LOCK_FILE : `${prefix}/${LOCK_FILE}`);
-    const lock = text === undefined ? undefined : parseLock(text).lock;
-    return lock?.model.build === buildKey ? head : null;
-  } catch {
-    return null; // no git history to name: the build is still the build
-  }
-}
-
-/**
- * The build a command should use: the working tree's last build (the one its d2.lock names),
- * or the build of a revision's dataset and settings (found by its key, as `d2 build` would).
- */
-export async function resolveBuild(options: LoadModelOptions): Promise<ResolvedBuild> {
-  const project = openProject(options.dir);
-  if (options.rev === undefined) {
-    const lockFile = path.join(project.root, LOCK_FILE);
-    if (!fs.existsSync(lockFile)) {
-      throw new ModelNotBuilt('no model is built here: there is no d2.lock', { hint: "run 'd2 build' first (or give --rev REV)" });
-    }
-    const text = fs.readFileSync(lockFile, 'utf8');
-    const found = buildOfLock(project.store, text);
-    if (!found) {
-      const named = parseLock(text).lock?.model.build;
-      throw new ModelNotBuilt(`d2.lock names build ${named ? `'${named.slice(0, 12)}'` : '(none)'}, which is not in this store`, {
-        data: { build: named ?? null },
-        hint: "run 'd2 build' to build it here",
-      });
-    }
-    return { oid: found.oid, build: found.build, maxPixels: project.manifest.preprocess.maxPixels, commit: await lockedAtHead(project, found.build.key) };
-  }
-  const rev = options.rev;
-  const lock = await acquireLock(project.store.dir, {
-    command: 'd2 predict',
-    timeoutMs: options.lockTimeoutMs,
-    signal: options.signal,
-    onWait: (holder) => options.onProgress?.({ phase: 'lock', loaded: 0, detail: { waitingFor: describeHolder(holder) } }),
-  });
-  try {
-    const signal = options.signal ? { signal: options.signal } : {};
-    // the revision's own d2.lock first (no preprocessing needed), then the build key
-    let prepared = await prepareData(project, { rev, preprocess: false, ...signal });
-    let found = await findBuildOf(project, prepared, options.engine);
-    if (!found && !prepared.result.blocked && prepared.resolved.items.length) {
-      prepared = await prepareData(project, { rev, ...signal, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
-      found = await findBuildOf(project, prepared, options.engine);
-    }
-    if (!found) throw new ModelNotBuilt(`revision '${rev}' has no model in this store`, { data: { rev }, hint: `run 'd2 build --rev ${rev}'` });
-    return { oid: found.oid, build: found.build, maxPixels: prepared.state.manifest.preprocess.maxPixels, commit: prepared.state.commit };
-  } finally {
-    lock.release();
-  }
 }
 
 /**
@@ -209,8 +47,8 @@ export async function resolveBuild(options: LoadModelOptions): Promise<ResolvedB
  */
 export async function loadModel(options: LoadModelOptions = {}): Promise<Predictor> {
   return withCaller('d2.loadModel', async () => {
-    const { build, maxPixels } = await resolveBuild(options);
     const project = openProject(options.dir);
+    const { build, maxPixels } = await resolveModelBuild(project, options);
     return makePredictor(project.store.read(build.model), { classes: build.classes, preprocess: build.preprocess, model: build.model, maxPixels }, options.engine);
   });
 }
@@ -234,8 +72,8 @@ export interface EvaluationResult {
  */
 export async function readEvaluation(options: LoadModelOptions = {}): Promise<EvaluationResult> {
   return withCaller('d2.readEvaluation', async () => {
-    const { build, commit } = await resolveBuild(options);
     const project = openProject(options.dir);
+    const { build, commit } = await resolveModelBuild(project, options);
     return { commit, build, evaluation: parseEvaluation(project.store.readText(build.evaluation)) };
   });
 }
@@ -346,9 +184,9 @@ export async function* predictStream(options: PredictOptions): AsyncGenerator<Pr
 async function* streamPredictions(options: PredictOptions): AsyncGenerator<PredictionRow, PredictResult, undefined> {
   if (!options.paths?.length) throw new InvalidArgument('give at least one file or folder to predict');
   const top = options.top ?? 3;
-  if (!Number.isInteger(top) || top < 1) throw new InvalidArgument(`--top must be a whole number >= 1, not ${top}`);
-  const { build, maxPixels, commit } = await resolveBuild(options);
+  if (!Number.isInteger(top) || top < 1) throw new InvalidArgument(`option 'top' must be a whole number >= 1, not ${top}`, { data: { option: 'top' } });
   const project = openProject(options.dir);
+  const { build, maxPixels, commit } = await resolveModelBuild(project, options);
   const predictor = await makePredictor(project.store.read(build.model), { classes: build.classes, preprocess: build.preprocess, model: build.model, maxPixels }, options.engine);
   const result: PredictResult = { model: { oid: build.model, commit, engine: predictor.engine, classes: build.classes }, count: 0, failed: 0, predictions: [] };
   const k = Math.min(top, build.classes.length);
@@ -366,7 +204,7 @@ async function* streamPredictions(options: PredictOptions): AsyncGenerator<Predi
       options.onProgress?.({ phase: 'predict', loaded: result.count });
       chunk = [];
     };
-    for await (const input of inputsOf(options.paths, build.preprocess, options.dir ?? process.cwd(), options.signal)) {
+    for await (const input of inputsOf(options.paths, build.preprocess, options.dir ?? '.', options.signal)) {
       throwIfAborted(options.signal);
       chunk.push(input);
       if (chunk.length >= CHUNK) yield* run();

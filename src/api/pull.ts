@@ -14,13 +14,16 @@ import type { CommonOptions } from '../core/progress.js';
 import { ObjectCorrupt, ObjectNotFound } from '../errors/index.js';
 import { headCommit, openGitRepo, resolveRev, revisionCommits } from '../git/index.js';
 import { isTableSource } from '../manifest/index.js';
-import { acquireLock, type ObjectStore } from '../store/index.js';
-import { recordBuildPointer } from './build.js';
-import { registerPackedRecord } from './packing.js';
-import { readListing, openProject, withCaller, type Project } from './project.js';
-import { collectObjects, RevisionReader, workingFiles, type ObjectKind, type RevisionFiles } from './reachable.js';
-import { openConfiguredRemote } from './remote.js';
-import { allowListeners, download, type TransferFailure } from './transfer.js';
+import type { ObjectStore } from '../store/index.js';
+import { recordBuildPointer } from '../project/builds.js';
+import { registerPackedRecord } from '../project/packing.js';
+import { openProject, withStoreLock, type Project } from '../project/project.js';
+import { readListing } from '../project/sources.js';
+import { withCaller } from './verb.js';
+import { collectObjects, type ObjectKind } from '../project/reachable.js';
+import { RevisionReader, workingFiles, type RevisionFiles } from '../project/revision.js';
+import { openConfiguredRemote } from '../project/remotes.js';
+import { allowListeners, download, type TransferFailure } from '../project/transfer.js';
 
 export interface PullOptions extends CommonOptions {
   remote?: string;
@@ -60,101 +63,100 @@ export async function pull(options: PullOptions = {}): Promise<PullResult> {
     allowListeners(options.signal);
     const project = openProject(options.dir);
     const { store } = project;
-    store.init();
     const remote = openConfiguredRemote(project, options.remote);
-    const lock = await acquireLock(store.dir, { command: 'd2 pull', timeoutMs: options.lockTimeoutMs, signal: options.signal });
     try {
-      store.cleanTmp();
-      const repo = await openGitRepo(project.root);
-      const reader = new RevisionReader(project, repo);
-      const revisions: RevisionFiles[] = [];
-      let checkout = !options.noCheckout;
-      if (options.all) {
-        for (const c of await revisionCommits(repo)) revisions.push(await reader.at(c));
-        revisions.push(workingFiles(project));
-      } else if (options.rev !== undefined) {
-        const commit = await resolveRev(repo, options.rev);
-        revisions.push(await reader.at(commit));
-        // Working files are written only for the revision checked out.
-        if (commit !== (await headCommit(repo))) checkout = false;
-      } else {
-        revisions.push(workingFiles(project));
-        const head = await headCommit(repo);
-        if (head) revisions.push(await reader.at(head));
-      }
-      const kinds = new Set<ObjectKind>(['raw', ...(options.withModels ? ['model' as const] : []), ...(options.withCache ? ['cache' as const] : [])]);
-      const signal = options.signal ? { signal: options.signal } : {};
-      await remote.check({ ...signal, access: 'read' });
-
-      const failures: TransferFailure[] = [];
-      let fetched = 0;
-      let bytes = 0;
-      let present = 0;
-      const fetch = async (oids: string[], phase: string, where: (oid: string) => string | undefined): Promise<void> => {
-        const s = await download(store, remote, oids, { phase, ...signal, ...(options.onProgress ? { onProgress: options.onProgress } : {}), where });
-        fetched += s.objects;
-        bytes += s.bytes;
-        failures.push(...s.failures);
-      };
-      const needed = await collectObjects(store, revisions, {
-        kinds,
-        fetchIndex: async (wanted) => fetch([...wanted.keys()], 'fetch-index', (o) => wanted.get(o)?.where),
-      });
-      const leaves = [...needed.objects.keys()].filter((oid) => !store.has(oid));
-      await fetch(leaves, 'fetch', (o) => needed.objects.get(o)?.where);
-      present = Math.max(0, needed.objects.size - fetched - failures.length);
-
-      let builds = 0;
-      if (kinds.has('model')) {
-        for (const [oid, b] of needed.builds) {
-          if (store.has(oid) && store.has(b.model) && store.has(b.evaluation)) {
-            recordBuildPointer(store, b.key, oid);
-            builds++;
-          }
+      return await withStoreLock(project, 'd2 pull', options, async () => {
+        store.cleanTmp();
+        const repo = await openGitRepo(project.root);
+        const reader = new RevisionReader(project, repo);
+        const revisions: RevisionFiles[] = [];
+        let checkout = !options.noCheckout;
+        if (options.all) {
+          for (const c of await revisionCommits(repo)) revisions.push(await reader.at(c));
+          revisions.push(workingFiles(project));
+        } else if (options.rev !== undefined) {
+          const commit = await resolveRev(repo, options.rev);
+          revisions.push(await reader.at(commit));
+          // Working files are written only for the revision checked out.
+          if (commit !== (await headCommit(repo))) checkout = false;
+        } else {
+          revisions.push(workingFiles(project));
+          const head = await headCommit(repo);
+          if (head) revisions.push(await reader.at(head));
         }
-        // A lock without a record oid (written before remotes) still gets its model and evaluation.
-      }
-      if (kinds.has('cache')) for (const [oid, r] of needed.packed) registerPackedRecord(store, oid, r);
+        const kinds = new Set<ObjectKind>(['raw', ...(options.withModels ? ['model' as const] : []), ...(options.withCache ? ['cache' as const] : [])]);
+        const signal = options.signal ? { signal: options.signal } : {};
+        await remote.check({ ...signal, access: 'read' });
 
-      let restored = 0;
-      let keptModified = 0;
-      if (checkout) {
-        options.onProgress?.({ phase: 'checkout', loaded: 0 });
-        ({ restored, keptModified } = restoreWorkingFiles(project, store));
-      }
+        const failures: TransferFailure[] = [];
+        let fetched = 0;
+        let bytes = 0;
+        let present = 0;
+        const fetch = async (oids: string[], phase: string, where: (oid: string) => string | undefined): Promise<void> => {
+          const s = await download(store, remote, oids, { phase, ...signal, ...(options.onProgress ? { onProgress: options.onProgress } : {}), where });
+          fetched += s.objects;
+          bytes += s.bytes;
+          failures.push(...s.failures);
+        };
+        const needed = await collectObjects(store, revisions, {
+          kinds,
+          fetchIndex: async (wanted) => fetch([...wanted.keys()], 'fetch-index', (o) => wanted.get(o)?.where),
+        });
+        const leaves = [...needed.objects.keys()].filter((oid) => !store.has(oid));
+        await fetch(leaves, 'fetch', (o) => needed.objects.get(o)?.where);
+        present = Math.max(0, needed.objects.size - fetched - failures.length);
 
-      const corrupt = failures.filter((f) => f.problem === 'corrupt');
-      const missing = failures.filter((f) => f.problem !== 'corrupt');
-      const detail = { fetched, failures: failures.slice(0, 100), failureCount: failures.length };
-      if (corrupt.length) {
-        const f = corrupt[0]!;
-        throw new ObjectCorrupt(`${corrupt.length} object(s) on remote '${remote.name}' are corrupt and were not stored (first: '${f.oid.slice(0, 12)}', ${f.where ?? ''}): ${f.message}`, {
-          data: detail,
-          hint: `the ${fetched} good object(s) were stored; from a machine whose 'd2 fsck' is clean, replace the remote's copies with 'd2 push --force', then pull again`,
-        });
-      }
-      if (missing.length) {
-        const f = missing[0]!;
-        throw new ObjectNotFound(`${missing.length} object(s) could not be fetched from remote '${remote.name}' (first: '${f.oid.slice(0, 12)}', ${f.where ?? ''}): ${f.message}`, {
-          data: detail,
-          hint: `the ${fetched} other object(s) were stored; 'd2 push' from a machine that has them, then pull again`,
-        });
-      }
-      return {
-        remote: remote.name,
-        location: remote.location,
-        revisions: revisions.length,
-        needed: needed.objects.size,
-        present,
-        fetched,
-        bytes,
-        builds,
-        restored,
-        keptModified,
-        seconds: (performance.now() - started) / 1000,
-      };
+        let builds = 0;
+        if (kinds.has('model')) {
+          for (const [oid, b] of needed.builds) {
+            if (store.has(oid) && store.has(b.model) && store.has(b.evaluation)) {
+              recordBuildPointer(store, b.key, oid);
+              builds++;
+            }
+          }
+          // A lock without a record oid (written before remotes) still gets its model and evaluation.
+        }
+        if (kinds.has('cache')) for (const [oid, r] of needed.packed) registerPackedRecord(store, oid, r);
+
+        let restored = 0;
+        let keptModified = 0;
+        if (checkout) {
+          options.onProgress?.({ phase: 'checkout', loaded: 0 });
+          ({ restored, keptModified } = restoreWorkingFiles(project, store));
+        }
+
+        const corrupt = failures.filter((f) => f.problem === 'corrupt');
+        const missing = failures.filter((f) => f.problem !== 'corrupt');
+        const detail = { fetched, failures: failures.slice(0, 100), failureCount: failures.length };
+        if (corrupt.length) {
+          const f = corrupt[0]!;
+          throw new ObjectCorrupt(`${corrupt.length} object(s) on remote '${remote.name}' are corrupt and were not stored (first: '${f.oid.slice(0, 12)}', ${f.where ?? ''}): ${f.message}`, {
+            data: detail,
+            hint: `the ${fetched} good object(s) were stored; from a machine whose 'd2 fsck' is clean, replace the remote's copies with 'd2 push --force', then pull again`,
+          });
+        }
+        if (missing.length) {
+          const f = missing[0]!;
+          throw new ObjectNotFound(`${missing.length} object(s) could not be fetched from remote '${remote.name}' (first: '${f.oid.slice(0, 12)}', ${f.where ?? ''}): ${f.message}`, {
+            data: detail,
+            hint: `the ${fetched} other object(s) were stored; 'd2 push' from a machine that has them, then pull again`,
+          });
+        }
+        return {
+          remote: remote.name,
+          location: remote.location,
+          revisions: revisions.length,
+          needed: needed.objects.size,
+          present,
+          fetched,
+          bytes,
+          builds,
+          restored,
+          keptModified,
+          seconds: (performance.now() - started) / 1000,
+        };
+      });
     } finally {
-      lock.release();
       await remote.close();
     }
   });
@@ -178,7 +180,7 @@ function restoreWorkingFiles(project: Project, store: ObjectStore): { restored: 
     if (!store.has(oid)) return;
     fs.mkdirSync(path.dirname(target), { recursive: true });
     const tmp = `${target}.d2-pull-${process.pid}`;
-    fs.copyFileSync(store.objectPath(oid), tmp, fs.constants.COPYFILE_FICLONE);
+    store.copyOut(oid, tmp);
     fs.chmodSync(tmp, 0o644);
     fs.renameSync(tmp, target);
     restored++;
@@ -188,7 +190,7 @@ function restoreWorkingFiles(project: Project, store: ObjectStore): { restored: 
     if (!decl) continue;
     const base = path.resolve(project.root, decl.path);
     if (snapshot.table !== undefined && isTableSource(decl)) {
-      if (store.has(snapshot.table)) write(snapshot.table, base, fs.statSync(store.objectPath(snapshot.table)).size);
+      if (store.has(snapshot.table)) write(snapshot.table, base, store.size(snapshot.table) ?? 0);
       continue;
     }
     if (!store.has(snapshot.listing)) continue;

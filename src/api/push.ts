@@ -11,10 +11,12 @@
 import type { CommonOptions } from '../core/progress.js';
 import { ObjectNotFound, ObjectCorrupt } from '../errors/index.js';
 import { openGitRepo, resolveRev, revisionCommits } from '../git/index.js';
-import { collectObjects, RevisionReader, type ObjectKind, type ObjectRef, type RevisionFiles } from './reachable.js';
-import { openProject, withCaller } from './project.js';
-import { openConfiguredRemote } from './remote.js';
-import { allowListeners, upload, type TransferFailure } from './transfer.js';
+import { collectObjects, type ObjectKind, type ObjectRef } from '../project/reachable.js';
+import { RevisionReader, type RevisionFiles } from '../project/revision.js';
+import { openProject } from '../project/project.js';
+import { withCaller } from './verb.js';
+import { openConfiguredRemote } from '../project/remotes.js';
+import { allowListeners, upload, type TransferFailure } from '../project/transfer.js';
 
 export interface PushOptions extends CommonOptions {
   /** Remote name (default: the default remote). */

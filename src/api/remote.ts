@@ -8,10 +8,11 @@ import path from 'node:path';
 import type { CommonOptions } from '../core/progress.js';
 import { InvalidArgument, ManifestInvalid } from '../errors/index.js';
 import { emptyRemotes, parseRemotes, REMOTE_NAME, REMOTES_FILE, serializeRemotes, type RemoteEntry, type RemotesFile } from '../manifest/index.js';
-import { openRemote as openTransport, parseRemoteUrl, type Remote } from '../remote/index.js';
-import { acquireLock } from '../store/index.js';
+import { parseRemoteUrl } from '../remote/index.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
-import { openProject, withCaller, type Project } from './project.js';
+import { openProject, withStoreLock, type Project } from '../project/project.js';
+import { readRemotes, unknownRemote } from '../project/remotes.js';
+import { withCaller } from './verb.js';
 
 export interface RemoteInfo extends RemoteEntry {
   name: string;
@@ -43,24 +44,6 @@ export interface RemoteRemoveOptions extends CommonOptions {
   lockTimeoutMs?: number;
 }
 
-export function readRemotes(project: Project): RemotesFile {
-  const file = path.join(project.root, REMOTES_FILE);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyRemotes();
-    throw e;
-  }
-  const { remotes, problems } = parseRemotes(text);
-  if (!remotes) {
-    throw new ManifestInvalid(problems.length > 1 ? `${problems[0]} (and ${problems.length - 1} more)` : problems[0]!, {
-      data: { file: REMOTES_FILE, issues: problems },
-      hint: `fix ${REMOTES_FILE} by hand, or remove it and add the remotes again with 'd2 remote add' (docs/remotes.md)`,
-    });
-  }
-  return remotes;
-}
 
 function writeRemotes(project: Project, r: RemotesFile): void {
   writeFileAtomicSync(path.join(project.root, REMOTES_FILE), serializeRemotes(r));
@@ -84,17 +67,15 @@ export async function remoteAdd(options: RemoteAddOptions): Promise<RemoteInfo> 
     if (!REMOTE_NAME.test(options.name)) {
       throw new InvalidArgument(`'${options.name}' is not a valid remote name`, { data: { name: options.name }, hint: "use letters, digits, '.', '_' or '-', e.g. 'origin'" });
     }
-    const parsed = parseRemoteUrl(options.url, process.cwd());
+    const parsed = parseRemoteUrl(options.url, path.resolve(options.dir ?? '.'));
     if (parsed.kind === 'folder' && (options.endpoint !== undefined || options.region !== undefined || options.pathStyle !== undefined)) {
-      throw new InvalidArgument(`--endpoint, --region and --path-style are for S3 remotes, and '${options.url}' is a folder`, { hint: 'drop them, or give an s3://bucket/prefix URL' });
+      throw new InvalidArgument(`option 'endpoint', option 'region' and option 'pathStyle' are for S3 remotes, and '${options.url}' is a folder`, { hint: 'drop them, or give an s3://bucket/prefix URL' });
     }
     if (options.endpoint !== undefined && !/^https?:\/\/[^/]/.test(options.endpoint)) {
-      throw new InvalidArgument(`endpoint '${options.endpoint}' is not an http(s) URL`, { hint: 'e.g. --endpoint http://127.0.0.1:9000' });
+      throw new InvalidArgument(`endpoint '${options.endpoint}' is not an http(s) URL`, { hint: "e.g. option 'endpoint' http://127.0.0.1:9000" });
     }
     const project = openProject(options.dir);
-    project.store.init();
-    const lock = await acquireLock(project.store.dir, { command: 'd2 remote add', timeoutMs: options.lockTimeoutMs, signal: options.signal });
-    try {
+    return withStoreLock(project, 'd2 remote add', options, async () => {
       const r = readRemotes(project);
       if (r.remotes[options.name] && !options.force) {
         throw new InvalidArgument(`remote '${options.name}' already exists (${r.remotes[options.name]!.url})`, { data: { name: options.name }, hint: `give another name, or replace it with 'd2 remote add --force ${options.name} ${options.url}'` });
@@ -108,18 +89,14 @@ export async function remoteAdd(options: RemoteAddOptions): Promise<RemoteInfo> 
       if (options.setDefault || r.default === undefined) r.default = options.name;
       writeRemotes(project, r);
       return infoOf(r, options.name, project.root);
-    } finally {
-      lock.release();
-    }
+    });
   });
 }
 
 export async function remoteRemove(options: RemoteRemoveOptions): Promise<RemoteListResult> {
   return withCaller('d2.remoteRemove', async () => {
     const project = openProject(options.dir);
-    project.store.init();
-    const lock = await acquireLock(project.store.dir, { command: 'd2 remote remove', timeoutMs: options.lockTimeoutMs, signal: options.signal });
-    try {
+    return withStoreLock(project, 'd2 remote remove', options, async () => {
       const r = readRemotes(project);
       if (!r.remotes[options.name]) throw unknownRemote(r, options.name);
       delete r.remotes[options.name];
@@ -130,32 +107,8 @@ export async function remoteRemove(options: RemoteRemoveOptions): Promise<Remote
       }
       writeRemotes(project, r);
       return { file: REMOTES_FILE, remotes: Object.keys(r.remotes).sort().map((n) => infoOf(r, n, project.root)) };
-    } finally {
-      lock.release();
-    }
-  });
-}
-
-function unknownRemote(r: RemotesFile, name: string): InvalidArgument {
-  const known = Object.keys(r.remotes).sort();
-  return new InvalidArgument(`no remote named '${name}'`, {
-    data: { name, known },
-    hint: known.length ? `known remotes: ${known.join(', ')}` : "add one with 'd2 remote add origin s3://bucket/prefix' (or a shared folder path)",
-  });
-}
-
-/** The remote `name` names, or the default one. */
-export function openConfiguredRemote(project: Project, name?: string): Remote {
-  const r = readRemotes(project);
-  const chosen = name ?? r.default ?? (Object.keys(r.remotes).length === 1 ? Object.keys(r.remotes)[0] : undefined);
-  if (chosen === undefined) {
-    const known = Object.keys(r.remotes).sort();
-    throw new InvalidArgument(known.length ? 'no default remote: name one with --remote' : `no remote configured (${REMOTES_FILE} has none)`, {
-      data: { known },
-      hint: known.length ? `known remotes: ${known.join(', ')}; or set one with 'd2 remote add --default'` : "add one with 'd2 remote add origin s3://bucket/prefix' (or a shared folder path)",
     });
-  }
-  const e = r.remotes[chosen];
-  if (!e) throw unknownRemote(r, chosen);
-  return openTransport({ name: chosen, ...e }, project.root);
+  });
 }
+
+

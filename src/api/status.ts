@@ -15,49 +15,28 @@ import type { CommonOptions } from '../core/progress.js';
 import { SourceNotFound, throwIfAborted } from '../errors/index.js';
 import { blobOidsAtCommit, currentBranch, hashBlob, headCommit, openGitRepo, readFileAtCommit } from '../git/index.js';
 import { isTableSource, labelsPath, MANIFEST_FILE, SOURCES_DIR, snapshotPath, type Snapshot, type SourceDecl } from '../manifest/index.js';
-import { readTableItems } from './table-source.js';
+import { readTableItems } from '../project/table-source.js';
 import { hashFileSync } from '../util/hash.js';
 import { isInside, relativePosix } from '../util/paths.js';
 import { beginUnchangedCheck, cancelPrefetched, nowMs, StatCache, takePrefetched, walk, type UnchangedCheck, type WalkProblem } from '../workspace/index.js';
-import { beginStampCapture, type StampCapture } from './status-stamp.js';
-import { openProject, parseLabelsText, parseSnapshotText, parseSourceTexts, readListing, readWorkingSourceTexts, statCachePath, withCaller, type Project, type SourceTexts } from './project.js';
+import { beginStampCapture, type SourceStatus, type StampCapture, type StatusResult } from '../project/status-stamp.js';
+import { openProject, type Project } from '../project/project.js';
+import { parseLabelsText, parseSnapshotText, parseSourceTexts, readListing, readWorkingSourceTexts, statCachePath, type SourceTexts } from '../project/sources.js';
+import { withCaller } from './verb.js';
 
 export interface StatusOptions extends CommonOptions {
   /** Only these sources (default: all). */
   sources?: string[];
 }
 
-export interface SourceStatus {
-  source: string;
-  path: string | null;
-  /** new: added since the last commit; removed: in the last commit, gone now; untracked: declared, never added. */
-  state: 'tracked' | 'new' | 'removed' | 'untracked';
-  staged: { files: FileChanges; relabels: Relabel[] };
-  notAdded: FileChanges;
-  /** Labels that `d2 add` would change: rows of a table, or the rows of a source's labels CSV, edited since. */
-  notAddedRelabels: Relabel[];
-  problems: WalkProblem[];
-  /** Set when a listing of the last commit is not in the local store (pull it). */
-  missingListing?: string;
-}
-
-export interface StatusResult {
-  head: string | null;
-  branch: string | null;
-  manifestChanged: boolean;
-  sources: SourceStatus[];
-  clean: boolean;
-  filesChecked: number;
-  /** Files whose content was read because the stat cache could not vouch for them. */
-  filesHashed: number;
-}
+export type { SourceStatus, StatusResult } from '../project/status-stamp.js';
 
 const EMPTY: FileChanges = { added: [], modified: [], deleted: [], renamed: [] };
 
 export async function status(options: StatusOptions = {}): Promise<StatusResult> {
   return withCaller('d2.status', async () => {
     // Stat'ed before anything is read: what a clean result may be replayed from (status-stamp.ts).
-    const capture = options.sources?.length ? undefined : beginStampCapture(options.dir ?? process.cwd());
+    const capture = options.sources?.length ? undefined : beginStampCapture(options.dir ?? '.');
     const project = openProject(options.dir);
     if (capture && capture.root !== project.root) capture.ruleOut();
     for (const [name, decl] of Object.entries(project.manifest.sources)) {
@@ -298,7 +277,7 @@ async function scanFolderOnce(project: Project, name: string, abs: string, listi
   const checked = walked.files.length;
   if (listingOid !== undefined && cache.listing === listingOid && cache.matchesAll(walked.files)) {
     // Clean; record the folders once the tree is plain, so the next status takes the fast path.
-    if (cache.wantsFolders(walked.folders) && fs.existsSync(project.store.stateDir())) {
+    if (cache.wantsFolders(walked.folders) && project.store.state.exists()) {
       try {
         cache.setFolders(walked.folders, abs);
         cache.write(cacheFile, nowMs(), listingOid);
@@ -330,7 +309,7 @@ async function scanFolderOnce(project: Project, name: string, abs: string, listi
   cache.retain(new Set(entries.map((e) => e.path)));
   const now = nowMs();
   const exact = isEmptyFileChanges(notAdded) && problems.length === walked.problems.length;
-  if ((cache.needsWrite(now) || (exact && (cache.listing !== listingOid || cache.wantsFolders(walked.folders)))) && fs.existsSync(project.store.stateDir())) {
+  if ((cache.needsWrite(now) || (exact && (cache.listing !== listingOid || cache.wantsFolders(walked.folders)))) && project.store.state.exists()) {
     try {
       cache.setFolders(walked.folders, abs);
       cache.write(cacheFile, now, exact ? listingOid : undefined);

@@ -8,13 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from '../testing/index.js';
 import { splitOf } from '../core/dataset.js';
 import { itemBytes } from '../core/pack.js';
-import { rowOid } from './table-source.js';
+import { rowOid } from '../project/table-source.js';
 import { add } from './add.js';
 import { commit } from './commit.js';
-import { data, prepareData } from './data.js';
+import { data } from './data.js';
+import { prepareData } from '../project/prepared.js';
 import { init } from './init.js';
-import { readPackTrailer } from './packing.js';
-import { openProject } from './project.js';
+import { readPackTrailer } from '../project/packing.js';
+import { openProject } from '../project/project.js';
 import { status } from './status.js';
 
 const ENV = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid' };
@@ -58,7 +59,7 @@ describe('table sources', () => {
     expect(r.preprocess).toMatchObject({ modality: 'table', features: ['size', 'city=(missing)', 'city=lyon', 'city=paris'], shape: [4] });
     const prepared = await prepareData(openProject(dir), {});
     const p = openProject(dir);
-    const train = prepared.packed!.sets.train;
+    const train = prepared.packing!.record.sets.train;
     const trailer = readPackTrailer(p.store, train.pack!);
     expect(trailer).toMatchObject({ dtype: 'float32', shape: [4], count: train.count });
     // standardised with the train rows' own mean and std: the train column has mean 0
@@ -67,7 +68,7 @@ describe('table sources', () => {
     let sum = 0;
     for (let i = 0; i < train.count; i++) sum += feats[i * 4]!;
     expect(Math.abs(sum / train.count)).toBeLessThan(1e-5);
-    expect(prepared.packed!.table!.columns[0]).toMatchObject({ column: 'size', kind: 'numeric' });
+    expect(prepared.packing!.record.table!.columns[0]).toMatchObject({ column: 'size', kind: 'numeric' });
   });
 
   it('names the file and line of a row with the wrong column count', async () => {

@@ -2,7 +2,7 @@
  * The launcher's head start (bin/d2) for `d2 status`, run before the rest of d2 loads:
  * begin the stat of large source folders, and when the command is a plain status (global
  * flags and --limit only) and nothing it depends on changed since the last clean status,
- * answer alone, printing what main would print (api/prefetch.ts). Reads
+ * answer alone, printing what main would print (project/head-start.ts). Reads
  * argv the way main.ts's options do, but only as far as it must: anything else, or any
  * doubt, and main runs as usual; this module never fails a command.
  *
@@ -10,7 +10,7 @@
  * loads all of d2, which is what this module exists to run ahead of.
  */
 import path from 'node:path';
-import { statusHeadStart } from '../api/prefetch.js';
+import { statusHeadStart } from '../project/head-start.js';
 import { processIO, type CliIO } from './io.js';
 import { resultLine } from './render/result-line.js';
 import { styleFor } from './render/style.js';

@@ -20,7 +20,7 @@ describe('parseFailOn', () => {
 
   it('refuses unknown rules and bad values as usage errors', () => {
     for (const [spec, message] of [
-      ['accuracy-rise=1', "unknown --fail-on rule 'accuracy-rise'"],
+      ['accuracy-rise=1', "unknown option 'failOn' rule 'accuracy-rise'"],
       ['accuracy-drop=x', 'needs a number >= 0'],
       ['accuracy-drop=', 'needs a number >= 0'],
       ['recall-drop=-0.1', 'needs a number >= 0'],

@@ -77,24 +77,24 @@ const EPS = 1e-9;
  */
 export function parseFailOn(text: string): FailRule[] {
   const rules: FailRule[] = [];
-  const example = 'e.g. --fail-on accuracy-drop=0.01,recall-drop=0.05,broken-model-tests';
+  const example = "e.g. option 'failOn' accuracy-drop=0.01,recall-drop=0.05,broken-model-tests";
   for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
     const eq = part.indexOf('=');
     const name = (eq < 0 ? part : part.slice(0, eq)).trim();
     const value = eq < 0 ? undefined : part.slice(eq + 1).trim();
     const spec = (FAIL_RULES as Record<string, RuleSpec>)[name];
-    if (!spec) throw new InvalidArgument(`unknown --fail-on rule '${name}' (known: ${Object.keys(FAIL_RULES).join(', ')})`, { hint: example });
+    if (!spec) throw new InvalidArgument(`unknown option 'failOn' rule '${name}' (known: ${Object.keys(FAIL_RULES).join(', ')})`, { hint: example });
     const threshold = value === undefined ? spec.dflt : Number(value);
     if (value === '' || !Number.isFinite(threshold) || threshold < 0) {
-      throw new InvalidArgument(`--fail-on rule '${name}' needs a number >= 0, not '${value}'`, { hint: example });
+      throw new InvalidArgument(`option 'failOn' rule '${name}' needs a number >= 0, not '${value}'`, { hint: example });
     }
-    if (spec.value === 'count' && !Number.isInteger(threshold)) throw new InvalidArgument(`--fail-on rule '${name}' needs a whole number, not '${value}'`, { hint: example });
+    if (spec.value === 'count' && !Number.isInteger(threshold)) throw new InvalidArgument(`option 'failOn' rule '${name}' needs a whole number, not '${value}'`, { hint: example });
     if (spec.value !== 'count' && threshold > 1) {
-      throw new InvalidArgument(`--fail-on rule '${name}' takes a fraction (0.01 = one point), not '${value}'`, { hint: example });
+      throw new InvalidArgument(`option 'failOn' rule '${name}' takes a fraction (0.01 = one point), not '${value}'`, { hint: example });
     }
     rules.push({ kind: name as FailRuleKind, threshold, text: value === undefined ? name : `${name}=${threshold}` });
   }
-  if (!rules.length) throw new InvalidArgument('--fail-on needs at least one rule', { hint: example });
+  if (!rules.length) throw new InvalidArgument("option 'failOn' needs at least one rule", { hint: example });
   return rules;
 }
 

@@ -24,9 +24,8 @@ import { registerFusedKernels } from './fused-kernels.js';
 import { registerCpuKernels, registerWasmKernels } from './wasm-kernels.js';
 
 export type Tf = typeof import('@tensorflow/tfjs');
-export type EngineName = 'gpu' | 'node' | 'wasm' | 'cpu';
-export type EngineRequest = EngineName | 'auto';
-export const ENGINE_NAMES: readonly EngineName[] = ['gpu', 'node', 'wasm', 'cpu'];
+export { ENGINE_NAMES, ENGINE_REQUESTS, type EngineName, type EngineRequest } from './names.js';
+import { ENGINE_NAMES, type EngineName, type EngineRequest } from './names.js';
 
 export interface EngineInfo {
   name: EngineName;

@@ -16,7 +16,7 @@ import type { Tensor } from '@tensorflow/tfjs';
 import { InvalidArgument } from '../errors/index.js';
 import { decodeContainer, encodeContainer } from './container.js';
 import { selectEngine, type EngineInfo, type EngineRequest } from './engines.js';
-import { describeNetwork, predictProbabilities, type NetworkShape } from './network.js';
+import { describeNetwork, predictProbabilities, predictWithFeatures, type NetworkShape } from './network.js';
 import type { Architecture } from './plan.js';
 
 export const MODEL_MAGIC = 'D2MODEL1';
@@ -154,4 +154,39 @@ export async function predict(model: LoadedModel, x: Float32Array, options: { ba
     p.dispose();
   }
   return out;
+}
+
+/**
+ * Class probabilities (N × numClasses) and penultimate-layer feature vectors (N × D, D =
+ * `features` in the result) for N items packed in x. Probabilities equal `predict`'s.
+ */
+export async function predictFeatures(model: LoadedModel, x: Float32Array, options: { batchSize?: number } = {}): Promise<{ probs: Float32Array; features: Float32Array; dims: number }> {
+  const { tf } = await selectEngine(model.engine.name);
+  const rowSize = model.inputShape.reduce((a, b) => a * b, 1);
+  if (!(x instanceof Float32Array) || x.length % rowSize !== 0) {
+    throw new InvalidArgument(`predictFeatures needs a Float32Array of N × ${rowSize} numbers (input shape [${model.inputShape.join(', ')}]), got ${x?.length ?? 0}`);
+  }
+  const n = x.length / rowSize;
+  const k = model.numClasses;
+  const probs = new Float32Array(n * k);
+  let features = new Float32Array(0);
+  let dims = 0;
+  const chunk = options.batchSize ?? 256;
+  for (let start = 0; start < n; start += chunk) {
+    const end = Math.min(n, start + chunk);
+    const rows = end - start;
+    const out = tf.tidy(() => {
+      const xs = tf.tensor(x.subarray(start * rowSize, end * rowSize), model.net.layers[0]?.spec.kind === 'flatten' ? [rows, rowSize] : [rows, ...model.inputShape]);
+      return predictWithFeatures(tf, model.net, model.params, { x: xs });
+    });
+    if (start === 0) {
+      dims = out.features.shape[1];
+      features = new Float32Array(n * dims);
+    }
+    probs.set(out.probs.dataSync() as Float32Array, start * k);
+    features.set(out.features.dataSync() as Float32Array, start * dims);
+    out.probs.dispose();
+    out.features.dispose();
+  }
+  return { probs, features, dims };
 }

@@ -258,3 +258,17 @@ export function backward(tf: Tf, net: NetworkShape, params: Tensor[], caches: La
 export function predictProbabilities(tf: Tf, net: NetworkShape, params: Tensor[], input: NetInput): Tensor2D {
   return tf.tidy(() => tf.softmax(tf.transpose(forward(tf, net, params, input).logitsT)) as Tensor2D);
 }
+
+/**
+ * Probabilities [n, numClasses] and the penultimate-layer features [n, features]: the input of
+ * the last dense layer (the classifier), i.e. what the model "sees" before it decides. The
+ * same forward pass as `predictProbabilities` (the probabilities are equal bit for bit).
+ */
+export function predictWithFeatures(tf: Tf, net: NetworkShape, params: Tensor[], input: NetInput): { probs: Tensor2D; features: Tensor2D } {
+  return tf.tidy(() => {
+    const out = forward(tf, net, params, input);
+    const last = out.caches[out.caches.length - 1]!;
+    const features = (last.input ?? tf.reshape(input.x, [input.x.shape[0] as number, -1])) as Tensor2D;
+    return { probs: tf.softmax(tf.transpose(out.logitsT)) as Tensor2D, features: tf.reshape(features, [features.shape[0], -1]) as Tensor2D };
+  });
+}

@@ -18,8 +18,10 @@ import path from 'node:path';
 import { ObjectCorrupt, ObjectNotFound, StoreFormatUnsupported, FileChanged } from '../errors/index.js';
 import { flushFiles, FSYNC_EACH_MAX, fsyncDirSync, syncFilesystem, writeFileAtomicSync } from '../util/atomic-write.js';
 import { hashFdSync, sha256Hex } from '../util/hash.js';
+import { STORE_DIR } from './layout.js';
+import { StateFiles } from './state-files.js';
 
-export const STORE_DIR = '.d2';
+export { STORE_DIR };
 export const STORE_FORMAT = 1;
 /** Files at most this large are read into memory; larger ones are cloned then hashed. */
 const SMALL_FILE = 4 << 20;
@@ -82,6 +84,49 @@ export class ObjectStore {
 
   stateDir(): string {
     return path.join(this.dir, 'state');
+  }
+
+  /** The notes in `.d2/state/` (state-files.ts): the one place that names a file there. */
+  get state(): StateFiles {
+    return new StateFiles(this.stateDir());
+  }
+
+  /** An object's size in bytes, or undefined when it is not in the store. */
+  size(oid: string): number | undefined {
+    try {
+      return fs.statSync(this.objectPath(oid)).size;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  /** Delete an object (gc only, under the store lock): it is gone or it stays whole. */
+  remove(oid: string): void {
+    fs.rmSync(this.objectPath(oid), { force: true });
+  }
+
+  /** Move a damaged object aside to `.d2/quarantine/<oid>` (fsck --repair), so a good copy can take its name. */
+  quarantine(oid: string): void {
+    const qdir = path.join(this.dir, 'quarantine');
+    fs.mkdirSync(qdir, { recursive: true });
+    fs.renameSync(this.objectPath(oid), path.join(qdir, oid));
+    fsyncDirSync(qdir);
+  }
+
+  /**
+   * Copy an object's bytes to `target` (a temporary name the caller then renames), cloned
+   * where the filesystem can (copy-on-write), so the object file itself is never shared.
+   */
+  copyOut(oid: string, target: string): void {
+    try {
+      fs.copyFileSync(this.objectPath(oid), target, fs.constants.COPYFILE_FICLONE);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !this.has(oid)) {
+        throw new ObjectNotFound(`object '${oid}' is not in the store`, { data: { oid }, hint: 'run d2 fsck' });
+      }
+      throw e;
+    }
   }
 
   objectPath(oid: string): string {

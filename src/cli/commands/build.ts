@@ -1,6 +1,6 @@
 /** `d2 build` */
 import type { Command } from 'commander';
-import { InvalidArgument } from '../../index.js';
+import { ENGINE_REQUESTS, InvalidArgument } from '../../index.js';
 import { action, examples, type Runtime } from '../action.js';
 import { renderBuild } from '../render/build.js';
 
@@ -11,7 +11,7 @@ interface BuildFlags {
   workers?: string;
 }
 
-const ENGINES = ['auto', 'gpu', 'node', 'wasm', 'cpu'];
+const ENGINES: readonly string[] = ENGINE_REQUESTS;
 
 export function registerBuild(program: Command, rt: Runtime): void {
   program

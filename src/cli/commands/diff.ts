@@ -1,6 +1,6 @@
 /** `d2 diff [A] [B]`, `d2 diff A..B` */
 import type { Command } from 'commander';
-import { FAIL_RULES, InvalidArgument, parseFailOn } from '../../index.js';
+import { ENGINE_REQUESTS, FAIL_RULES, InvalidArgument, parseFailOn, parseRange } from '../../index.js';
 import { action, examples, type Runtime } from '../action.js';
 import { parseLimit } from './status.js';
 
@@ -14,11 +14,10 @@ interface DiffFlags {
 
 /** 'A..B' → [A, B] (an empty side is HEAD, as in git); two revisions pass through. */
 export function splitRange(a: string | undefined, b: string | undefined): [string | undefined, string | undefined] {
-  if (a === undefined || !a.includes('..')) return [a, b];
-  if (a.includes('...')) throw new InvalidArgument(`'${a}': d2 diff takes 'A..B', not 'A...B'`);
+  const range = a === undefined ? undefined : parseRange(a);
+  if (!range) return [a, b];
   if (b !== undefined) throw new InvalidArgument(`give either 'A..B' or two revisions, not both ('${a}' and '${b}')`);
-  const [x, y] = a.split('..', 2) as [string, string];
-  return [x || 'HEAD', y || 'HEAD'];
+  return [range.from, range.to];
 }
 
 const RULES_HELP = Object.entries(FAIL_RULES).map(([name, r]) => `  ${`${name}${r.value === 'count' ? '[=N]' : r.value === 'p-value' ? '[=P]' : '=X'}`.padEnd(22)} ${r.help}`).join('\n');
@@ -31,7 +30,7 @@ export function registerDiff(program: Command, rt: Runtime): void {
     .argument('[b]', 'the new side: a revision (default: the working tree)')
     .option('--on <rev>', "evaluate both models on this revision's test split and model tests (default: B's)")
     .option('--build', 'build a side that has no model (d2.lock is not written)')
-    .option('--engine <name>', 'engine for builds and inference: auto, gpu, node, wasm, cpu', 'auto')
+    .option('--engine <name>', `engine for builds and inference: ${ENGINE_REQUESTS.join(', ')}`, 'auto')
     .option('--limit <n>', 'items listed per kind: flips, added, removed… (0 = all; counts are always complete)', '20')
     .option('--fail-on <rules>', 'exit 3 when any rule is crossed (comma-separated; see below)')
     .addHelpText('after', `${examples(

@@ -1,8 +1,8 @@
 /** `d2 predict PATH...` and `d2 export --out DIR` */
 import type { Command } from 'commander';
-import { InvalidArgument, type PredictionRow } from '../../index.js';
+import { ENGINE_REQUESTS, InvalidArgument, type PredictionRow } from '../../index.js';
 import { action, examples, type Runtime } from '../action.js';
-import { createPredictionTable, renderExport, renderPredictSummary, csvHeader, csvRow } from '../render/predict.js';
+import { createPredictionTable, renderPredictSummary, csvHeader, csvRow } from '../render/predict.js';
 
 interface PredictFlags {
   rev?: string;
@@ -19,7 +19,7 @@ export function registerPredict(program: Command, rt: Runtime): void {
     .option('-r, --rev <rev>', 'use the model of this revision')
     .option('--top <k>', 'classes shown per input, most probable first', '3')
     .option('--csv', 'CSV on stdout: input,rank,label,probability')
-    .option('--engine <name>', 'engine: auto, gpu, node, wasm, cpu', 'auto')
+    .option('--engine <name>', `engine: ${ENGINE_REQUESTS.join(', ')}`, 'auto')
     .addHelpText('after', `${examples('$ d2 predict new-photos/', '$ d2 predict shirt.png --top 1 --rev HEAD~1', '$ d2 predict houses.csv --csv > predictions.csv', '$ d2 predict photos --json | jq -c \'select(.type=="prediction")\'')}
 Inputs go through the model's own preprocessing (the steps recorded when it was built). Output
 streams: one line per input as soon as its batch is predicted.
@@ -49,21 +49,5 @@ streams: one line per input as soon as its batch is predicted.
       if (result.failed > 0) ctx.checkFailed();
       if (o.csv) return;
       await ctx.emit('predict', result, (r) => renderPredictSummary(r, ctx.style));
-    }));
-
-  program
-    .command('export')
-    .description('write a self-contained bundle of a built model: TensorFlow.js layers model, d2 model, preprocessing, classes, hashes, README')
-    .requiredOption('-o, --out <dir>', 'the bundle folder to create')
-    .option('-r, --rev <rev>', "export the model of this revision (default: the working tree's last build)")
-    .option('--force', 'replace an existing bundle (only a folder that holds one)')
-    .option('--engine <name>', "engine whose build of --rev to export: auto, gpu, node, wasm, cpu", 'auto')
-    .addHelpText('after', `${examples('$ d2 export --out bundle', '$ d2 export --rev v1.2 --out models/v1.2 --force')}
-Load it in Node with the library (import { loadBundle } from 'd2'), or model.json and
-preprocess.js in any TensorFlow.js runtime (a browser); its README.md shows both.
-`)
-    .action(action<{ out: string; rev?: string; force?: boolean; engine: string }>(rt, async (ctx, _args, o) => {
-      const result = await ctx.api.exportModel({ ...ctx.common(), out: o.out, rev: o.rev, force: o.force === true, engine: o.engine as never, lockTimeoutMs: ctx.flags.lockTimeoutMs });
-      await ctx.emit('export', result, (r) => renderExport(r, ctx.style));
     }));
 }

@@ -13,6 +13,14 @@ export interface ErrorView {
   version: string;
 }
 
+/**
+ * The library names options as the API spells them (`option 'failOn'`); at the command line
+ * each is the flag that sets it (`--fail-on`). The one place that maps the two.
+ */
+export function inFlags(text: string): string {
+  return text.replace(/option '([a-z][A-Za-z]*)'/g, (_, name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+}
+
 function detailLines(err: D2Error): string[] {
   const issues = err.data.issues;
   if (Array.isArray(issues) && issues.length > 1) {
@@ -27,16 +35,18 @@ function detailLines(err: D2Error): string[] {
 }
 
 export function renderError(io: CliIO, err: D2Error, view: ErrorView): void {
+  const message = inFlags(err.message);
+  const hint = err.hint === undefined ? undefined : inFlags(err.hint);
   if (view.json) {
-    const out: Record<string, unknown> = { type: 'error', error: err.toJSON() };
+    const out: Record<string, unknown> = { type: 'error', error: { ...err.toJSON(), message, ...(hint !== undefined ? { hint } : {}) } };
     if (view.debug && err.stack) (out.error as Record<string, unknown>).stack = err.stack;
     io.stdout.write(`${JSON.stringify(out)}\n`);
     return;
   }
   const s = styleFor(io.stderr, io);
-  const lines = [`${s.red('error:')} ${err.message}`];
+  const lines = [`${s.red('error:')} ${message}`];
   for (const d of detailLines(err)) lines.push(`  ${d}`);
-  if (err.hint) lines.push(`${s.dim('hint:')} ${err.hint}`);
+  if (hint) lines.push(`${s.dim('hint:')} ${hint}`);
   if (err.code === 'InternalError') {
     lines.push(`This is a bug in d2 ${view.version} (node ${process.version}, ${process.platform}-${process.arch}).`);
     lines.push('Please report it with the command you ran and the output of the same command with --debug.');

@@ -6,12 +6,10 @@
  * the same without a head start.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import { STORE_DIR } from '../store/object-store.js';
+import { stateDirOf } from '../store/layout.js';
 import { prefetchFolderChecks } from '../workspace/prefetch.js';
 import { findProjectRoot } from './project-root.js';
-import type { StatusResult } from './status.js';
-import { statusFromStamp } from './status-stamp.js';
+import { statusFromStamp, type StatusResult } from './status-stamp.js';
 
 /**
  * Begin the folder checks of the project found from `dir`; with `fromStamp`, also return the
@@ -23,7 +21,7 @@ export async function statusHeadStart(dir: string, fromStamp: boolean, minEntrie
     const found = findProjectRoot(dir);
     if (!found) return undefined;
     const root = fs.realpathSync(found);
-    prefetchFolderChecks(path.join(root, STORE_DIR, 'state'), minEntries);
+    prefetchFolderChecks(stateDirOf(root), minEntries);
     return fromStamp ? await statusFromStamp(root) : undefined;
   } catch {
     return undefined; // only a head start

@@ -15,16 +15,13 @@
  * is written only after every pack it names is durable; an item that cannot be preprocessed is
  * never silently dropped (it fails the build, or is listed as skipped when the manifest says so).
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { DatasetItem, ItemSet, ResolvedDataset } from '../core/dataset.js';
 import { itemBytes, itemOffset, packHeader, packTrailer, parseTrailer, PACK_FOOTER_BYTES, readFooter, type PackTrailer } from '../core/pack.js';
 import type { ProgressHandler } from '../core/progress.js';
-import { D2Error, ItemInvalid, throwIfAborted } from '../errors/index.js';
+import { D2Error, ItemInvalid, ObjectNotFound, throwIfAborted } from '../errors/index.js';
 import type { ImageStep } from '../manifest/index.js';
 import type { ImagePool, TableEncoding } from '../preprocess/index.js';
-import type { ObjectStore } from '../store/index.js';
-import { writeFileAtomicSync } from '../util/atomic-write.js';
+import { StateFiles, type ObjectStore } from '../store/index.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { sha256Hex } from '../util/hash.js';
 
@@ -101,18 +98,11 @@ class PackIndex {
   private readonly bySequence = new Map<string, string>();
   private readonly packs: string[] = [];
 
-  private constructor(private readonly store: ObjectStore, private readonly file: string) {}
+  private constructor(private readonly store: ObjectStore, private readonly key: string) {}
 
   static load(store: ObjectStore, key: string): PackIndex {
-    const file = path.join(store.stateDir(), `packs-${key}`);
-    const index = new PackIndex(store, file);
-    let text = '';
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch {
-      return index;
-    }
-    for (const oid of text.split('\n').filter(Boolean)) {
+    const index = new PackIndex(store, key);
+    for (const oid of store.state.readLines('packs', key)) {
       if (!store.has(oid)) continue; // collected or lost: a cache miss, not an error
       try {
         index.add(oid, readPackTrailer(store, oid));
@@ -141,7 +131,7 @@ class PackIndex {
   }
 
   save(): void {
-    writeFileAtomicSync(this.file, `${this.packs.join('\n')}\n`);
+    this.store.state.writeLines('packs', this.key, this.packs);
   }
 }
 
@@ -150,14 +140,17 @@ function sequenceKey(oids: readonly string[]): string {
 }
 
 export function readPackTrailer(store: ObjectStore, oid: string): PackTrailer {
-  const size = fs.statSync(store.objectPath(oid)).size;
+  const size = store.size(oid);
+  if (size === undefined) throw new ObjectNotFound(`pack '${oid}' is not in the store`, { data: { oid }, hint: 'run d2 fsck' });
   const footer = store.readRange(oid, size - PACK_FOOTER_BYTES, PACK_FOOTER_BYTES);
   const length = readFooter(footer);
   return parseTrailer(store.readRange(oid, size - PACK_FOOTER_BYTES - length, length), size);
 }
 
-export function recordPointer(store: ObjectStore, dataset: string, config: string): string {
-  return path.join(store.stateDir(), `packed-${dataset.slice(0, 32)}-${config.slice(0, 32)}`);
+
+/** Name the packed record of (dataset, configuration), so the next run finds it. */
+export function recordPackedPointer(store: ObjectStore, dataset: string, config: string, oid: string): void {
+  store.state.writePointer('packed', StateFiles.packedKey(dataset, config), oid);
 }
 
 /**
@@ -171,19 +164,14 @@ export function registerPackedRecord(store: ObjectStore, oid: string, record: Pa
   const index = PackIndex.load(store, record.config);
   for (const p of packs) index.add(p, readPackTrailer(store, p));
   index.save();
-  writeFileAtomicSync(recordPointer(store, record.dataset, record.config), `${oid}\n`);
+  recordPackedPointer(store, record.dataset, record.config, oid);
   return true;
 }
 
 /** The packed record of (dataset, configuration), if it was built before and its packs are all present. */
 export function findPackedDataset(store: ObjectStore, dataset: string, config: string): { oid: string; record: PackedDataset } | undefined {
-  let oid: string;
-  try {
-    oid = fs.readFileSync(recordPointer(store, dataset, config), 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-  if (!store.has(oid)) return undefined;
+  const oid = store.state.readPointer('packed', StateFiles.packedKey(dataset, config));
+  if (oid === undefined || !store.has(oid)) return undefined;
   const record = JSON.parse(store.readText(oid)) as PackedDataset;
   for (const s of Object.values(record.sets)) if (s.pack && !store.has(s.pack)) return undefined;
   return { oid, record };
@@ -255,7 +243,7 @@ export async function buildPacks(
   }
   const record: PackedDataset = { format: 1, modality: 'image', dataset: datasetOid, config: key, steps: config.steps, shape: shape ?? [0, 0, 0], classes: dataset.classes, sets };
   const oid = store.putBytes(JSON.stringify(record));
-  writeFileAtomicSync(recordPointer(store, datasetOid, key), `${oid}\n`);
+  recordPackedPointer(store, datasetOid, key, oid);
   return { oid, record, stats };
 }
 

@@ -12,11 +12,10 @@ import { InvalidArgument, ItemInvalid, throwIfAborted, D2Error } from '../errors
 import type { TableDecl } from '../manifest/index.js';
 import type { TableEncoding } from '../preprocess/index.js';
 import type { ObjectStore } from '../store/index.js';
-import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { sha256Hex } from '../util/hash.js';
-import { findPackedDataset, ITEM_SETS, recordPointer, where, type PackedDataset, type PackedSet, type PackStats, type SkippedItem } from './packing.js';
-import type { ProjectState } from './state.js';
+import { findPackedDataset, ITEM_SETS, recordPackedPointer, where, type PackedDataset, type PackedSet, type PackStats, type SkippedItem } from './packing.js';
+import type { ProjectState } from './revision.js';
 import { readTableItems } from './table-source.js';
 
 export const TABLE_PREPROCESS_VERSION = 1;
@@ -106,6 +105,6 @@ export async function buildTablePacks(
   }
   const record: PackedDataset = { format: 1, modality: 'table', dataset: datasetOid, config: key, steps: [], table: encoding, shape: [encoding.width], classes: dataset.classes, sets };
   const oid = store.putBytes(JSON.stringify(record));
-  writeFileAtomicSync(recordPointer(store, datasetOid, key), `${oid}\n`);
+  recordPackedPointer(store, datasetOid, key, oid);
   return { oid, record, stats: { computed, copied: 0, reusedSets: 0, reused: false } };
 }

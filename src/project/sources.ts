@@ -1,54 +1,18 @@
 /**
- * Opening a project: find its root (the folder holding d2.yaml, searched upwards like git
- * searches for .git), load and validate the manifest, and read the committed source files.
- * Every api verb but `init` starts here.
+ * A source's committed files — `d2.sources/<source>.yaml` (the snapshot) and
+ * `d2.sources/<source>.labels.csv` — and the listing object a snapshot names: parsed once
+ * here, from the working tree or from texts a revision reader hands in, into typed values.
+ *
+ * Invariant: every text is parsed by manifest/'s parsers (which validate paths and oids); a
+ * damaged file is a typed error naming the file, never a partial value.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseListing, type ListingEntry } from '../core/listing.js';
-import { D2Error, LabelsInvalid, ManifestInvalid, NotAProject, SnapshotInvalid } from '../errors/index.js';
-import {
-  formatIssue, labelsPath, MANIFEST_FILE, parseLabelsCsv, parseManifest, parseSnapshot, snapshotPath,
-  type Labels, type Manifest, type Snapshot,
-} from '../manifest/index.js';
-import { ObjectStore } from '../store/index.js';
-import { findProjectRoot } from './project-root.js';
-
-export { findProjectRoot };
-
-export interface Project {
-  /** Absolute, real path of the folder holding d2.yaml. */
-  root: string;
-  manifest: Manifest;
-  manifestText: string;
-  store: ObjectStore;
-}
-
-/** Parse manifest text or throw ManifestInvalid listing every problem with its position. */
-export function loadManifest(text: string, file = MANIFEST_FILE): Manifest {
-  const { manifest, issues } = parseManifest(text);
-  if (manifest) return manifest;
-  const lines = issues.map((i) => formatIssue(file, i));
-  throw new ManifestInvalid(lines.length > 1 ? `${lines[0]} (and ${lines.length - 1} more)` : lines[0]!, {
-    data: { file, issues: issues.map((i) => ({ file, ...i })) },
-    hint: `fix ${file} (every key is described in docs/manifest.md)`,
-  });
-}
-
-export function openProject(dir: string = process.cwd()): Project {
-  const root = findProjectRoot(dir);
-  if (!root) {
-    throw new NotAProject(`not a d2 project (or any parent up to the filesystem root): no '${MANIFEST_FILE}' in '${path.resolve(dir)}'`, {
-      hint: "run 'd2 init' to start one here",
-    });
-  }
-  const real = fs.realpathSync(root);
-  const manifestText = fs.readFileSync(path.join(real, MANIFEST_FILE), 'utf8');
-  const manifest = loadManifest(manifestText);
-  const store = new ObjectStore(real);
-  store.checkFormat();
-  return { root: real, manifest, manifestText, store };
-}
+import { LabelsInvalid, SnapshotInvalid } from '../errors/index.js';
+import { formatIssue, labelsPath, parseLabelsCsv, parseSnapshot, snapshotPath, type Labels, type Snapshot } from '../manifest/index.js';
+import type { ObjectStore } from '../store/index.js';
+import type { Project } from './project.js';
 
 export interface SourceState {
   snapshot: Snapshot;
@@ -110,7 +74,7 @@ export function readWorkingSource(project: Project, name: string): SourceState |
 
 /** Where the stat cache of a source lives (in the store's state folder, never committed). */
 export function statCachePath(project: Project, source: string): string {
-  return path.join(project.store.stateDir(), `stat-${source}`);
+  return project.store.state.path('stat', source);
 }
 
 export function readListing(store: ObjectStore, oid: string): ListingEntry[] {
@@ -119,15 +83,5 @@ export function readListing(store: ObjectStore, oid: string): ListingEntry[] {
     return parseListing(text);
   } catch (e) {
     throw new SnapshotInvalid(`listing object '${oid}' is damaged: ${(e as Error).message}`, { data: { oid }, hint: 'run d2 fsck' });
-  }
-}
-
-/** Run an api body, stamping D2Errors with the api function's name (isomorphic-git's `caller`). */
-export async function withCaller<T>(caller: string, body: () => Promise<T>): Promise<T> {
-  try {
-    return await body();
-  } catch (e) {
-    if (e instanceof D2Error && e.caller === undefined) e.caller = caller;
-    throw e;
   }
 }

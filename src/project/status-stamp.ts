@@ -20,22 +20,48 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { MANIFEST_FILE, SOURCES_DIR } from '../manifest/manifest-file.js';
-import { STORE_DIR } from '../store/object-store.js';
+import { readLooseHead, type LooseHead } from '../git/head-files.js';
+import { formatFileOf } from '../store/layout.js';
+import { StateFiles } from '../store/state-files.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { VERSION } from '../util/version.js';
 import { peekPrefetched } from '../workspace/prefetch.js';
 import { racyWindow, sameStat, StatCache, type StatFields } from '../workspace/stat-cache.js';
 import { beginUnchangedCheck } from '../workspace/unchanged.js';
 import { findProjectRoot, findUpwards } from './project-root.js';
-import type { StatusResult } from './status.js';
+import type { FileChanges, Relabel } from '../core/changes.js';
+import type { WalkProblem } from '../workspace/walk.js';
+
+/** What `d2 status` returns (api/status.ts); a clean one is what the stamp records. */
+export interface SourceStatus {
+  source: string;
+  path: string | null;
+  /** new: added since the last commit; removed: in the last commit, gone now; untracked: declared, never added. */
+  state: 'tracked' | 'new' | 'removed' | 'untracked';
+  staged: { files: FileChanges; relabels: Relabel[] };
+  notAdded: FileChanges;
+  /** Labels that `d2 add` would change: rows of a table, or the rows of a source's labels CSV, edited since. */
+  notAddedRelabels: Relabel[];
+  problems: WalkProblem[];
+  /** Set when a listing of the last commit is not in the local store (pull it). */
+  missingListing?: string;
+}
+
+export interface StatusResult {
+  head: string | null;
+  branch: string | null;
+  manifestChanged: boolean;
+  sources: SourceStatus[];
+  clean: boolean;
+  filesChecked: number;
+  /** Files whose content was read because the stat cache could not vouch for them. */
+  filesHashed: number;
+}
+
 
 const STAMP_FORMAT = 2;
 
-interface GitState {
-  root: string;
-  head: string;
-  ref?: { path: string; text: string };
-}
+type GitState = LooseHead;
 
 interface StampFolder {
   cacheFile: string;
@@ -56,7 +82,7 @@ interface Stamp {
 }
 
 function stampPath(root: string): string {
-  return path.join(root, STORE_DIR, 'state', 'status-clean');
+  return StateFiles.of(root).path('status-clean');
 }
 
 /** An input's stat, through links (status reads through them too); null when absent. */
@@ -73,26 +99,11 @@ function same(a: StatFields | null, b: StatFields | null): boolean {
   return a && b ? sameStat(a, b) : a === b;
 }
 
-function readText(p: string): string | undefined {
-  try {
-    return fs.readFileSync(p, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
 
 /** The repository as git finds it from `root` (the nearest .git upwards), if it is a plain one with a loose ref. */
 function gitState(root: string): GitState | undefined {
   const dir = findUpwards(root, '.git');
-  if (!dir) return undefined;
-  const gitDir = path.join(dir, '.git');
-  const head = readText(path.join(gitDir, 'HEAD'));
-  if (head === undefined) return undefined; // a .git file (worktree, submodule): no stamp
-  const symbolic = /^ref: (refs\/[^\n]+)\n?$/.exec(head);
-  if (!symbolic) return { root: dir, head };
-  const refPath = path.join(gitDir, ...symbolic[1]!.split('/'));
-  const text = readText(refPath);
-  return text === undefined ? undefined : { root: dir, head, ref: { path: refPath, text } };
+  return dir ? readLooseHead(dir) : undefined;
 }
 
 /** What one `d2 status` saw, stat'ed before it was read; `write` turns it into a stamp. */
@@ -105,7 +116,7 @@ export class StampCapture {
   /** Call before the project is opened: d2.yaml, the store's format, d2.sources/, git. */
   constructor(readonly root: string) {
     this.input(path.join(root, MANIFEST_FILE));
-    this.input(path.join(root, STORE_DIR, 'format'));
+    this.input(formatFileOf(root));
     const sources = path.join(root, SOURCES_DIR);
     this.input(sources);
     let names: string[] = [];

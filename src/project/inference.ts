@@ -15,7 +15,7 @@ import type { EngineRequest } from '../engine/engines.js';
 import type { LoadedModel } from '../engine/model.js';
 import type { ImagePool } from '../preprocess/index.js';
 import type { ObjectStore } from '../store/index.js';
-import type { BuildRecord } from './build.js';
+import type { BuildRecord } from './builds.js';
 
 /** What a model's inputs are made with: a build's `preprocess` record. */
 export type Preprocessing = BuildRecord['preprocess'];

@@ -170,6 +170,7 @@ export async function upload(store: ObjectStore, remote: Remote, oids: readonly 
   const signal = options.signal ? { signal: options.signal } : {};
   /** The object's file and size when its content still hashes to its name; else a failure is recorded. */
   const verified = (oid: string, keep = false): { file: string; size: number; bytes?: Uint8Array } | undefined => {
+    // the remote streams the object from its file (the store names it; nothing here builds it)
     const file = store.objectPath(oid);
     let actual: string;
     let size: number;
@@ -219,9 +220,5 @@ export async function upload(store: ObjectStore, remote: Remote, oids: readonly 
 
 /** Sizes of local objects, for reports. */
 export function localSize(store: ObjectStore, oid: string): number {
-  try {
-    return fs.statSync(store.objectPath(oid)).size;
-  } catch {
-    return 0;
-  }
+  return store.size(oid) ?? 0;
 }

@@ -18,9 +18,10 @@ import { blobOidsAtCommit, readFileAtCommit, type GitRepo } from '../git/index.j
 import { LOCK_FILE, parseLock, SOURCES_DIR, type Lock, type Snapshot } from '../manifest/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { relativePosix } from '../util/paths.js';
-import { findBuild, type BuildRecord } from './build.js';
+import { findBuild, type BuildRecord } from './builds.js';
 import type { PackedDataset } from './packing.js';
-import { parseSnapshotText, readListing, type Project } from './project.js';
+import { readListing } from './sources.js';
+import { revisionLabel, type RevisionFiles } from './revision.js';
 
 export type ObjectKind = 'raw' | 'model' | 'cache';
 
@@ -30,80 +31,6 @@ export interface ObjectRef {
   where: string;
   /** Size recorded by the reference (raw items), when known. */
   size?: number;
-}
-
-/** The d2 files of one revision that reference objects. */
-export interface RevisionFiles {
-  /** null: the working tree. */
-  commit: string | null;
-  snapshots: { name: string; snapshot: Snapshot }[];
-  lock?: Lock;
-}
-
-export function revisionLabel(commit: string | null): string {
-  return commit ? `at ${commit.slice(0, 7)}` : 'in the working tree';
-}
-
-/** Reads the d2 files of commits, parsing each distinct blob once (most commits share most files). */
-export class RevisionReader {
-  private readonly snapshots = new Map<string, Snapshot>();
-  private readonly locks = new Map<string, Lock | undefined>();
-  private readonly prefix: string;
-
-  constructor(private readonly project: Project, private readonly repo: GitRepo) {
-    const p = relativePosix(repo.dir, project.root);
-    this.prefix = p === '.' ? '' : `${p}/`;
-  }
-
-  async at(commit: string): Promise<RevisionFiles> {
-    const out: RevisionFiles = { commit, snapshots: [] };
-    const sources = await blobOidsAtCommit(this.repo, commit, `${this.prefix}${SOURCES_DIR}`);
-    for (const [file, blob] of [...sources].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-      if (!file.endsWith('.yaml')) continue;
-      let s = this.snapshots.get(blob);
-      if (!s) {
-        const text = await readFileAtCommit(this.repo, commit, `${this.prefix}${SOURCES_DIR}/${file}`);
-        if (text === undefined) continue;
-        s = parseSnapshotText(text, `${SOURCES_DIR}/${file} (at ${commit.slice(0, 7)})`);
-        this.snapshots.set(blob, s);
-      }
-      out.snapshots.push({ name: s.source, snapshot: s });
-    }
-    const root = await blobOidsAtCommit(this.repo, commit, this.prefix ? this.prefix.slice(0, -1) : '');
-    const lockBlob = root.get(LOCK_FILE);
-    if (lockBlob !== undefined) {
-      if (!this.locks.has(lockBlob)) {
-        const text = await readFileAtCommit(this.repo, commit, `${this.prefix}${LOCK_FILE}`);
-        this.locks.set(lockBlob, text === undefined ? undefined : parseLock(text).lock);
-      }
-      const lock = this.locks.get(lockBlob);
-      if (lock) out.lock = lock;
-    }
-    return out;
-  }
-}
-
-/** The working tree's d2 files (snapshots written by `d2 add`, d2.lock written by `d2 build`). */
-export function workingFiles(project: Project): RevisionFiles {
-  const out: RevisionFiles = { commit: null, snapshots: [] };
-  const dir = path.join(project.root, SOURCES_DIR);
-  let names: string[] = [];
-  try {
-    names = fs.readdirSync(dir).filter((n) => n.endsWith('.yaml')).sort();
-  } catch {
-    // no source added yet
-  }
-  for (const n of names) {
-    const s = parseSnapshotText(fs.readFileSync(path.join(dir, n), 'utf8'), `${SOURCES_DIR}/${n}`);
-    out.snapshots.push({ name: s.source, snapshot: s });
-  }
-  try {
-    const lock = parseLock(fs.readFileSync(path.join(project.root, LOCK_FILE), 'utf8')).lock;
-    if (lock) out.lock = lock;
-  } catch {
-    // no d2.lock
-  }
-  return out;
 }
 
 export interface CollectOptions {

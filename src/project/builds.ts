@@ -1,0 +1,460 @@
+/**
+ * Builds: the stored build record, the build key, the key's pointer and training checkpoint
+ * in `.d2/state/`, finding the build of a state, training and storing a build, and evaluating
+ * a model on a packed dataset's sets. Every verb that needs a model comes here.
+ *
+ * Builds are content-addressed: the build key (`buildKeyOf`, the one place it is computed)
+ * hashes every input — the packed data, which covers dataset, labels, splits and
+ * preprocessing; the normalisation; the model section; the engine's id; the trainer version.
+ * A build whose key was built before is reused at once; an interrupted build resumes from its
+ * last epoch checkpoint (`checkpoint-<key>`).
+ *
+ * Invariants:
+ * - A build record is stored only after its model and evaluation are durable objects; its
+ *   pointer (`build-<key>`) only after the record.
+ * - Evaluation runs the stored model through engine/model.ts `predict` on the tensors of
+ *   `loadSet`: the same path `d2 predict` and `d2 diff` use.
+ * - A blocked dataset (leakage, unknown model-test items…) is refused before any training.
+ * - Finding a build never trains; `ensureBuild` trains only when no build has the key.
+ */
+import type { ItemSet } from '../core/dataset.js';
+import { evaluateSet, failingModelTests, serializeEvaluation, type Evaluation } from '../core/evaluation.js';
+import type { CommonOptions } from '../core/progress.js';
+import { DatasetBlocked, InvalidArgument, ModelNotBuilt, ObjectNotFound } from '../errors/index.js';
+import type { EngineRequest } from '../engine/engines.js';
+import type { EpochRecord } from '../engine/checkpoint.js';
+import type { Architecture } from '../engine/plan.js';
+import type { EpochEvent, StopReason } from '../engine/train.js';
+import { durationSeconds, LOCK_FILE, parseLock, type Lock } from '../manifest/index.js';
+import type { ObjectStore } from '../store/index.js';
+import { canonicalJson } from '../util/canonical-json.js';
+import { sha256Hex } from '../util/hash.js';
+import { prepareData, type PreparedData } from './prepared.js';
+import type { PackedDataset } from './packing.js';
+import { withStoreLock, type Project } from './project.js';
+import { readWorkingText, RevisionReader } from './revision.js';
+import { loadSet, type LoadedSet } from './tensors.js';
+import type { TableEncoding } from '../preprocess/index.js';
+
+/** Bump when training or evaluation changes the model or predictions for the same inputs. */
+export const TRAINER_VERSION = 'd2-trainer-2';
+
+/** How to train when no build has the key. */
+export interface TrainOptions extends CommonOptions {
+  /** Engine: 'auto' (default: the fastest present), 'gpu', 'node', 'wasm' or 'cpu'. */
+  engine?: EngineRequest;
+  /** Train again even when a model for these inputs exists (the result is the same model). */
+  force?: boolean;
+  /** Training worker threads ('auto' by default; 0 trains in this thread). Results do not depend on it. */
+  workers?: number | 'auto';
+  /** Each epoch's figures, as it ends. */
+  onEpoch?: (e: EpochEvent) => void;
+}
+
+export interface SetMetricsSummary {
+  count: number;
+  accuracy: number;
+  macroF1: number;
+}
+
+export interface BuildMetrics {
+  validation?: SetMetricsSummary;
+  test?: SetMetricsSummary;
+  modelTests?: { count: number; passed: number; failed: string[] };
+}
+
+/** Everything about one build, stored as an object (`d2-build` JSON) and named by its key. */
+export interface BuildRecord {
+  format: 1;
+  kind: 'd2-build';
+  key: string;
+  /** Hash of what the state declared (dataset oid, preprocess and model sections): see `declaredInputs`. */
+  declared: string;
+  dataset: string;
+  /** The packed-data record the model was trained on. */
+  packed: string;
+  classes: string[];
+  preprocess: {
+    modality: 'image' | 'table';
+    config: string;
+    derived: boolean;
+    /** Image steps including `normalize` (empty for tables). */
+    steps: PackedDataset['steps'];
+    /** One item's shape as fed to the model. */
+    shape: number[];
+    /** Tables: how a row becomes features (fitted on train). */
+    table?: TableEncoding;
+  };
+  /** Model object (engine/model.ts 'D2MODEL1'). */
+  model: string;
+  /** Evaluation object (core/evaluation.ts). */
+  evaluation: string;
+  preset: Lock['model']['preset'];
+  seed: number;
+  timeBudgetSeconds: number | null;
+  architecture: Architecture;
+  engine: string;
+  trainer: string;
+  epochs: number;
+  bestEpoch: number;
+  stoppedBy: StopReason;
+  /** Training wall time of this build (all runs, when resumed). */
+  seconds: number;
+  samplesPerSecond: number;
+  history: EpochRecord[];
+  metrics: BuildMetrics;
+}
+
+/** A build found or made by `ensureBuild`. */
+export interface MadeBuild {
+  /** The revision built; null for the working tree. */
+  commit: string | null;
+  /** True when a model for these inputs existed and nothing was trained. */
+  reused: boolean;
+  /** The epoch a resumed build continued after, or null. */
+  resumedAfterEpoch: number | null;
+  /** Build record object oid. */
+  oid: string;
+  build: BuildRecord;
+  /** Training worker threads used (0: the calling thread). */
+  workers: number;
+}
+
+/** Short text form of an architecture, e.g. 'cnn conv16-pool-conv32-pool-dense64-dense10'. */
+export function describeArchitecture(a: Architecture): string {
+  const parts = a.layers.flatMap((l) => {
+    if (l.kind === 'conv2d') return [`conv${l.filters}${l.padding === 'same' ? 's' : ''}`];
+    if (l.kind === 'maxPool') return ['pool'];
+    if (l.kind === 'dense') return [`dense${l.units}`];
+    if (l.kind === 'dropout') return [`drop${l.rate}`];
+    return [];
+  });
+  return `${a.family} ${parts.join('-')}`;
+}
+
+/** A build record with its oid. */
+export interface FoundBuild {
+  oid: string;
+  build: BuildRecord;
+}
+
+/** The build record of `key`, when it was built here and its objects are all present. */
+export function findBuild(store: ObjectStore, key: string): FoundBuild | undefined {
+  const oid = store.state.readPointer('build', key);
+  return oid === undefined ? undefined : readBuildRecord(store, oid);
+}
+
+/** A build record object, when it and its model and evaluation are in the store. */
+export function readBuildRecord(store: ObjectStore, oid: string): FoundBuild | undefined {
+  if (!store.has(oid)) return undefined;
+  const build = JSON.parse(store.readText(oid)) as BuildRecord;
+  if (!store.has(build.model) || !store.has(build.evaluation)) return undefined;
+  return { oid, build };
+}
+
+/** Name a stored build record by its key, so an identical build reuses it (d2 pull does this for pulled builds). */
+export function recordBuildPointer(store: ObjectStore, key: string, recordOid: string): void {
+  store.state.writePointer('build', key, recordOid);
+}
+
+function buildKey(packedOid: string, record: PackedDataset, model: { preset: string; seed: number; timeBudgetSeconds: number | null }, engineId: string): string {
+  return sha256Hex(canonicalJson({
+    kind: 'd2-build-key',
+    trainer: TRAINER_VERSION,
+    packed: packedOid,
+    // The packed record covers the pixel steps; normalisation is applied when sets are loaded.
+    steps: record.steps,
+    model,
+    engine: engineId,
+  }));
+}
+
+/**
+ * The key of the build of prepared (packed) data on an engine: the one place it is computed.
+ * Undefined when the data was not packed.
+ */
+export function buildKeyOf(prepared: PreparedData, engineId: string): string | undefined {
+  if (!prepared.packing) return undefined;
+  const m = prepared.state.manifest.model;
+  const timeBudgetSeconds = m.timeBudget === undefined ? null : durationSeconds(m.timeBudget);
+  return buildKey(prepared.packing.oid, prepared.packing.record, { preset: m.preset, seed: m.seed, timeBudgetSeconds }, engineId);
+}
+
+export function readBuild(store: ObjectStore, oid: string): BuildRecord {
+  if (!store.has(oid)) throw new ObjectNotFound(`build record ${oid.slice(0, 12)} is not in the store`, { data: { oid } });
+  return JSON.parse(store.readText(oid)) as BuildRecord;
+}
+
+function summary(m: { count: number; accuracy: number; macroF1: number }): SetMetricsSummary {
+  return { count: m.count, accuracy: m.accuracy, macroF1: m.macroF1 };
+}
+
+/** Run a model over the evaluation sets and compute metrics (shared by build and diff). */
+export async function evaluateModel(
+  modelBytes: Uint8Array,
+  modelOid: string,
+  sets: Partial<Record<ItemSet, LoadedSet>>,
+  classes: string[],
+  datasetOid: string,
+  engine: EngineRequest,
+  onProgress?: CommonOptions['onProgress'],
+): Promise<{ evaluation: Evaluation; metrics: BuildMetrics }> {
+  const { loadModel, predict } = await import('../engine/model.js');
+  const model = await loadModel(modelBytes, { engine });
+  const evaluation: Evaluation = { format: 1, model: modelOid, dataset: datasetOid, classes, sets: {} };
+  const metrics: BuildMetrics = {};
+  try {
+    const names = Object.keys(sets) as ItemSet[];
+    let done = 0;
+    for (const name of names) {
+      const s = sets[name]!;
+      onProgress?.({ phase: 'evaluate', loaded: done, total: names.length, detail: { set: name } });
+      if (s.y.length === 0) continue;
+      const probs = await predict(model, s.x);
+      const e = evaluateSet({ paths: s.paths, oids: s.oids, labels: Array.from(s.y), probs }, classes);
+      evaluation.sets[name] = e;
+      if (name === 'validation') metrics.validation = summary(e.metrics);
+      else if (name === 'test') metrics.test = summary(e.metrics);
+      else if (name === 'modelTest') {
+        const failed = failingModelTests(e, classes);
+        metrics.modelTests = { count: e.metrics.count, passed: e.metrics.count - failed.length, failed };
+      }
+      done++;
+    }
+    onProgress?.({ phase: 'evaluate', loaded: names.length, total: names.length });
+  } finally {
+    model.dispose();
+  }
+  return { evaluation, metrics };
+}
+
+/**
+ * Hash of a state's declared inputs: its dataset and the manifest's preprocess and model
+ * sections. A d2.lock's build describes a state only when this matches (a commit whose data or
+ * d2.yaml changed after its last build carries a stale d2.lock).
+ */
+export function declaredInputs(prepared: Pick<PreparedData, 'datasetOid' | 'state'>): string {
+  const m = prepared.state.manifest;
+  return sha256Hex(canonicalJson({ dataset: prepared.datasetOid, preprocess: m.preprocess, model: m.model }));
+}
+
+/** The build record a d2.lock text names, when its objects are in this store. */
+export function buildOfLock(store: ObjectStore, lockText: string | undefined): FoundBuild | undefined {
+  if (lockText === undefined) return undefined;
+  const { lock } = parseLock(lockText);
+  if (!lock) return undefined;
+  const named = lock.model.record !== undefined ? readBuildRecord(store, lock.model.record) : undefined;
+  if (named && named.build.key === lock.model.build) return named;
+  return findBuild(store, lock.model.build);
+}
+
+async function trainAndStore(
+  project: Project,
+  prepared: PreparedData,
+  key: string,
+  engine: EngineRequest,
+  options: TrainOptions,
+): Promise<{ oid: string; build: BuildRecord; resumedAfterEpoch: number | null; workers: number }> {
+  const { store } = project;
+  const record = prepared.packing!.record;
+  const manifest = prepared.state.manifest;
+  const classes = record.classes;
+  const trainSet = loadSet(store, record, 'train');
+  if (trainSet.y.length === 0) {
+    throw new InvalidArgument('the training split is empty: nothing to train on', {
+      hint: "add labelled items, or change 'dataset.split' in d2.yaml so some go to train",
+    });
+  }
+  const validation = loadSet(store, record, 'validation');
+  let resumeFrom: Uint8Array | undefined;
+  let resumedAfterEpoch: number | null = null;
+  const saved = options.force ? undefined : store.state.readBytes('checkpoint', key);
+  if (saved) {
+    try {
+      resumeFrom = saved;
+      const { parseCheckpoint } = await import('../engine/checkpoint.js');
+      resumedAfterEpoch = parseCheckpoint(resumeFrom).epochsDone;
+    } catch {
+      resumeFrom = undefined; // a damaged checkpoint: start over
+      resumedAfterEpoch = null;
+    }
+  }
+  const { train, planFor } = await import('../engine/train.js');
+  const maxEpochs = planFor({ train: { x: trainSet.x, y: trainSet.y, shape: record.shape }, numClasses: classes.length, preset: manifest.model.preset }).maxEpochs;
+  options.onProgress?.({ phase: 'train', loaded: resumedAfterEpoch ?? 0, total: maxEpochs });
+  const timeBudgetSeconds = manifest.model.timeBudget === undefined ? undefined : durationSeconds(manifest.model.timeBudget);
+  const trained = await train({
+    train: { x: trainSet.x, y: trainSet.y, shape: record.shape },
+    validation: { x: validation.x, y: validation.y, shape: record.shape },
+    numClasses: classes.length,
+    seed: manifest.model.seed,
+    preset: manifest.model.preset,
+    engine,
+    ...(timeBudgetSeconds !== undefined ? { timeBudgetSeconds } : {}),
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(resumeFrom ? { resumeFrom } : {}),
+    ...(options.onEpoch ? { onEpoch: options.onEpoch } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    onCheckpoint: (bytes) => store.state.write('checkpoint', key, bytes),
+  });
+  const modelOid = store.putBytes(trained.model);
+  const sets: Partial<Record<ItemSet, LoadedSet>> = { validation, test: loadSet(store, record, 'test'), modelTest: loadSet(store, record, 'modelTest') };
+  const { evaluation, metrics } = await evaluateModel(trained.model, modelOid, sets, classes, prepared.datasetOid, trained.engine.name, options.onProgress);
+  const evaluationOid = store.putBytes(serializeEvaluation(evaluation));
+  const pre = prepared.packing!;
+  const build: BuildRecord = {
+    format: 1,
+    kind: 'd2-build',
+    key,
+    declared: declaredInputs(prepared),
+    dataset: prepared.datasetOid,
+    packed: pre.oid,
+    classes,
+    preprocess: {
+      modality: record.modality, config: record.config, derived: pre.derived, steps: record.steps, shape: record.shape,
+      ...(record.table ? { table: record.table } : {}),
+    },
+    model: modelOid,
+    evaluation: evaluationOid,
+    preset: manifest.model.preset,
+    seed: manifest.model.seed,
+    timeBudgetSeconds: timeBudgetSeconds ?? null,
+    architecture: trained.plan.architecture,
+    engine: trained.engine.id,
+    trainer: TRAINER_VERSION,
+    epochs: trained.epochs,
+    bestEpoch: trained.bestEpoch,
+    stoppedBy: trained.stoppedBy,
+    seconds: trained.history.reduce((a, h) => a + h.seconds, 0),
+    samplesPerSecond: trained.samplesPerSecond,
+    history: trained.history,
+    metrics,
+  };
+  const oid = store.putBytes(JSON.stringify(build));
+  store.state.writePointer('build', key, oid);
+  store.state.remove('checkpoint', key);
+  return { oid, build, resumedAfterEpoch, workers: trained.workers };
+}
+
+/** Find or train the model of prepared data. Expects the store lock held. */
+export async function ensureBuild(project: Project, prepared: PreparedData, options: TrainOptions): Promise<MadeBuild> {
+  const { store } = project;
+  if (prepared.blocked) {
+    const blocking = prepared.resolved.problems.filter((p) => p.severity === 'error');
+    throw new DatasetBlocked(`the dataset has ${blocking.length} blocking problem${blocking.length === 1 ? '' : 's'}: ${blocking.map((p) => p.message).join('; ')}`, {
+      data: { problems: blocking },
+      hint: "run 'd2 data' to see every problem; fix d2.yaml or the labels, then build again",
+    });
+  }
+  if (!prepared.packing) throw new InvalidArgument('the dataset has no items: nothing to build', { hint: "add data with 'd2 add' and declare it in d2.yaml" });
+  const { selectEngine } = await import('../engine/engines.js');
+  const engine = await selectEngine(options.engine ?? 'auto');
+  const key = buildKeyOf(prepared, engine.info.id)!;
+  const found = options.force ? undefined : findBuild(store, key);
+  if (found) return { commit: prepared.state.commit, reused: true, resumedAfterEpoch: null, oid: found.oid, build: found.build, workers: 0 };
+  const made = await trainAndStore(project, prepared, key, engine.info.name, options);
+  return { commit: prepared.state.commit, reused: false, ...made };
+}
+
+/**
+ * The build of a state, when one is in this store: the build its d2.lock names (what was
+ * committed), else the build keyed by the state's inputs on `engine` (built with `d2 build
+ * --rev`, or not yet committed). `prepared` must come from `prepareData` with preprocessing
+ * for the key fallback to apply; without it only the d2.lock is consulted.
+ */
+export async function findBuildOf(project: Project, prepared: PreparedData, engine: EngineRequest = 'auto'): Promise<FoundBuild | undefined> {
+  const fromLock = buildOfLock(project.store, await prepared.state.readText(LOCK_FILE));
+  const current = fromLock && fromLock.build.declared === declaredInputs(prepared) ? fromLock : undefined;
+  if (current) return current;
+  if (!prepared.packing) return undefined;
+  const { selectEngine } = await import('../engine/engines.js');
+  const key = buildKeyOf(prepared, (await selectEngine(engine)).info.id)!;
+  return findBuild(project.store, key);
+}
+
+/** A state's prepared data and its build, when one is in this store (see `findStateBuild`). */
+export interface StateBuild {
+  rev: string | undefined;
+  prepared: PreparedData;
+  build: FoundBuild | undefined;
+}
+
+/**
+ * The build of a revision (or of the working tree when `rev` is undefined): resolve the state
+ * without preprocessing first — a d2.lock whose inputs match names the build at no cost —
+ * and only when that fails, pack the data to find the build by its key (built with `d2 build
+ * --rev` or `d2 diff --build`, or never committed). With `build: true`, a state with no build
+ * is trained (d2.lock is not written). Expects the store lock held.
+ */
+export async function findStateBuild(
+  project: Project,
+  rev: string | undefined,
+  options: CommonOptions & { engine?: EngineRequest; build?: boolean; train?: TrainOptions },
+): Promise<StateBuild> {
+  const at = { ...(rev !== undefined ? { rev } : {}), ...(options.signal ? { signal: options.signal } : {}) };
+  let prepared = await prepareData(project, { ...at, preprocess: false });
+  let build = await findBuildOf(project, prepared, options.engine);
+  if (!build && prepared.resolved.items.length && !prepared.blocked) {
+    prepared = await prepareData(project, { ...at, ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+    build = await findBuildOf(project, prepared, options.engine);
+    if (!build && options.build) {
+      const made = await ensureBuild(project, prepared, { ...options.train, ...(options.engine ? { engine: options.engine } : {}), ...at });
+      build = { oid: made.oid, build: made.build };
+    }
+  }
+  return { rev, prepared, build };
+}
+
+/** The build of a revision, or ModelNotBuilt saying how to build it. Expects the store lock held. */
+export async function requireStateBuild(project: Project, rev: string, options: CommonOptions & { engine?: EngineRequest }): Promise<FoundBuild & { prepared: PreparedData }> {
+  const found = await findStateBuild(project, rev, options);
+  if (!found.build) throw new ModelNotBuilt(`revision '${rev}' has no model in this store`, { data: { rev }, hint: `run 'd2 build --rev ${rev}'` });
+  return { ...found.build, prepared: found.prepared };
+}
+
+/** The build a command uses, with where it comes from. */
+export interface ResolvedBuild extends FoundBuild {
+  maxPixels: number;
+  /** The commit of `rev`; without `rev`, HEAD when HEAD's d2.lock names this build, else null. */
+  commit: string | null;
+}
+
+async function lockedAtHead(project: Project, buildKey: string): Promise<string | null> {
+  try {
+    const reader = await RevisionReader.open(project);
+    const head = await reader.head();
+    if (!head) return null;
+    return (await reader.lockAt(head))?.model.build === buildKey ? head : null;
+  } catch {
+    return null; // no git history to name: the build is still the build
+  }
+}
+
+/**
+ * The build a command should use: the working tree's last build (the one its d2.lock names),
+ * or the build of a revision's dataset and settings (found by its key, as `d2 build` would;
+ * this takes the store lock). Never trains.
+ */
+export async function resolveModelBuild(project: Project, options: CommonOptions & { rev?: string; engine?: EngineRequest; lockTimeoutMs?: number }): Promise<ResolvedBuild> {
+  if (options.rev === undefined) {
+    const text = readWorkingText(project, LOCK_FILE);
+    if (text === undefined) {
+      throw new ModelNotBuilt('no model is built here: there is no d2.lock', { hint: "run 'd2 build' first (or give --rev REV)", data: { option: 'rev' } });
+    }
+    const found = buildOfLock(project.store, text);
+    if (!found) {
+      const named = parseLock(text).lock?.model.build;
+      throw new ModelNotBuilt(`d2.lock names build ${named ? `'${named.slice(0, 12)}'` : '(none)'}, which is not in this store`, {
+        data: { build: named ?? null },
+        hint: "run 'd2 build' to build it here",
+      });
+    }
+    return { oid: found.oid, build: found.build, maxPixels: project.manifest.preprocess.maxPixels, commit: await lockedAtHead(project, found.build.key) };
+  }
+  const rev = options.rev;
+  return withStoreLock(project, 'd2 predict', options, async () => {
+    const found = await requireStateBuild(project, rev, options);
+    return { oid: found.oid, build: found.build, maxPixels: found.prepared.state.manifest.preprocess.maxPixels, commit: found.prepared.state.commit };
+  });
+}

@@ -1,0 +1,169 @@
+/**
+ * Prepared data: a state resolved into its dataset — items, labels, splits, problems — stored
+ * as an object, and packed (preprocessed, cached by content) for training and evaluation. The
+ * first half of `d2 data`, `d2 build`, `d2 diff`, `d2 predict --rev` and every later verb that
+ * needs a state's data.
+ *
+ * Invariants: the dataset is stored as an object whose oid is the dataset's hash; problems are
+ * returned, never hidden (blocking ones make `d2 data` exit 3 and builds refuse); the dataset
+ * is never silently smaller (skipped items are listed in the packing).
+ */
+import os from 'node:os';
+import { hasBlockingProblems, serializeDataset, type Counts, type DatasetProblem, type ItemSet, type ResolvedDataset } from '../core/dataset.js';
+import type { CommonOptions } from '../core/progress.js';
+import { InvalidArgument, throwIfAborted } from '../errors/index.js';
+import { isTableSource, type ImageStep } from '../manifest/index.js';
+import { buildPacks, ITEM_SETS, type PackedDataset, type PackStats, type SkippedItem } from './packing.js';
+import { resolvePreprocess, type ResolvedPreprocess } from './preprocess-config.js';
+import { buildTablePacks } from './table-packing.js';
+import type { Project } from './project.js';
+import { loadState, resolveStateDataset, type ProjectState } from './revision.js';
+
+export interface DataPreprocessSummary {
+  modality: 'image' | 'table';
+  /** Preprocessing configuration key (cache key of the preprocessed items). */
+  config: string;
+  /** Image steps (empty for tables). */
+  steps: ImageStep[];
+  /** Tables: the name of each encoded feature. */
+  features?: string[];
+  derived: boolean;
+  sample?: ResolvedPreprocess['sample'];
+  /** Shape of one preprocessed item: [height, width, channels]. */
+  shape: number[];
+  /** The packed record's oid (what training reads). */
+  packed: string;
+  packs: Record<ItemSet, string | null>;
+  stats: PackStats;
+  skipped: SkippedItem[];
+  seconds: number;
+}
+
+export interface DataResult {
+  commit: string | null;
+  /** The dataset's oid: the hash of its items, labels and splits. */
+  dataset: string;
+  classes: string[];
+  counts: Record<ItemSet, Counts>;
+  left: ResolvedDataset['left'];
+  problems: DatasetProblem[];
+  /** True when a problem blocks building (leakage not allowed, a model test not found…). */
+  blocked: boolean;
+  /** Declared sources that were never added (they are not in the dataset). */
+  notAdded: string[];
+  preprocess?: DataPreprocessSummary;
+}
+
+/** A state's data, resolved and (unless asked not to) packed: the domain value verbs share. */
+export interface PreparedData {
+  project: Project;
+  state: ProjectState;
+  resolved: ResolvedDataset;
+  datasetOid: string;
+  /** True when a problem blocks building. */
+  blocked: boolean;
+  /** Declared sources never added. */
+  notAdded: string[];
+  /** The packed form, when preprocessing ran and the dataset has items. */
+  packing?: Packing;
+}
+
+/** What packing made: the packed record (what training reads) and how it was made. */
+export interface Packing {
+  /** The packed record's oid. */
+  oid: string;
+  record: PackedDataset;
+  /** Image steps as declared or derived (empty for tables). */
+  steps: ImageStep[];
+  derived: boolean;
+  sample?: ResolvedPreprocess['sample'];
+  stats: PackStats;
+  seconds: number;
+}
+
+/** Whether a state's data is to be packed too (the default), or only resolved. */
+export interface PrepareOptions extends CommonOptions {
+  rev?: string;
+  preprocess?: boolean;
+  workers?: number;
+}
+
+/** Resolve a state, store its dataset and pack it (unless `preprocess: false`). Expects the lock held. */
+export async function prepareData(project: Project, options: PrepareOptions): Promise<PreparedData> {
+  const state = await loadState(project, options.rev);
+  const resolved = await resolveStateDataset(project, state);
+  const datasetOid = project.store.putBytes(serializeDataset(resolved));
+  const base: PreparedData = {
+    project, state, resolved, datasetOid,
+    blocked: hasBlockingProblems(resolved),
+    notAdded: Object.keys(state.manifest.sources).filter((n) => !state.sources.has(n)),
+  };
+  if (options.preprocess === false || resolved.items.length === 0) return base;
+  throwIfAborted(options.signal);
+  const started = Date.now();
+  const used = [...new Set(resolved.items.map((i) => i.source))];
+  const tables = used.filter((n) => isTableSource(state.manifest.sources[n]!));
+  if (tables.length && tables.length < used.length) {
+    throw new InvalidArgument(`the dataset mixes table sources (${tables.join(', ')}) with image sources (${used.filter((n) => !tables.includes(n)).join(', ')})`, {
+      hint: "keep one kind per dataset: leave the others out with 'dataset.exclude' in d2.yaml",
+    });
+  }
+  if (tables.length) {
+    const built = await buildTablePacks(project.store, state, resolved, datasetOid, { onBadItem: state.manifest.dataset.onBadItem, signal: options.signal });
+    return { ...base, packing: { oid: built.oid, record: built.record, steps: [], derived: false, stats: built.stats, seconds: (Date.now() - started) / 1000 } };
+  }
+  const pre = await resolvePreprocess(state.manifest, resolved, project.store);
+  const { createImagePool } = await import('../preprocess/index.js');
+  const pool = createImagePool({ workers: options.workers ?? os.availableParallelism() });
+  try {
+    const built = await buildPacks(project.store, resolved, datasetOid, pre.config, pool, {
+      onBadItem: state.manifest.dataset.onBadItem,
+      onProgress: options.onProgress,
+      signal: options.signal,
+    });
+    return {
+      ...base,
+      packing: {
+        oid: built.oid, record: built.record, steps: pre.config.steps, derived: pre.derived,
+        ...(pre.sample ? { sample: pre.sample } : {}), stats: built.stats, seconds: (Date.now() - started) / 1000,
+      },
+    };
+  } finally {
+    await pool.close();
+  }
+}
+
+/** The user-facing summary of prepared data (what `d2 data` returns, and `d2 build` in `data`). */
+export function describePrepared(prepared: PreparedData): DataResult {
+  const { state, resolved, datasetOid } = prepared;
+  const result: DataResult = {
+    commit: state.commit,
+    dataset: datasetOid,
+    classes: resolved.classes,
+    counts: resolved.counts,
+    left: resolved.left,
+    problems: resolved.problems,
+    blocked: prepared.blocked,
+    notAdded: prepared.notAdded,
+  };
+  const p = prepared.packing;
+  if (!p) return result;
+  const packs = {} as Record<ItemSet, string | null>;
+  for (const s of ITEM_SETS) packs[s] = p.record.sets[s].pack;
+  result.preprocess = {
+    modality: p.record.modality,
+    config: p.record.config,
+    steps: p.steps,
+    ...(p.record.table ? { features: p.record.table.featureNames } : {}),
+    derived: p.derived,
+    ...(p.sample ? { sample: p.sample } : {}),
+    shape: p.record.shape,
+    packed: p.oid,
+    packs,
+    stats: p.stats,
+    skipped: ITEM_SETS.flatMap((s) => p.record.sets[s].skipped),
+    seconds: p.seconds,
+  };
+  return result;
+}
+

@@ -1,0 +1,253 @@
+/**
+ * The revision reader: the one place that reads d2's files — d2.yaml, the source snapshots and
+ * labels, d2.lock, the model-tests file — as they are in the working tree or at a commit,
+ * scoped to the project's folder inside its git repository. Dataset resolution, builds,
+ * diffs, logs, status and the reachability walk all read through it, so "the dataset at
+ * HEAD~3" and "the dataset now" are computed the same way.
+ *
+ * Invariants:
+ * - a state at a commit reads nothing from the working tree (only git and the store);
+ * - each distinct blob is parsed once per reader (most commits share most files);
+ * - paths handed to git are the project's own files, prefixed by the project's folder in the
+ *   repository; nothing outside the project is read.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { resolveDataset, type ModelTestRow, type ResolvedDataset, type SourceInput } from '../core/dataset.js';
+import { LabelsInvalid, ObjectNotFound } from '../errors/index.js';
+import { blobOidsAtCommit, headCommit, openGitRepo, readFileAtCommit, resolveRev, revisionCommits, type GitRepo } from '../git/index.js';
+import type { ProgressHandler } from '../core/progress.js';
+import { formatIssue, labelsPath, LOCK_FILE, MANIFEST_FILE, parseLabelsCsv, parseLock, snapshotPath, SOURCES_DIR, type Lock, type Manifest, type Snapshot } from '../manifest/index.js';
+import { relativePosix } from '../util/paths.js';
+import { loadManifest, type Project } from './project.js';
+import { parseSnapshotText, parseSourceTexts, readListing, readWorkingSourceTexts, type SourceState } from './sources.js';
+
+export interface ProjectState {
+  /** The commit this state was read from; null for the working tree. */
+  commit: string | null;
+  manifest: Manifest;
+  manifestText: string;
+  /** Declared sources that have been added (a declared source never added has no entry). */
+  sources: Map<string, SourceState>;
+  /** A file of the project (relative to its root) as it is in this state. */
+  readText(rel: string): Promise<string | undefined>;
+}
+
+/** A project file's text in the working tree, or undefined when it does not exist. */
+export function readWorkingText(project: Project, rel: string): string | undefined {
+  try {
+    return fs.readFileSync(path.join(project.root, rel), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+export async function loadWorkingState(project: Project): Promise<ProjectState> {
+  const sources = new Map<string, SourceState>();
+  for (const name of Object.keys(project.manifest.sources)) {
+    const s = parseSourceTexts(name, readWorkingSourceTexts(project, name));
+    if (s) sources.set(name, s);
+  }
+  return {
+    commit: null,
+    manifest: project.manifest,
+    manifestText: project.manifestText,
+    sources,
+    readText: async (rel) => readWorkingText(project, rel),
+  };
+}
+
+export async function loadStateAtRev(project: Project, rev: string, repo?: GitRepo): Promise<ProjectState> {
+  const reader = new RevisionReader(project, repo ?? (await openGitRepo(project.root)));
+  const commit = await reader.resolve(rev);
+  const readText = (rel: string): Promise<string | undefined> => reader.readText(commit, rel);
+  const where = ` (at ${commit.slice(0, 7)})`;
+  const manifestText = await readText(MANIFEST_FILE);
+  if (manifestText === undefined) {
+    throw new ObjectNotFound(`'${MANIFEST_FILE}' is not in commit '${rev}'`, { data: { rev, commit }, hint: 'that commit predates d2 in this repository' });
+  }
+  const manifest = loadManifest(manifestText, `${MANIFEST_FILE}${where}`);
+  const sources = new Map<string, SourceState>();
+  for (const name of Object.keys(manifest.sources)) {
+    const snapshot = await readText(snapshotPath(name));
+    const labels = await readText(labelsPath(name));
+    const s = parseSourceTexts(name, { ...(snapshot !== undefined ? { snapshot } : {}), ...(labels !== undefined ? { labels } : {}) }, where);
+    if (s) sources.set(name, s);
+  }
+  return { commit, manifest, manifestText, sources, readText };
+}
+
+/** Working tree when `rev` is undefined, else the commit `rev` names. */
+export async function loadState(project: Project, rev?: string, repo?: GitRepo): Promise<ProjectState> {
+  return rev === undefined ? loadWorkingState(project) : loadStateAtRev(project, rev, repo);
+}
+
+export async function readModelTests(state: ProjectState): Promise<ModelTestRow[]> {
+  const file = state.manifest.dataset.modelTests;
+  if (!file) return [];
+  const text = await state.readText(file);
+  if (text === undefined) {
+    throw new LabelsInvalid(`model tests file '${file}' does not exist`, { data: { file }, hint: "create it (columns path,label; path as '<source>/<path in source>') or remove 'dataset.modelTests' from d2.yaml" });
+  }
+  const { labels, issues, lines } = parseLabelsCsv(text, { lines: true });
+  if (issues.length) {
+    const msgs = issues.map((i) => formatIssue(file, i));
+    throw new LabelsInvalid(msgs.length > 1 ? `${msgs[0]} (and ${msgs.length - 1} more)` : msgs[0]!, { data: { file, issues: msgs } });
+  }
+  return [...labels].map(([p, label]) => ({ path: p, label, line: lines?.get(p) ?? 0 }));
+}
+
+/** Resolve the state's dataset (listings come from the store). */
+export async function resolveStateDataset(project: Project, state: ProjectState): Promise<ResolvedDataset> {
+  const inputs: SourceInput[] = [];
+  for (const [name, s] of state.sources) {
+    const decl = state.manifest.sources[name]!;
+    if (!project.store.has(s.snapshot.listing)) {
+      throw new ObjectNotFound(`listing of source '${name}' (object ${s.snapshot.listing.slice(0, 12)}) is not in the store`, {
+        data: { source: name, oid: s.snapshot.listing },
+        hint: state.commit ? 'fetch the store objects of that commit (d2 pull) first' : "run 'd2 add --all'",
+      });
+    }
+    inputs.push({ name, entries: readListing(project.store, s.snapshot.listing), labels: s.labels, ...(decl.split ? { pin: decl.split } : {}) });
+  }
+  const d = state.manifest.dataset;
+  return resolveDataset(inputs, {
+    ...(d.include ? { include: d.include } : {}),
+    exclude: d.exclude,
+    filter: d.filter,
+    labelMap: d.labelMap,
+    split: d.split,
+    allowLeakage: d.allowLeakage,
+  }, await readModelTests(state));
+}
+
+/** The d2 files of one revision that reference objects. */
+export interface RevisionFiles {
+  /** null: the working tree. */
+  commit: string | null;
+  snapshots: { name: string; snapshot: Snapshot }[];
+  lock?: Lock;
+}
+
+export function revisionLabel(commit: string | null): string {
+  return commit ? `at ${commit.slice(0, 7)}` : 'in the working tree';
+}
+
+/** Reads the d2 files of commits, parsing each distinct blob once (most commits share most files). */
+export class RevisionReader {
+  private readonly snapshots = new Map<string, Snapshot>();
+  private readonly locks = new Map<string, Lock | undefined>();
+  private readonly prefix: string;
+
+  constructor(readonly project: Project, readonly repo: GitRepo) {
+    const p = relativePosix(repo.dir, project.root);
+    this.prefix = p === '.' ? '' : `${p}/`;
+  }
+
+  /** A reader over the project's git repository. */
+  static async open(project: Project): Promise<RevisionReader> {
+    return new RevisionReader(project, await openGitRepo(project.root));
+  }
+
+  /** The repository path of a project file (`rel` is relative to the project's root). */
+  gitPath(rel: string): string {
+    return rel === '' ? this.prefix.slice(0, -1) : `${this.prefix}${rel}`;
+  }
+
+  /** The commit a revision names (RevNotFound otherwise). */
+  resolve(rev: string): Promise<string> {
+    return resolveRev(this.repo, rev);
+  }
+
+  /** HEAD's commit, or undefined before the first commit. */
+  head(): Promise<string | undefined> {
+    return headCommit(this.repo);
+  }
+
+  /** A project file's text at a commit, or undefined when the commit has no such file. */
+  readText(commit: string, rel: string): Promise<string | undefined> {
+    return readFileAtCommit(this.repo, commit, this.gitPath(rel));
+  }
+
+  /** Blob oids of the files in a project folder at a commit, by name. */
+  blobs(commit: string, rel: string): Promise<Map<string, string>> {
+    return blobOidsAtCommit(this.repo, commit, this.gitPath(rel));
+  }
+
+  /** The d2.lock of a commit, parsed (undefined when absent or unreadable). */
+  async lockAt(commit: string): Promise<Lock | undefined> {
+    const text = await this.readText(commit, LOCK_FILE);
+    return text === undefined ? undefined : parseLock(text).lock;
+  }
+
+  async at(commit: string): Promise<RevisionFiles> {
+    const out: RevisionFiles = { commit, snapshots: [] };
+    const sources = await this.blobs(commit, SOURCES_DIR);
+    for (const [file, blob] of [...sources].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      if (!file.endsWith('.yaml')) continue;
+      let s = this.snapshots.get(blob);
+      if (!s) {
+        const text = await this.readText(commit, `${SOURCES_DIR}/${file}`);
+        if (text === undefined) continue;
+        s = parseSnapshotText(text, `${SOURCES_DIR}/${file} (at ${commit.slice(0, 7)})`);
+        this.snapshots.set(blob, s);
+      }
+      out.snapshots.push({ name: s.source, snapshot: s });
+    }
+    const root = await this.blobs(commit, '');
+    const lockBlob = root.get(LOCK_FILE);
+    if (lockBlob !== undefined) {
+      if (!this.locks.has(lockBlob)) {
+        const text = await this.readText(commit, LOCK_FILE);
+        this.locks.set(lockBlob, text === undefined ? undefined : parseLock(text).lock);
+      }
+      const lock = this.locks.get(lockBlob);
+      if (lock) out.lock = lock;
+    }
+    return out;
+  }
+}
+
+/** The working tree's d2 files (snapshots written by `d2 add`, d2.lock written by `d2 build`). */
+export function workingFiles(project: Project): RevisionFiles {
+  const out: RevisionFiles = { commit: null, snapshots: [] };
+  const dir = path.join(project.root, SOURCES_DIR);
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(dir).filter((n) => n.endsWith('.yaml')).sort();
+  } catch {
+    // no source added yet
+  }
+  for (const n of names) {
+    const s = parseSnapshotText(fs.readFileSync(path.join(dir, n), 'utf8'), `${SOURCES_DIR}/${n}`);
+    out.snapshots.push({ name: s.source, snapshot: s });
+  }
+  try {
+    const lock = parseLock(fs.readFileSync(path.join(project.root, LOCK_FILE), 'utf8')).lock;
+    if (lock) out.lock = lock;
+  } catch {
+    // no d2.lock
+  }
+  return out;
+}
+
+
+/**
+ * The d2 files of the working tree and of every revision of every branch and tag (fsck and
+ * gc walk them all). A folder that is not in a git repository has the working tree only.
+ */
+export async function allRevisionFiles(project: Project, onProgress?: ProgressHandler): Promise<RevisionFiles[]> {
+  const revisions: RevisionFiles[] = [workingFiles(project)];
+  try {
+    const reader = await RevisionReader.open(project);
+    const commits = await revisionCommits(reader.repo);
+    for (let i = 0; i < commits.length; i++) {
+      revisions.push(await reader.at(commits[i]!));
+      if (i % 50 === 49) onProgress?.({ phase: 'revisions', loaded: i + 1, total: commits.length });
+    }
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'NotAGitRepository') throw e;
+  }
+  return revisions;
+}

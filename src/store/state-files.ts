@@ -1,0 +1,146 @@
+/**
+ * `.d2/state/`: the store's mutable notes about immutable objects — which build a key made,
+ * which packs and prediction chunks a configuration or a build has cached, training
+ * checkpoints, stat caches and the clean-status stamp. This module is the one place that
+ * names a file there (docs/store-format.md lists the kinds).
+ *
+ * Kinds and their contents:
+ * - `build-<build key>`: one oid, the build record (a pointer);
+ * - `packed-<dataset[:32]>-<config[:32]>`: one oid, the packed record of (dataset, config);
+ * - `packs-<config>`: oids of the packs cached for a preprocessing configuration, one a line;
+ * - `predictions-<build key>`: oids of a build's prediction chunks, one a line;
+ * - `checkpoint-<build key>`: a training checkpoint (bytes; names no object);
+ * - `stat-<source>`: a source's stat cache (bytes; names no object);
+ * - `status-clean`: the clean-status stamp (names no object).
+ *
+ * Invariants:
+ * - Every write is atomic (tmp, fsync, rename, fsync of the folder): a reader sees the old
+ *   file or the new one, never a mix, whatever instant a crash comes at.
+ * - A note is only a cache: losing one costs recomputation, never data; a note naming a
+ *   missing object is treated as absent by its reader.
+ * - Keys are checked to be plain names (no separator, no '..'), so no key names a file outside
+ *   `state/`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { InvalidArgument } from '../errors/index.js';
+import { writeFileAtomicSync } from '../util/atomic-write.js';
+import { stateDirOf } from './layout.js';
+
+/** Kinds of `.d2/state/` file whose content is object ids (a pointer or a list). */
+export type PointerKind = 'build' | 'packed' | 'packs' | 'predictions';
+/** Every kind of `.d2/state/` file. */
+export type StateKind = PointerKind | 'checkpoint' | 'stat' | 'status-clean';
+
+const POINTER_KINDS: readonly PointerKind[] = ['build', 'packed', 'packs', 'predictions'];
+/** Pointers hold one oid; lists hold any number (one a line). */
+const SINGLE: ReadonlySet<PointerKind> = new Set(['build', 'packed']);
+
+const KEY = /^[A-Za-z0-9_.-]+$/;
+
+export class StateFiles {
+  constructor(readonly dir: string) {}
+
+  /** The state notes of the project at `projectRoot`. */
+  static of(projectRoot: string): StateFiles {
+    return new StateFiles(stateDirOf(projectRoot));
+  }
+
+  /** The file of one note (the folder may not exist yet). */
+  path(kind: StateKind, key?: string): string {
+    if (kind === 'status-clean') return path.join(this.dir, kind);
+    if (key === undefined || !KEY.test(key) || key.includes('..')) {
+      throw new InvalidArgument(`internal: '${String(key)}' is not a valid key for a '${kind}' state file`);
+    }
+    return path.join(this.dir, `${kind}-${key}`);
+  }
+
+  /** The state file name of the packed record of (dataset, configuration). */
+  static packedKey(dataset: string, config: string): string {
+    return `${dataset.slice(0, 32)}-${config.slice(0, 32)}`;
+  }
+
+  exists(): boolean {
+    return fs.existsSync(this.dir);
+  }
+
+  readBytes(kind: StateKind, key?: string): Buffer | undefined {
+    try {
+      return fs.readFileSync(this.path(kind, key));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  /** The oid a pointer names, if it exists. */
+  readPointer(kind: PointerKind, key: string): string | undefined {
+    const lines = this.readLines(kind, key);
+    return lines[0];
+  }
+
+  /** The oids a list (or pointer) holds, in order; [] when absent. */
+  readLines(kind: PointerKind, key: string): string[] {
+    const bytes = this.readBytes(kind, key);
+    if (!bytes) return [];
+    return bytes.toString('utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+  }
+
+  write(kind: StateKind, key: string | undefined, data: string | Uint8Array): void {
+    fs.mkdirSync(this.dir, { recursive: true });
+    writeFileAtomicSync(this.path(kind, key), data);
+  }
+
+  writePointer(kind: PointerKind, key: string, oid: string): void {
+    this.write(kind, key, `${oid}\n`);
+  }
+
+  writeLines(kind: PointerKind, key: string, oids: readonly string[]): void {
+    this.write(kind, key, oids.length ? `${oids.join('\n')}\n` : '');
+  }
+
+  /** Add one oid to a list (rewritten atomically; callers hold the store lock). */
+  appendLine(kind: PointerKind, key: string, oid: string): void {
+    this.writeLines(kind, key, [...this.readLines(kind, key), oid]);
+  }
+
+  remove(kind: StateKind, key?: string): void {
+    fs.rmSync(this.path(kind, key), { force: true });
+  }
+
+  /** The notes of the given kinds present now, as (kind, key). */
+  list(kinds: readonly StateKind[]): { kind: StateKind; key: string }[] {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch {
+      return [];
+    }
+    const out: { kind: StateKind; key: string }[] = [];
+    for (const name of names.sort()) {
+      if (name.includes('.tmp')) continue;
+      const kind = kinds.find((k) => (k === 'status-clean' ? name === k : name.startsWith(`${k}-`)));
+      if (kind) out.push({ kind, key: kind === 'status-clean' ? '' : name.slice(kind.length + 1) });
+    }
+    return out;
+  }
+
+  /**
+   * Forget deleted objects: pointers naming one are removed, lists lose those lines (each
+   * file rewritten atomically). Returns how many files changed. Checkpoints, stat caches and
+   * the stamp name no object and are left alone.
+   */
+  forgetObjects(gone: ReadonlySet<string>): number {
+    let n = 0;
+    for (const { kind, key } of this.list(POINTER_KINDS)) {
+      const k = kind as PointerKind;
+      const lines = this.readLines(k, key);
+      const kept = lines.filter((l) => !gone.has(l));
+      if (kept.length === lines.length) continue;
+      n++;
+      if (kept.length === 0 || SINGLE.has(k)) this.remove(k, key);
+      else this.writeLines(k, key, kept);
+    }
+    return n;
+  }
+}
