@@ -91,7 +91,8 @@ export function parseLabelsCsv(text: string, options: { lines?: boolean } = {}):
   return { labels, issues, lines: firstLine };
 }
 
-function normalizeItemPath(p: string): string {
+/** A user-written item path as d2 stores it: trimmed, POSIX separators, no leading './'. */
+export function normalizeItemPath(p: string): string {
   let s = p.trim().replace(/\\/g, '/');
   while (s.startsWith('./')) s = s.slice(2);
   return s;
