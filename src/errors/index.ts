@@ -77,6 +77,10 @@ export class StoreLocked extends D2Error { static override readonly code = 'Stor
 export class ObjectNotFound extends D2Error { static override readonly code = 'ObjectNotFound'; }
 /** An object's size or content does not match its oid. */
 export class ObjectCorrupt extends D2Error { static override readonly code = 'ObjectCorrupt'; }
+/** A value that should be an object id (64 lower-case hex digits) is not one; the store never turns it into a file name. */
+export class InvalidObjectId extends D2Error { static override readonly code = 'InvalidObjectId'; }
+/** A path d2 will not use: absolute, escaping its folder ('..'), naming '.git' or '.d2', or holding a control character; `data.problems` lists each. */
+export class UnsafePath extends D2Error { static override readonly code = 'UnsafePath'; }
 /** The store was written by a newer, incompatible d2. */
 export class StoreFormatUnsupported extends D2Error { static override readonly code = 'StoreFormatUnsupported'; }
 /** A revision (commit, branch, tag, HEAD~n) that git cannot resolve. */
@@ -114,7 +118,7 @@ export class InternalError extends D2Error { static override readonly code = 'In
 export const errorClasses = [
   NotAProject, ManifestInvalid, LabelsInvalid, SnapshotInvalid, InvalidArgument, PathNotFound,
   PathOutsideProject, WalkFailed, FileChanged, SourceNotFound, SourceConflict, StoreLocked,
-  ObjectNotFound, ObjectCorrupt, StoreFormatUnsupported, RevNotFound, NothingToCommit,
+  ObjectNotFound, ObjectCorrupt, InvalidObjectId, UnsafePath, StoreFormatUnsupported, RevNotFound, NothingToCommit,
   AuthorUnknown, NotAGitRepository, ItemInvalid, DatasetBlocked, ModelNotBuilt, EngineUnavailable, TrainingDiverged,
   RemoteUnavailable, RemoteAccessDenied, RemoteNotFound, RemoteObjectMissing, Interrupted, InternalError,
 ] as const;

@@ -1,3 +1,3 @@
 /** The object store adapter: content-addressed objects, batches, and the writer lock. */
-export { ObjectStore, ObjectBatch, ObjectWriter, STORE_DIR, STORE_FORMAT, type StoredFile, type PutFileOptions } from './object-store.js';
+export { assertOid, ObjectStore, ObjectBatch, ObjectWriter, STORE_DIR, STORE_FORMAT, type StoredFile, type PutFileOptions } from './object-store.js';
 export { acquireLock, readLockHolder, describeHolder, lockPath, DEFAULT_LOCK_TIMEOUT_MS, type Lock, type LockHolder, type LockOptions } from './lock.js';
