@@ -15,14 +15,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CommonOptions } from '../core/progress.js';
-import { InvalidArgument, throwIfAborted } from '../errors/index.js';
+import { InvalidArgument, LockInvalid, throwIfAborted } from '../errors/index.js';
 import { openGitRepo, revisionCommits } from '../git/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { openProject, withStoreLock } from '../project/project.js';
 import { withCaller } from './verb.js';
 import { predictionChunks } from '../project/predictions.js';
 import { collectObjects } from '../project/reachable.js';
-import { allRevisionFiles } from '../project/revision.js';
+import { allRevisionFiles, revisionLabel } from '../project/revision.js';
 
 export interface GcOptions extends CommonOptions {
   /** Delete the unreferenced objects (default: only report them). */
@@ -50,6 +50,14 @@ export async function gc(options: GcOptions = {}): Promise<GcResult> {
     const { store } = project;
     return withStoreLock(project, 'd2 gc', options, async () => {
       const revisions = await allRevisionFiles(project, options.onProgress);
+      const badLock = revisions.find((r) => r.lockProblems);
+      if (badLock && options.prune) {
+        // what a damaged d2.lock names is unknown: deleting could lose the model it records
+        throw new LockInvalid(`cannot tell what ${revisionLabel(badLock.commit)} needs: its d2.lock is damaged (${badLock.lockProblems![0]}), so nothing is deleted`, {
+          data: { commit: badLock.commit, problems: badLock.lockProblems },
+          hint: "restore d2.lock (git checkout -- d2.lock, or run 'd2 build'), then run 'd2 gc --prune' again",
+        });
+      }
       throwIfAborted(options.signal);
       const needed = await collectObjects(store, revisions, { kinds: new Set(['raw', 'model', 'cache']) });
       const unknown = [...needed.unexpanded].filter(([, ref]) => ref.kind === 'raw');

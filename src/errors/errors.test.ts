@@ -1,5 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as d2 from '../index.js';
+import { REPO_ROOT } from '../testing/index.js';
 import { D2Error, errorClasses } from './index.js';
 
 describe('errors', () => {
@@ -15,5 +18,11 @@ describe('errors', () => {
   it('lists every D2Error subclass the library exports', () => {
     const exported = Object.values(d2).filter((v) => typeof v === 'function' && v.prototype instanceof D2Error);
     expect(new Set(exported)).toEqual(new Set(errorClasses));
+  });
+
+  it('documents every code in docs/errors.md', () => {
+    const doc = fs.readFileSync(path.join(REPO_ROOT, 'docs', 'errors.md'), 'utf8');
+    const missing = errorClasses.map((c) => c.code).filter((code) => !doc.includes(`| \`${code}\` |`));
+    expect(missing).toEqual([]);
   });
 });

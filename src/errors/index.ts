@@ -57,6 +57,8 @@ export class ManifestInvalid extends D2Error { static override readonly code = '
 export class LabelsInvalid extends D2Error { static override readonly code = 'LabelsInvalid'; }
 /** A committed source snapshot file is damaged or of an unknown format. */
 export class SnapshotInvalid extends D2Error { static override readonly code = 'SnapshotInvalid'; }
+/** A d2.lock (working tree or commit) fails its checks, so what it names is unknown. */
+export class LockInvalid extends D2Error { static override readonly code = 'LockInvalid'; }
 /** A command-line or api argument is not acceptable. */
 export class InvalidArgument extends D2Error { static override readonly code = 'InvalidArgument'; }
 /** A path given by the user does not exist. */
@@ -77,6 +79,10 @@ export class StoreLocked extends D2Error { static override readonly code = 'Stor
 export class ObjectNotFound extends D2Error { static override readonly code = 'ObjectNotFound'; }
 /** An object's size or content does not match its oid. */
 export class ObjectCorrupt extends D2Error { static override readonly code = 'ObjectCorrupt'; }
+/** A value that should be an object id (64 lower-case hex digits) is not one; the store never turns it into a file name. */
+export class InvalidObjectId extends D2Error { static override readonly code = 'InvalidObjectId'; }
+/** A path d2 will not use: absolute, escaping its folder ('..'), naming '.git' or '.d2', or holding a control character; `data.problems` lists each. */
+export class UnsafePath extends D2Error { static override readonly code = 'UnsafePath'; }
 /** The store was written by a newer, incompatible d2. */
 export class StoreFormatUnsupported extends D2Error { static override readonly code = 'StoreFormatUnsupported'; }
 /** A revision (commit, branch, tag, HEAD~n) that git cannot resolve. */
@@ -112,9 +118,9 @@ export class InternalError extends D2Error { static override readonly code = 'In
 
 /** Every error class, for the CLI (exit codes), docs and the test that checks codes. */
 export const errorClasses = [
-  NotAProject, ManifestInvalid, LabelsInvalid, SnapshotInvalid, InvalidArgument, PathNotFound,
+  NotAProject, ManifestInvalid, LabelsInvalid, SnapshotInvalid, LockInvalid, InvalidArgument, PathNotFound,
   PathOutsideProject, WalkFailed, FileChanged, SourceNotFound, SourceConflict, StoreLocked,
-  ObjectNotFound, ObjectCorrupt, StoreFormatUnsupported, RevNotFound, NothingToCommit,
+  ObjectNotFound, ObjectCorrupt, InvalidObjectId, UnsafePath, StoreFormatUnsupported, RevNotFound, NothingToCommit,
   AuthorUnknown, NotAGitRepository, ItemInvalid, DatasetBlocked, ModelNotBuilt, EngineUnavailable, TrainingDiverged,
   RemoteUnavailable, RemoteAccessDenied, RemoteNotFound, RemoteObjectMissing, Interrupted, InternalError,
 ] as const;

@@ -45,3 +45,55 @@ describe('labels CSV fast path', () => {
     expect(parseLabelsCsv('path,label\n\na.png,cat\n').labels.get('a.png')).toBe('cat');
   });
 });
+
+describe('labels CSV from an untrusted commit', () => {
+  it('reports every unsafe path with its line and column, and keeps none of them', () => {
+    const text = [
+      'path,label',
+      'ok.png,cat',
+      '../../etc/passwd,cat',
+      '/etc/shadow,dog',
+      'a/../../b.png,dog',
+      '.git/hooks/pre-commit,cat',
+      '"a\u001b[31m.png",cat',
+      'C:/x.png,dog',
+      '',
+    ].join('\n');
+    const r = parseLabelsCsv(text);
+    expect([...r.labels]).toEqual([['ok.png', 'cat']]);
+    expect(r.issues.map((i) => [i.line, i.col, i.message])).toEqual([
+      [3, 1, "unsafe path '../../etc/passwd': has a '..' segment"],
+      [4, 1, "unsafe path '/etc/shadow': is absolute"],
+      [5, 1, "unsafe path 'a/../../b.png': has a '..' segment"],
+      [6, 1, "unsafe path '.git/hooks/pre-commit': has a '.git' segment"],
+      [7, 1, "unsafe path 'a\\u001b[31m.png': contains the control character U+001B"],
+      [8, 1, "unsafe path 'C:/x.png': starts with a drive letter ('C:')"],
+    ]);
+  });
+
+  it('gives the column of the path field in wider CSVs', () => {
+    const r = parseLabelsCsv('id,label,path\n1,cat,../x.png\n"2,3",dog,/abs.png\n');
+    expect(r.issues.map((i) => [i.line, i.col, i.message])).toEqual([
+      [2, 7, "unsafe path '../x.png': has a '..' segment"],
+      [3, 11, "unsafe path '/abs.png': is absolute"],
+    ]);
+  });
+
+  it('turns Windows separators into / before checking, so ..\\ is caught as ..', () => {
+    expect(parseLabelsCsv('path,label\n..\\..\\x.png,cat\n').issues[0]?.message).toBe("unsafe path '../../x.png': has a '..' segment");
+    expect([...parseLabelsCsv('path,label\nsub\\x.png,cat\n').labels]).toEqual([['sub/x.png', 'cat']]);
+  });
+
+  it('does not let the fast path skip the check', () => {
+    // plain two-column text, as the fast path takes it
+    const r = parseLabelsCsv('path,label\na.png,cat\n../b.png,dog\n');
+    expect(r.labels.has('../b.png')).toBe(false);
+    expect(r.issues).toHaveLength(1);
+  });
+
+  it('checks model-test rows (<source>/<path>) the same way', () => {
+    const r = parseLabelsCsv('path,label\nfashion/shirt/1.png,shirt\nfashion/../../../x,shirt\n', { lines: true });
+    expect([...r.labels.keys()]).toEqual(['fashion/shirt/1.png']);
+    expect(r.issues.map((i) => i.message)).toEqual(["unsafe path 'fashion/../../../x': has a '..' segment"]);
+  });
+});

@@ -6,11 +6,15 @@
  * relabel is a one-line change in `git diff`. User CSVs imported by `d2 add --labels FILE.csv`
  * may have more columns, in any order; paths in both are relative to the source folder.
  *
- * Invariant: parsing reports every problem with its file and line, and never guesses: a path
- * given twice with two labels is an error, not "the last one wins".
+ * Invariants: parsing reports every problem with its file and line, and never guesses: a path
+ * given twice with two labels is an error, not "the last one wins". Every path returned is a
+ * safe relative path (core/safe-path.ts: no '..', not absolute, no '.git'/'.d2', no control
+ * character), since a committed labels file or model-tests file is untrusted input
+ * (docs/security.md); an unsafe one is an issue with its line and column.
  */
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
+import { checkRelativePath, displayPath } from '../core/safe-path.js';
 import { compareStrings } from '../util/compare.js';
 import type { Issue } from './parse-yaml.js';
 
@@ -44,7 +48,7 @@ function parsePlain(text: string): Labels | undefined {
     if (comma <= 0 || comma === line.length - 1 || line.indexOf(',', comma + 1) >= 0) return undefined;
     const path = line.slice(0, comma);
     const label = line.slice(comma + 1);
-    if (path !== path.trim() || label !== label.trim() || path.startsWith('./') || path.includes('\\') || labels.has(path)) return undefined;
+    if (path !== path.trim() || label !== label.trim() || path.startsWith('./') || labels.has(path) || checkRelativePath(path) !== undefined) return undefined;
     labels.set(path, label);
   }
   return labels;
@@ -55,9 +59,9 @@ export function parseLabelsCsv(text: string, options: { lines?: boolean } = {}):
   if (plain) return { labels: plain, issues: [] };
   const issues: Issue[] = [];
   const labels: Labels = new Map();
-  let rows: { record: string[]; info: { lines: number } }[];
+  let rows: { record: string[]; info: { lines: number }; raw: string }[];
   try {
-    rows = parse(text, { info: true, relax_column_count: true, skip_empty_lines: true, bom: true, trim: false }) as unknown as typeof rows;
+    rows = parse(text, { info: true, raw: true, relax_column_count: true, skip_empty_lines: true, bom: true, trim: false }) as unknown as typeof rows;
   } catch (e) {
     const err = e as { message: string; lines?: number };
     return { labels, issues: [{ path: '', line: err.lines, message: `invalid CSV: ${err.message.replace(/^Invalid Record Length: |^CSV_\w+: /, '')}` }] };
@@ -70,7 +74,7 @@ export function parseLabelsCsv(text: string, options: { lines?: boolean } = {}):
     return { labels, issues: [{ path: '', line: 1, col: 1, message: `header must name the columns 'path' and 'label', got '${rows[0]!.record.join(',')}'` }] };
   }
   const firstLine = new Map<string, number>();
-  for (const { record, info } of rows.slice(1)) {
+  for (const { record, info, raw } of rows.slice(1)) {
     const line = info.lines;
     if (record.length !== header.length) {
       issues.push({ path: '', line, message: `expected ${header.length} columns as in the header, got ${record.length}` });
@@ -79,6 +83,12 @@ export function parseLabelsCsv(text: string, options: { lines?: boolean } = {}):
     const path = normalizeItemPath(record[pathCol]!);
     const label = record[labelCol]!.trim();
     if (path === '') { issues.push({ path: '', line, message: 'empty path' }); continue; }
+    const unsafe = checkRelativePath(path);
+    if (unsafe !== undefined) {
+      const col = fieldColumn(raw, pathCol);
+      issues.push({ path: '', line, ...(col !== undefined ? { col } : {}), message: `unsafe path '${displayPath(path)}': ${unsafe}` });
+      continue;
+    }
     if (label === '') { issues.push({ path: '', line, message: `empty label for '${path}' (leave the row out to keep an item unlabelled)` }); continue; }
     const seen = labels.get(path);
     if (seen !== undefined) {
@@ -89,6 +99,26 @@ export function parseLabelsCsv(text: string, options: { lines?: boolean } = {}):
     firstLine.set(path, line);
   }
   return { labels, issues, lines: firstLine };
+}
+
+/**
+ * The 1-based character column where field `index` starts in a record's raw text, when the
+ * record is on one line (a quoted line break makes columns ambiguous: then undefined).
+ */
+function fieldColumn(raw: string, index: number): number | undefined {
+  const body = raw.replace(/\r?\n$/, '');
+  if (body.includes('\n')) return undefined;
+  let field = 0;
+  let quoted = false;
+  for (let i = 0; i < body.length && field < index; i++) {
+    const c = body[i];
+    if (c === '"') quoted = !quoted;
+    else if (c === ',' && !quoted) {
+      field++;
+      if (field === index) return i + 2;
+    }
+  }
+  return index === 0 ? 1 : undefined;
 }
 
 /** A user-written item path as d2 stores it: trimmed, POSIX separators, no leading './'. */

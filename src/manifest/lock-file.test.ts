@@ -27,3 +27,27 @@ describe('d2.lock', () => {
     expect(parseLock('format: 1\ndataset: nope\n').problems).toContainEqual(expect.stringMatching(/^d2\.lock:2:10: 'dataset': /));
   });
 });
+
+describe('d2.lock from an untrusted commit', () => {
+  const fields: [string, (l: Lock, v: string) => Lock][] = [
+    ['dataset', (l, v) => ({ ...l, dataset: v })],
+    ['preprocess.config', (l, v) => ({ ...l, preprocess: { ...l.preprocess, config: v } })],
+    ['model.oid', (l, v) => ({ ...l, model: { ...l.model, oid: v } })],
+    ['model.build', (l, v) => ({ ...l, model: { ...l.model, build: v } })],
+    ['model.record', (l, v) => ({ ...l, model: { ...l.model, record: v } })],
+    ['evaluation', (l, v) => ({ ...l, evaluation: v })],
+  ];
+  const crafted = ['../../x', '../../../../../../home/user/.bashrc', 'a'.repeat(63), 'a'.repeat(65), 'A'.repeat(64), `${'a'.repeat(62)}/x`, 'not-a-key'];
+
+  it.each(fields.flatMap(([field, set]) => crafted.map((v) => [field, v, set] as const)))('refuses %s: %j', (field, value, set) => {
+    const text = serializeLock(set(lock, value));
+    const r = parseLock(text);
+    expect(r.lock).toBeUndefined();
+    expect(r.problems).toEqual([expect.stringMatching(new RegExp(`^d2\\.lock:\\d+:\\d+: '${field.replace('.', '\\.')}': expected an object id \\(64 lower-case hex digits\\)$`))]);
+  });
+
+  it('accepts a lock whose every oid is well formed, record included', () => {
+    expect(parseLock(serializeLock({ ...lock, model: { ...lock.model, record: h('f') } })).problems).toEqual([]);
+  });
+});
+

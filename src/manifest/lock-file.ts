@@ -5,16 +5,19 @@
  *
  * Invariant: written only by `serializeLock` (fixed key order), so two builds of the same inputs
  * write the same text (nothing machine- or time-dependent, such as training time, is in it), and a change shows in git as the lines that changed.
+ * A d2.lock read from a commit is untrusted (docs/security.md): every oid in it (`dataset`,
+ * `preprocess.config`, `model.oid`, `model.build`, `model.record`, `evaluation`) must be exactly
+ * 64 lower-case hex digits, or `parseLock` returns no lock and the problems with their lines.
  */
 import { stringify } from 'yaml';
 import * as z from 'zod';
 import { formatIssue, parseYamlWithSchema } from './parse-yaml.js';
-import { imageStepSchema, PRESETS } from './schema.js';
+import { imageStepSchema, oidSchema, PRESETS } from './schema.js';
 
 export const LOCK_FILE = 'd2.lock';
 export const LOCK_FORMAT = 1 as const;
 
-const oid = z.string().regex(/^[0-9a-f]{64}$/);
+const oid = oidSchema;
 const setMetrics = z.strictObject({ count: z.number().int(), accuracy: z.number(), macroF1: z.number() });
 
 export const lockSchema = z.strictObject({
@@ -23,8 +26,8 @@ export const lockSchema = z.strictObject({
   classes: z.array(z.string()),
   preprocess: z.strictObject({
     modality: z.enum(['image', 'table']),
-    /** Cache key of the preprocessing. */
-    config: z.string(),
+    /** Cache key of the preprocessing (a SHA-256 of its canonical JSON). */
+    config: oid,
     /** True when the image steps were derived from the data (not written in d2.yaml). */
     derived: z.boolean(),
     steps: z.array(imageStepSchema),

@@ -69,3 +69,78 @@ describe('model section', () => {
     expect(parseManifest('version: 1\n').manifest!.model).toEqual({ preset: 'default', seed: 0 });
   });
 });
+
+describe('paths in a d2.yaml from a clone', () => {
+  const source = (extra: string) => `version: 1\nsources:\n  s:\n${extra}`;
+  const messages = (text: string) => formatManifestIssues('d2.yaml', parseManifest(text).issues);
+
+  it.each([
+    ['../../x', "d2.yaml:4:11: 'sources.s.path': '../../x' is outside the project (it has a '..' segment); if the source is meant to be outside, add 'external: true' to it"],
+    ['/etc', "d2.yaml:4:11: 'sources.s.path': '/etc' is outside the project (it is absolute)"],
+    ['C:/data', "d2.yaml:4:11: 'sources.s.path': 'C:/data' is outside the project (it starts with a drive letter ('C:'))"],
+    ['"..\\\\..\\\\x"', "d2.yaml:4:11: 'sources.s.path': '../../x' is outside the project"],
+    ['data/../../x', "is outside the project (it has a '..' segment)"],
+    ['.git/hooks', "d2.yaml:4:11: 'sources.s.path': unsafe path '.git/hooks': has a '.git' segment"],
+    ['.d2/objects', "unsafe path '.d2/objects': has a '.d2' segment"],
+    ['"data\\u001b[2J"', "unsafe path 'data\\u001b[2J': contains the control character U+001B"],
+    ['.', "d2.yaml:4:11: 'sources.s.path' is the project folder itself"],
+    ['./', "'sources.s.path' is the project folder itself"],
+    ['d2.sources', "d2.yaml:4:11: 'sources.s.path': 'd2.sources' holds d2's own files: give a folder of raw data"],
+    ['d2.sources/x', "'d2.sources/x' holds d2's own files"],
+  ])('refuses a source path %s, at its line', (p, message) => {
+    const r = parseManifest(source(`    path: ${p}\n`));
+    expect(r.manifest).toBeUndefined();
+    expect(messages(source(`    path: ${p}\n`)).join('\n')).toContain(message);
+  });
+
+  it('accepts a path outside the project when the source says external: true', () => {
+    const r = parseManifest(source('    path: ../../shared/fashion\n    external: true\n'));
+    expect(r.issues).toEqual([]);
+    expect(r.manifest!.sources.s).toEqual({ path: '../../shared/fashion', external: true });
+    expect(parseManifest(source('    path: /mnt/data\n    external: true\n')).issues).toEqual([]);
+    // external: false is the default: still refused
+    expect(messages(source('    path: /mnt/data\n    external: false\n'))[0]).toMatch(/is outside the project/);
+  });
+
+  it('still refuses NUL and control characters in an external path', () => {
+    expect(messages(source('    path: "/mnt/a\\u0000b"\n    external: true\n'))[0]).toBe("d2.yaml:4:11: 'sources.s.path': '/mnt/a\\u0000b' contains a NUL character");
+  });
+
+  it('checks a labels CSV path the same way, external with its source', () => {
+    expect(messages(source('    path: data\n    labels: ../../etc/labels.csv\n'))).toEqual([
+      "d2.yaml:5:13: 'sources.s.labels': '../../etc/labels.csv' is outside the project (it has a '..' segment); if the source is meant to be outside, add 'external: true' to it",
+    ]);
+    expect(parseManifest(source('    path: data\n    labels: ../labels.csv\n    external: true\n')).issues).toEqual([]);
+    expect(messages(source('    path: data\n    labels: .git/x.csv\n'))[0]).toMatch(/'sources\.s\.labels': unsafe path '\.git\/x\.csv'/);
+  });
+
+  it('requires dataset.modelTests inside the project, external or not', () => {
+    expect(messages('version: 1\ndataset:\n  modelTests: ../../secrets.csv\n')).toEqual([
+      "d2.yaml:3:15: 'dataset.modelTests': '../../secrets.csv' is outside the project (it has a '..' segment)",
+    ]);
+    expect(messages('version: 1\ndataset:\n  modelTests: /etc/x.csv\n')[0]).toMatch(/'dataset\.modelTests': '\/etc\/x\.csv' is outside the project \(it is absolute\)$/);
+    expect(parseManifest('version: 1\ndataset:\n  modelTests: ./tests/model-tests.csv\n').manifest!.dataset.modelTests).toBe('tests/model-tests.csv');
+  });
+
+  it('reports every unsafe path at once', () => {
+    const r = parseManifest('version: 1\nsources:\n  a: { path: ../a }\n  b: { path: /b }\ndataset:\n  modelTests: ../t.csv\n');
+    expect(r.issues.map((i) => [i.path, i.line])).toEqual([['sources.a.path', 3], ['sources.b.path', 4], ['dataset.modelTests', 6]]);
+  });
+
+  it('round-trips external: true', () => {
+    const m = parseManifest(source('    path: /mnt/data\n    external: true\n')).manifest!;
+    expect(serializeManifest(m)).toContain('external: true');
+    expect(parseManifest(serializeManifest(m)).manifest).toEqual(m);
+  });
+});
+
+describe('setSourceInManifestText and external sources', () => {
+  it('writes external: true for a folder or labels CSV that d2 add was given outside the project', () => {
+    const abs = setSourceInManifestText(MANIFEST_TEMPLATE, 'shared', { path: '/mnt/shared/x' });
+    expect(parseManifest(abs).manifest!.sources.shared).toEqual({ path: '/mnt/shared/x', external: true });
+    const labels = setSourceInManifestText(MANIFEST_TEMPLATE, 'x', { path: 'data/x', labels: '../labels.csv' });
+    expect(parseManifest(labels).manifest!.sources.x).toEqual({ path: 'data/x', external: true, labels: '../labels.csv' });
+    const inside = setSourceInManifestText(MANIFEST_TEMPLATE, 'x', { path: 'data/x', labels: 'dirname' });
+    expect(inside).not.toContain('external');
+  });
+});

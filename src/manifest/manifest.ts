@@ -5,9 +5,15 @@
  * Invariants: a Manifest returned here is fully validated and normalised (POSIX paths without
  * './' or trailing '/'); `serializeManifest` is deterministic and `parseManifest` of its output
  * gives back an equal Manifest; `addSourceToManifestText` keeps the user's comments and layout.
+ * A d2.yaml may come from a clone, so its paths are untrusted (docs/security.md): in a returned
+ * Manifest every source `path` and labels CSV is a safe relative path inside the project
+ * (core/safe-path.ts) unless the source says `external: true`, and `dataset.modelTests` always
+ * is; no source is `d2.sources/` or below it; no path holds a NUL or control character.
  */
 import { isMap, parseDocument, stringify } from 'yaml';
+import { checkPathCharacters, checkRelativePath, displayPath, leadsOutside } from '../core/safe-path.js';
 import { formatIssue, parseYamlWithSchema, suggest, type Issue } from './parse-yaml.js';
+import { SOURCES_DIR } from './manifest-file.js';
 import { isTableSource, manifestSchema, type Manifest, type SourceDecl } from './schema.js';
 
 export interface ManifestParseResult {
@@ -33,7 +39,8 @@ export function parseManifest(text: string): ManifestParseResult {
     const s = value.sources[name]!;
     sources[name] = { ...s, path: normalizeRelPath(s.path), ...(s.labels && s.labels !== 'dirname' ? { labels: normalizeRelPath(s.labels) } : {}) };
   }
-  const manifest: Manifest = { ...value, sources };
+  const dataset = value.dataset.modelTests === undefined ? value.dataset : { ...value.dataset, modelTests: normalizeRelPath(value.dataset.modelTests) };
+  const manifest: Manifest = { ...value, sources, dataset };
   const rules = checkRules(manifest);
   for (const issue of rules) {
     const keyPath = issue.path.split('.');
@@ -57,6 +64,9 @@ function checkRules(m: Manifest): Issue[] {
   known(m.dataset.include, 'dataset.include');
   known(m.dataset.exclude, 'dataset.exclude');
   for (const [name, decl] of Object.entries(m.sources)) {
+    const external = decl.external === true;
+    issues.push(...checkDeclaredPath(`sources.${name}.path`, decl.path, external));
+    if (decl.labels !== undefined && decl.labels !== 'dirname') issues.push(...checkDeclaredPath(`sources.${name}.labels`, decl.labels, external));
     if (isTableSource(decl)) {
       if (decl.labels !== undefined) issues.push({ path: `sources.${name}.labels`, message: `source '${name}' is a table (its path is a .csv file): give its label column with 'labelColumn', not 'labels'` });
     } else {
@@ -65,6 +75,7 @@ function checkRules(m: Manifest): Issue[] {
       }
     }
   }
+  if (m.dataset.modelTests !== undefined) issues.push(...checkDeclaredPath('dataset.modelTests', m.dataset.modelTests, false));
   for (let i = 0; i < names.length; i++) {
     for (let j = i + 1; j < names.length; j++) {
       const a = m.sources[names[i]!]!.path;
@@ -80,6 +91,40 @@ function checkRules(m: Manifest): Issue[] {
   return issues;
 }
 
+/**
+ * A path written in d2.yaml (already normalised): inside the project and safe, unless
+ * `external` (then anything but NUL and control characters). A cloned d2.yaml must not make
+ * d2 read or write outside the project without saying so.
+ */
+function checkDeclaredPath(key: string, p: string, external: boolean): Issue[] {
+  // d2's own committed files are not data: `d2 pull` must never write among them.
+  if (key.endsWith('.path') && (p === SOURCES_DIR || p.startsWith(`${SOURCES_DIR}/`))) {
+    return [{ path: key, message: `'${key}': '${displayPath(p)}' holds d2's own files: give a folder of raw data` }];
+  }
+  if (external) {
+    const problem = checkPathCharacters(p);
+    return problem === undefined ? [] : [{ path: key, message: `'${key}': '${displayPath(p)}' ${problem}` }];
+  }
+  if (p === '.') return [{ path: key, message: `'${key}' is the project folder itself: give a folder or file inside it` }];
+  const problem = checkRelativePath(p);
+  if (problem === undefined) return [];
+  if (leadsOutside(p)) {
+    const hint = key.startsWith('sources.') ? `; if the source is meant to be outside, add 'external: true' to it` : '';
+    return [{ path: key, message: `'${key}': '${displayPath(p)}' is outside the project (it ${problem})${hint}` }];
+  }
+  return [{ path: key, message: `'${key}': unsafe path '${displayPath(p)}': ${problem}` }];
+}
+
+/**
+ * True when `d2 add` must write `external: true` for `decl`: it says so, or its folder or labels
+ * CSV is outside the project. The user gave that path on the command line (trusted), and
+ * `d2 add` refuses a folder outside the project without `--external` before it gets here; this
+ * keeps the d2.yaml it writes valid.
+ */
+export function needsExternal(decl: SourceDecl): boolean {
+  return decl.external === true || leadsOutside(decl.path) || (decl.labels !== undefined && decl.labels !== 'dirname' && leadsOutside(decl.labels));
+}
+
 /** The issues as printable lines, `d2.yaml:3:5: message`. */
 export function formatManifestIssues(file: string, issues: readonly Issue[]): string[] {
   return issues.map((i) => formatIssue(file, i));
@@ -92,6 +137,7 @@ export function serializeManifest(m: Manifest): string {
     const s = m.sources[name]!;
     sources[name] = {
       path: s.path,
+      ...(s.external === true ? { external: true } : {}),
       ...(s.labels !== undefined ? { labels: s.labels } : {}),
       ...(s.labelColumn !== undefined ? { labelColumn: s.labelColumn } : {}),
       ...(s.idColumn !== undefined ? { idColumn: s.idColumn } : {}),
@@ -103,13 +149,14 @@ export function serializeManifest(m: Manifest): string {
 
 /**
  * Add or update `sources.<name>` in the manifest text, keeping the rest of the document (and
- * its comments) as the user wrote it.
+ * its comments) as the user wrote it. Writes `external: true` when `needsExternal(decl)`.
  */
 export function setSourceInManifestText(text: string, name: string, decl: SourceDecl): string {
   const doc = parseDocument(text);
   const existing = doc.get('sources');
   if (!isMap(existing)) doc.set('sources', doc.createNode({}));
-  const entry: Record<string, string> = { path: decl.path };
+  const entry: Record<string, string | boolean> = { path: decl.path };
+  if (needsExternal(decl)) entry.external = true;
   if (decl.labels !== undefined) entry.labels = decl.labels;
   if (decl.labelColumn !== undefined) entry.labelColumn = decl.labelColumn;
   if (decl.idColumn !== undefined) entry.idColumn = decl.idColumn;

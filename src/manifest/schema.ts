@@ -7,8 +7,15 @@
  * applied here, so code downstream of `parseManifest` never sees a missing optional value.
  */
 import * as z from 'zod';
+import { OID_PATTERN } from '../core/safe-path.js';
 
 export const MANIFEST_VERSION = 1 as const;
+
+/**
+ * An object id in a committed file (snapshot, d2.lock): exactly 64 lower-case hex digits, so a
+ * crafted value (`../../x`, upper case, 63 digits) is an issue at its line, never a file name.
+ */
+export const oidSchema = z.string().regex(OID_PATTERN, 'expected an object id (64 lower-case hex digits)');
 
 /** Source names become file names under `d2.sources/`, so they are kept portable. */
 export const SOURCE_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -29,8 +36,10 @@ export const splitSchema = z.enum(SPLITS);
 export type Split = z.output<typeof splitSchema>;
 
 export const sourceSchema = z.strictObject({
-  /** Folder of raw files, or a .csv file whose rows are items (a table source); relative to the project root (POSIX). */
+  /** Folder of raw files, or a .csv file whose rows are items (a table source); relative to the project root (POSIX), inside the project unless `external`. */
   path: z.string().min(1, 'expected a folder path'),
+  /** The source (its folder, or its labels CSV) is outside the project, given by an absolute path or one with '..'; without it both must be inside. */
+  external: z.boolean().optional(),
   /** 'dirname' or a CSV path; omitted means the items are unlabelled. Folder sources only. */
   labels: labelRuleSchema.optional(),
   /** Table sources: the column holding each row's label. */
@@ -72,7 +81,7 @@ export const datasetSchema = z.strictObject({
     .strictObject({ seed: z.number().int().min(0).max(2 ** 32 - 1).default(0), train: fraction, validation: fraction, test: fraction })
     .refine((s) => Math.abs(s.train + s.validation + s.test - 1) < 1e-9, { message: 'train + validation + test must add up to 1' })
     .default({ seed: 0, train: 0.8, validation: 0.1, test: 0.1 }),
-  /** A CSV (path,label; path as '<source>/<path in source>') of items with the label they must get: always held out of training. */
+  /** A CSV (path,label; path as '<source>/<path in source>') of items with the label they must get: always held out of training. Inside the project. */
   modelTests: z.string().regex(/\.csv$/i, 'expected the path of a .csv file').optional(),
   /** Let identical content sit in two splits (normally the build refuses: it is leakage). */
   allowLeakage: z.boolean().default(false),

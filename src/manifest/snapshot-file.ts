@@ -3,14 +3,16 @@
  * source's listing in the object store (the listing itself can hold millions of rows, so it
  * lives in the store, as DVC's `.dir` objects do; git holds this small file and the labels CSV).
  *
- * Invariant: written only by `serializeSnapshot` (fixed key order), so a change of content
- * shows as a change of the `listing` line and the counts, nothing else.
+ * Invariants: written only by `serializeSnapshot` (fixed key order), so a change of content
+ * shows as a change of the `listing` line and the counts, nothing else. A snapshot read from a
+ * commit is untrusted (docs/security.md): `parseSnapshot` returns one only when `listing` and
+ * `table` are object ids (64 lower-case hex digits) and the counts non-negative integers.
  */
 import { stringify } from 'yaml';
 import * as z from 'zod';
 import { formatIssue, parseYamlWithSchema } from './parse-yaml.js';
 import { SOURCES_DIR } from './manifest-file.js';
-import { sourceNameSchema } from './schema.js';
+import { oidSchema, sourceNameSchema } from './schema.js';
 
 export { SOURCES_DIR };
 
@@ -20,12 +22,12 @@ export const snapshotSchema = z.strictObject({
   format: z.literal(SNAPSHOT_FORMAT),
   source: sourceNameSchema,
   /** oid of the listing object in the store. */
-  listing: z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 oid (64 hex digits)'),
+  listing: oidSchema,
   items: z.number().int().nonnegative(),
   bytes: z.number().int().nonnegative(),
   labelled: z.number().int().nonnegative(),
   /** Table sources: the oid of the CSV file (the rows' content lives there, not as objects of their own). */
-  table: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  table: oidSchema.optional(),
   /** Table sources: the CSV's columns. */
   columns: z.array(z.string()).optional(),
 });

@@ -20,7 +20,8 @@
 import type { ItemSet } from '../core/dataset.js';
 import { evaluateSet, failingModelTests, serializeEvaluation, type Evaluation } from '../core/evaluation.js';
 import type { CommonOptions } from '../core/progress.js';
-import { DatasetBlocked, InvalidArgument, ModelNotBuilt, ObjectNotFound } from '../errors/index.js';
+import { isOid } from '../core/safe-path.js';
+import { DatasetBlocked, InvalidArgument, ModelNotBuilt, ObjectCorrupt, ObjectNotFound } from '../errors/index.js';
 import type { EngineRequest } from '../engine/engines.js';
 import type { EpochRecord } from '../engine/checkpoint.js';
 import type { Architecture } from '../engine/plan.js';
@@ -147,9 +148,68 @@ export function findBuild(store: ObjectStore, key: string): FoundBuild | undefin
 /** A build record object, when it and its model and evaluation are in the store. */
 export function readBuildRecord(store: ObjectStore, oid: string): FoundBuild | undefined {
   if (!store.has(oid)) return undefined;
-  const build = JSON.parse(store.readText(oid)) as BuildRecord;
+  const build = withTiming(store, parseBuildRecord(store.readText(oid), oid));
   if (!store.has(build.model) || !store.has(build.evaluation)) return undefined;
   return { oid, build };
+}
+
+/**
+ * A build record object's text, checked: it may come from a remote (`d2 pull --with-models`),
+ * so every oid and the key are 64 lower-case hex before any of them names a file. Timing is
+ * not in the object (see `storedRecord`); it reads as zero until `withTiming` adds it.
+ */
+export function parseBuildRecord(text: string, oid: string): BuildRecord {
+  let raw: Partial<BuildRecord>;
+  try {
+    raw = JSON.parse(text) as Partial<BuildRecord>;
+  } catch (e) {
+    throw new ObjectCorrupt(`build record ${oid.slice(0, 12)} is not JSON: ${(e as Error).message}`, { data: { oid }, hint: "run 'd2 fsck'" });
+  }
+  const bad: string[] = [];
+  if (raw === null || typeof raw !== 'object' || raw.kind !== 'd2-build' || raw.format !== 1) bad.push('not a d2-build record');
+  for (const f of ['key', 'declared', 'dataset', 'packed', 'model', 'evaluation'] as const) {
+    if (!isOid(raw?.[f])) bad.push(`'${f}' is not an oid`);
+  }
+  if (!Array.isArray(raw?.classes) || !raw.classes.every((c) => typeof c === 'string')) bad.push("'classes' is not a list of names");
+  if (bad.length) {
+    throw new ObjectCorrupt(`build record ${oid.slice(0, 12)} is damaged or crafted: ${bad.join('; ')}`, { data: { oid, problems: bad }, hint: "run 'd2 fsck'; a record pulled from a remote may have to be removed there" });
+  }
+  const r = raw as BuildRecord;
+  return {
+    ...r,
+    seconds: r.seconds ?? 0,
+    samplesPerSecond: r.samplesPerSecond ?? 0,
+    history: (r.history ?? []).map((h) => ({ ...h, seconds: h.seconds ?? 0 })),
+  };
+}
+
+/**
+ * What is stored as the build record object: every input and result of the build, but no
+ * timing (how long it took on this host), so the same build on two machines is the same
+ * object and `d2.lock`, which names it, is a function of the build's inputs. Timing is kept in
+ * the store's notes (`timing-<key>`).
+ */
+function storedRecord(b: BuildRecord): Omit<BuildRecord, 'seconds' | 'samplesPerSecond'> {
+  const { seconds: _s, samplesPerSecond: _r, history, ...rest } = b;
+  return { ...rest, history: history.map(({ seconds: _e, ...h }) => h as EpochRecord) };
+}
+
+interface Timing {
+  seconds: number;
+  samplesPerSecond: number;
+  epochSeconds: number[];
+}
+
+/** A record with this store's timing of its build, when this store trained it. */
+function withTiming(store: ObjectStore, b: BuildRecord): BuildRecord {
+  const bytes = store.state.readBytes('timing', b.key);
+  if (!bytes) return b;
+  try {
+    const t = JSON.parse(bytes.toString('utf8')) as Timing;
+    return { ...b, seconds: t.seconds, samplesPerSecond: t.samplesPerSecond, history: b.history.map((h, i) => ({ ...h, seconds: t.epochSeconds[i] ?? 0 })) };
+  } catch {
+    return b; // a damaged note is only missing timing
+  }
 }
 
 /** Name a stored build record by its key, so an identical build reuses it (d2 pull does this for pulled builds). */
@@ -182,7 +242,7 @@ export function buildKeyOf(prepared: PreparedData, engineId: string): string | u
 
 export function readBuild(store: ObjectStore, oid: string): BuildRecord {
   if (!store.has(oid)) throw new ObjectNotFound(`build record ${oid.slice(0, 12)} is not in the store`, { data: { oid } });
-  return JSON.parse(store.readText(oid)) as BuildRecord;
+  return withTiming(store, parseBuildRecord(store.readText(oid), oid));
 }
 
 function summary(m: { count: number; accuracy: number; macroF1: number }): SetMetricsSummary {
@@ -331,7 +391,9 @@ async function trainAndStore(
     history: trained.history,
     metrics,
   };
-  const oid = store.putBytes(JSON.stringify(build));
+  const timing: Timing = { seconds: build.seconds, samplesPerSecond: build.samplesPerSecond, epochSeconds: build.history.map((h) => h.seconds) };
+  store.state.write('timing', key, JSON.stringify(timing));
+  const oid = store.putBytes(JSON.stringify(storedRecord(build)));
   store.state.writePointer('build', key, oid);
   store.state.remove('checkpoint', key);
   return { oid, build, resumedAfterEpoch, workers: trained.workers };

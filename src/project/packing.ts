@@ -18,7 +18,8 @@
 import type { DatasetItem, ItemSet, ResolvedDataset } from '../core/dataset.js';
 import { itemBytes, itemOffset, packHeader, packTrailer, parseTrailer, PACK_FOOTER_BYTES, readFooter, type PackTrailer } from '../core/pack.js';
 import type { ProgressHandler } from '../core/progress.js';
-import { D2Error, ItemInvalid, ObjectNotFound, throwIfAborted } from '../errors/index.js';
+import { isOid } from '../core/safe-path.js';
+import { D2Error, ItemInvalid, ObjectCorrupt, ObjectNotFound, throwIfAborted } from '../errors/index.js';
 import type { ImageStep } from '../manifest/index.js';
 import type { ImagePool, TableEncoding } from '../preprocess/index.js';
 import { StateFiles, type ObjectStore } from '../store/index.js';
@@ -73,6 +74,30 @@ export interface PackedDataset {
   shape: number[];
   classes: string[];
   sets: Record<ItemSet, PackedSet>;
+}
+
+/**
+ * A packed record object's text, checked: it may come from a remote (`d2 pull --with-cache`),
+ * so its dataset, configuration and packs are oids before any of them names a file.
+ */
+export function parsePackedRecord(text: string, oid: string): PackedDataset {
+  let raw: Partial<PackedDataset>;
+  try {
+    raw = JSON.parse(text) as Partial<PackedDataset>;
+  } catch (e) {
+    throw new ObjectCorrupt(`packed record ${oid.slice(0, 12)} is not JSON: ${(e as Error).message}`, { data: { oid }, hint: "run 'd2 fsck'" });
+  }
+  const bad: string[] = [];
+  if (raw === null || typeof raw !== 'object' || raw.format !== 1) bad.push('not a packed record');
+  if (!isOid(raw?.dataset)) bad.push("'dataset' is not an oid");
+  if (!isOid(raw?.config)) bad.push("'config' is not an oid");
+  const sets = raw?.sets && typeof raw.sets === 'object' ? Object.values(raw.sets) : [];
+  if (!sets.length) bad.push("'sets' is missing");
+  for (const s of sets) if (s?.pack !== null && !isOid(s?.pack)) bad.push(`a pack '${String(s?.pack).slice(0, 70)}' is not an oid`);
+  if (bad.length) {
+    throw new ObjectCorrupt(`packed record ${oid.slice(0, 12)} is damaged or crafted: ${bad.join('; ')}`, { data: { oid, problems: bad }, hint: "run 'd2 fsck'" });
+  }
+  return raw as PackedDataset;
 }
 
 export interface PackStats {
@@ -172,7 +197,7 @@ export function registerPackedRecord(store: ObjectStore, oid: string, record: Pa
 export function findPackedDataset(store: ObjectStore, dataset: string, config: string): { oid: string; record: PackedDataset } | undefined {
   const oid = store.state.readPointer('packed', StateFiles.packedKey(dataset, config));
   if (oid === undefined || !store.has(oid)) return undefined;
-  const record = JSON.parse(store.readText(oid)) as PackedDataset;
+  const record = parsePackedRecord(store.readText(oid), oid);
   for (const s of Object.values(record.sets)) if (s.pack && !store.has(s.pack)) return undefined;
   return { oid, record };
 }

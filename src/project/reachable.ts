@@ -18,8 +18,8 @@ import { blobOidsAtCommit, readFileAtCommit, type GitRepo } from '../git/index.j
 import { LOCK_FILE, parseLock, SOURCES_DIR, type Lock, type Snapshot } from '../manifest/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { relativePosix } from '../util/paths.js';
-import { findBuild, type BuildRecord } from './builds.js';
-import type { PackedDataset } from './packing.js';
+import { findBuild, parseBuildRecord, type BuildRecord } from './builds.js';
+import { parsePackedRecord, type PackedDataset } from './packing.js';
 import { readListing } from './sources.js';
 import { revisionLabel, type RevisionFiles } from './revision.js';
 
@@ -110,7 +110,7 @@ export async function collectObjects(store: ObjectStore, revisions: readonly Rev
       if (kind === 'listing') {
         for (const e of readListing(store, oid)) need(e.oid, { kind: 'raw', where: `${ref.where}: ${e.path}`, size: e.size });
       } else if (kind === 'record') {
-        const build = JSON.parse(store.readText(oid)) as BuildRecord;
+        const build = parseBuildRecord(store.readText(oid), oid);
         builds.set(oid, build);
         if (kinds.has('cache')) {
           const cref: ObjectRef = { kind: 'cache', where: `build ${build.key.slice(0, 12)} (${ref.where})` };
@@ -118,7 +118,7 @@ export async function collectObjects(store: ObjectStore, revisions: readonly Rev
           expand(build.packed, 'packed', cref);
         }
       } else {
-        const record = JSON.parse(store.readText(oid)) as PackedDataset;
+        const record = parsePackedRecord(store.readText(oid), oid);
         packed.set(oid, record);
         for (const s of Object.values(record.sets)) if (s.pack) need(s.pack, ref);
       }

@@ -128,6 +128,8 @@ export interface RevisionFiles {
   commit: string | null;
   snapshots: { name: string; snapshot: Snapshot }[];
   lock?: Lock;
+  /** Set when the revision has a d2.lock that fails its checks (what it names is unknown). */
+  lockProblems?: string[];
 }
 
 export function revisionLabel(commit: string | null): string {
@@ -137,7 +139,7 @@ export function revisionLabel(commit: string | null): string {
 /** Reads the d2 files of commits, parsing each distinct blob once (most commits share most files). */
 export class RevisionReader {
   private readonly snapshots = new Map<string, Snapshot>();
-  private readonly locks = new Map<string, Lock | undefined>();
+  private readonly locks = new Map<string, { lock?: Lock; problems: string[] } | undefined>();
   private readonly prefix: string;
 
   constructor(readonly project: Project, readonly repo: GitRepo) {
@@ -200,10 +202,11 @@ export class RevisionReader {
     if (lockBlob !== undefined) {
       if (!this.locks.has(lockBlob)) {
         const text = await this.readText(commit, LOCK_FILE);
-        this.locks.set(lockBlob, text === undefined ? undefined : parseLock(text).lock);
+        this.locks.set(lockBlob, text === undefined ? undefined : parseLock(text, `${LOCK_FILE} (at ${commit.slice(0, 7)})`));
       }
-      const lock = this.locks.get(lockBlob);
-      if (lock) out.lock = lock;
+      const parsed = this.locks.get(lockBlob);
+      if (parsed?.lock) out.lock = parsed.lock;
+      else if (parsed) out.lockProblems = parsed.problems;
     }
     return out;
   }
@@ -224,8 +227,9 @@ export function workingFiles(project: Project): RevisionFiles {
     out.snapshots.push({ name: s.source, snapshot: s });
   }
   try {
-    const lock = parseLock(fs.readFileSync(path.join(project.root, LOCK_FILE), 'utf8')).lock;
-    if (lock) out.lock = lock;
+    const parsed = parseLock(fs.readFileSync(path.join(project.root, LOCK_FILE), 'utf8'));
+    if (parsed.lock) out.lock = parsed.lock;
+    else out.lockProblems = parsed.problems;
   } catch {
     // no d2.lock
   }

@@ -20,9 +20,18 @@ export interface SourceState {
 }
 
 /** Parse a snapshot file's text; throws SnapshotInvalid naming the file. */
-export function parseSnapshotText(text: string, file: string): Snapshot {
+export function parseSnapshotText(text: string, file: string, source?: string): Snapshot {
   const { snapshot, problems } = parseSnapshot(text, file);
   if (!snapshot) throw new SnapshotInvalid(problems[0] ?? `${file}: invalid snapshot`, { data: { file, problems }, hint: `restore it with 'git checkout -- ${file}' or run 'd2 add' again` });
+  // The file's name says whose snapshot it is: one claiming another source would point that
+  // source's data at this one's folder.
+  const expected = source ?? /(?:^|\/)([^/]+)\.yaml(?: \(at [0-9a-f]+\))?$/.exec(file)?.[1];
+  if (expected !== undefined && snapshot.source !== expected) {
+    throw new SnapshotInvalid(`${file}: names source '${snapshot.source}', but the file is source '${expected}'s`, {
+      data: { file, source: snapshot.source, expected },
+      hint: `restore it with 'git checkout -- ${file}' or run 'd2 add' again`,
+    });
+  }
   return snapshot;
 }
 
@@ -62,7 +71,7 @@ export function readWorkingSourceTexts(project: Project, name: string): SourceTe
 /** Parse a source's texts (working tree or a commit); `where` qualifies file names in errors. */
 export function parseSourceTexts(name: string, texts: SourceTexts, where = ''): SourceState | undefined {
   if (texts.snapshot === undefined) return undefined;
-  const snapshot = parseSnapshotText(texts.snapshot, `${snapshotPath(name)}${where}`);
+  const snapshot = parseSnapshotText(texts.snapshot, `${snapshotPath(name)}${where}`, name);
   const labels = texts.labels ? parseLabelsText(texts.labels, `${labelsPath(name)}${where}`) : new Map<string, string>();
   return { snapshot, labels };
 }

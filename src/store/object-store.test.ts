@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../testing/index.js';
+import { checkRelativePath, RESERVED_NAMES } from '../core/safe-path.js';
 import { sha256Hex } from '../util/hash.js';
-import { ObjectStore } from './object-store.js';
+import { ObjectStore, STORE_DIR } from './object-store.js';
 
 let root: string;
 let store: ObjectStore;
@@ -145,5 +146,68 @@ describe('ObjectWriter', () => {
     c.write(Buffer.from('same'));
     expect(b.commit().oid).toBe(c.commit().oid);
     expect(fs.readdirSync(store.tmpDir)).toEqual([]);
+  });
+});
+
+describe('crafted oids (the last line of defence)', () => {
+  // A file outside the store that a crafted oid would reach: objects/ + '..' + '/../secret.txt'.
+  const crafted = '../../secret.txt';
+  const invalid = expect.objectContaining({ code: 'InvalidObjectId' });
+
+  beforeEach(() => {
+    fs.writeFileSync(path.join(root, 'secret.txt'), 'not an object');
+    // the crafted name does reach it, were it ever joined below objects/
+    expect(fs.existsSync(path.join(store.objectsDir, crafted.slice(0, 2), crafted.slice(2)))).toBe(true);
+  });
+
+  it.each([
+    [crafted],
+    ['../../../../../../etc/passwd'],
+    ['a'.repeat(63)],
+    ['a'.repeat(65)],
+    ['A'.repeat(64)],
+    [`${'a'.repeat(62)}/x`],
+    [`ab/${'c'.repeat(61)}`],
+    [''],
+    [`${'a'.repeat(63)}\0`],
+  ])('refuses %j in every method that names an object file', (oid) => {
+    expect(() => store.objectPath(oid)).toThrow(invalid);
+    expect(() => store.has(oid)).toThrow(invalid);
+    expect(() => store.read(oid)).toThrow(invalid);
+    expect(() => store.readText(oid)).toThrow(invalid);
+    expect(() => store.readRange(oid, 0, 1)).toThrow(invalid);
+    expect(() => store.openObject(oid)).toThrow(invalid);
+    expect(() => store.verify(oid)).toThrow(invalid);
+  });
+
+  it('names the crafted value printably in the error', () => {
+    expect(() => store.has('\u001b[2J../x')).toThrow("'\\u001b[2J../x' is not an object id (64 lower-case hex digits)");
+  });
+
+  it('refuses a download named by a crafted oid, and keeps nothing of it', () => {
+    const w = store.writer();
+    w.write(Buffer.from('not an object'));
+    expect(() => w.commit(crafted)).toThrow(invalid);
+    expect(fs.readdirSync(store.tmpDir)).toEqual([]);
+    expect(fs.readFileSync(path.join(root, 'secret.txt'), 'utf8')).toBe('not an object');
+    expect(store.listObjects().oids).toEqual([]);
+  });
+});
+
+describe('state file names', () => {
+  it('names plain files directly in .d2/state', () => {
+    expect(store.state.path('build', 'a'.repeat(64))).toBe(path.join(root, '.d2', 'state', `build-${'a'.repeat(64)}`));
+  });
+
+  it.each([['../../../x'], ['../x'], ['a/b'], ['..'], [''], ['/etc/passwd'], ['a\\b'], ['a\0'], ['x\n']])('refuses the key %j', (key) => {
+    expect(() => store.state.path('build', key)).toThrow(expect.objectContaining({ code: 'UnsafePath' }));
+    expect(() => store.state.writePointer('predictions', key, 'a'.repeat(64))).toThrow(expect.objectContaining({ code: 'UnsafePath' }));
+  });
+});
+
+describe('reserved names', () => {
+  it('include the store folder, so no accepted path can reach into a store', () => {
+    expect(RESERVED_NAMES).toContain(STORE_DIR);
+    expect(checkRelativePath(`data/${STORE_DIR}/objects`)).toBeDefined();
   });
 });

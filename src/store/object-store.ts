@@ -10,12 +10,19 @@
  *   never hard-linked, so editing a working file cannot change a stored object.
  * - Identical content is stored once (a write of an existing oid is skipped).
  * - Reads check the size recorded by the caller; `verify` re-hashes the content.
+ * - Only an oid (64 lower-case hex digits, core/safe-path.ts) is ever turned into a file name:
+ *   `objectPath`, and so every method that reads, writes, tests or opens an object by oid,
+ *   throws InvalidObjectId for anything else. Oids come from committed files and remotes,
+ *   which are untrusted (docs/security.md); this is the last line of defence, so that even a
+ *   caller that forgot to check cannot address a file outside `objects/`. Likewise the notes
+ *   of `state/` (state-files.ts) take only plain keys.
  * Writers serialise on `.d2/lock` (lock.ts); readers need no lock.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ObjectCorrupt, ObjectNotFound, StoreFormatUnsupported, FileChanged } from '../errors/index.js';
+import { displayPath, isOid } from '../core/safe-path.js';
+import { FileChanged, InvalidObjectId, ObjectCorrupt, ObjectNotFound, StoreFormatUnsupported } from '../errors/index.js';
 import { flushFiles, FSYNC_EACH_MAX, fsyncDirSync, syncFilesystem, writeFileAtomicSync } from '../util/atomic-write.js';
 import { hashFdSync, sha256Hex } from '../util/hash.js';
 import { STORE_DIR } from './layout.js';
@@ -129,7 +136,9 @@ export class ObjectStore {
     }
   }
 
+  /** The file of object `oid`; throws InvalidObjectId unless `oid` is 64 lower-case hex digits. */
   objectPath(oid: string): string {
+    assertOid(oid);
     return path.join(this.objectsDir, oid.slice(0, 2), oid.slice(2));
   }
 
@@ -283,6 +292,10 @@ export class ObjectWriter {
    */
   commit(expected?: string): { oid: string; size: number } {
     if (this.closed) throw new Error('object writer already closed');
+    if (expected !== undefined && !isOid(expected)) {
+      this.abort();
+      assertOid(expected);
+    }
     this.closed = true;
     const oid = this.hash.digest('hex');
     if (expected !== undefined && oid !== expected) {
@@ -308,6 +321,17 @@ export class ObjectWriter {
     this.closed = true;
     fs.closeSync(this.fd);
     fs.rmSync(this.tmp, { force: true });
+  }
+}
+
+/** Throws InvalidObjectId unless `oid` is an object id (64 lower-case hex digits). */
+export function assertOid(oid: unknown): asserts oid is string {
+  if (!isOid(oid)) {
+    const shown = displayPath(String(oid), 80);
+    throw new InvalidObjectId(`'${shown}' is not an object id (64 lower-case hex digits)`, {
+      data: { oid: shown },
+      hint: 'a committed file or a remote named an object with a malformed id; run d2 fsck',
+    });
   }
 }
 

@@ -10,6 +10,7 @@
  * - `packs-<config>`: oids of the packs cached for a preprocessing configuration, one a line;
  * - `predictions-<build key>`: oids of a build's prediction chunks, one a line;
  * - `checkpoint-<build key>`: a training checkpoint (bytes; names no object);
+ * - `timing-<build key>`: how long this store's training of a build took (JSON; names no object);
  * - `stat-<source>`: a source's stat cache (bytes; names no object);
  * - `status-clean`: the clean-status stamp (names no object).
  *
@@ -23,14 +24,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { InvalidArgument } from '../errors/index.js';
+import { UnsafePath } from '../errors/index.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { stateDirOf } from './layout.js';
 
 /** Kinds of `.d2/state/` file whose content is object ids (a pointer or a list). */
 export type PointerKind = 'build' | 'packed' | 'packs' | 'predictions';
 /** Every kind of `.d2/state/` file. */
-export type StateKind = PointerKind | 'checkpoint' | 'stat' | 'status-clean';
+export type StateKind = PointerKind | 'checkpoint' | 'timing' | 'stat' | 'status-clean';
 
 const POINTER_KINDS: readonly PointerKind[] = ['build', 'packed', 'packs', 'predictions'];
 /** Pointers hold one oid; lists hold any number (one a line). */
@@ -49,8 +50,12 @@ export class StateFiles {
   /** The file of one note (the folder may not exist yet). */
   path(kind: StateKind, key?: string): string {
     if (kind === 'status-clean') return path.join(this.dir, kind);
+    // Keys come from records that may have arrived from a remote: no separator, no '..'.
     if (key === undefined || !KEY.test(key) || key.includes('..')) {
-      throw new InvalidArgument(`internal: '${String(key)}' is not a valid key for a '${kind}' state file`);
+      throw new UnsafePath(`unsafe '${kind}' state file key '${String(key).slice(0, 80)}': expected letters, digits, '.', '_' or '-'`, {
+        data: { kind, key: String(key).slice(0, 80) },
+        hint: "the record that named it is damaged or crafted: run 'd2 fsck'",
+      });
     }
     return path.join(this.dir, `${kind}-${key}`);
   }
