@@ -11,7 +11,7 @@
 import os from 'node:os';
 import { hasBlockingProblems, serializeDataset, type Counts, type DatasetProblem, type ItemSet, type ResolvedDataset } from '../core/dataset.js';
 import type { CommonOptions } from '../core/progress.js';
-import { InvalidArgument, throwIfAborted } from '../errors/index.js';
+import { InvalidArgument, ItemInvalid, throwIfAborted } from '../errors/index.js';
 import { isTableSource, type ImageStep } from '../manifest/index.js';
 import { buildPacks, ITEM_SETS, type PackedDataset, type PackStats, type SkippedItem } from './packing.js';
 import { resolvePreprocess, type ResolvedPreprocess } from './preprocess-config.js';
@@ -109,18 +109,18 @@ export async function prepareData(project: Project, options: PrepareOptions): Pr
     });
   }
   if (tables.length) {
-    const built = await buildTablePacks(project.store, state, resolved, datasetOid, { onBadItem: state.manifest.dataset.onBadItem, signal: options.signal });
+    const built = await withDatasetProblems(resolved, () => buildTablePacks(project.store, state, resolved, datasetOid, { onBadItem: state.manifest.dataset.onBadItem, signal: options.signal }));
     return { ...base, packing: { oid: built.oid, record: built.record, steps: [], derived: false, stats: built.stats, seconds: (Date.now() - started) / 1000 } };
   }
   const pre = await resolvePreprocess(state.manifest, resolved, project.store);
   const { createImagePool } = await import('../preprocess/index.js');
   const pool = createImagePool({ workers: options.workers ?? os.availableParallelism() });
   try {
-    const built = await buildPacks(project.store, resolved, datasetOid, pre.config, pool, {
+    const built = await withDatasetProblems(resolved, () => buildPacks(project.store, resolved, datasetOid, pre.config, pool, {
       onBadItem: state.manifest.dataset.onBadItem,
       onProgress: options.onProgress,
       signal: options.signal,
-    });
+    }));
     return {
       ...base,
       packing: {
@@ -130,6 +130,28 @@ export async function prepareData(project: Project, options: PrepareOptions): Pr
     };
   } finally {
     await pool.close();
+  }
+}
+
+/**
+ * Run packing so that a failure over bad items reports everything found in the same run: every
+ * bad item (with its reason) and the dataset's own problems (conflicts, leakage, empty
+ * classes), in `data.problems`, so a data manager fixes them all at once.
+ */
+async function withDatasetProblems<T>(resolved: ResolvedDataset, pack: () => Promise<T>): Promise<T> {
+  try {
+    return await pack();
+  } catch (e) {
+    if (!(e instanceof ItemInvalid) || !Array.isArray(e.data.items)) throw e;
+    const items = e.data.items as { message: string }[];
+    const datasetProblems = resolved.problems.map((p) => ({ kind: 'dataset', severity: p.severity, message: p.message }));
+    const problems = [...items.map((i) => ({ kind: 'item', message: i.message })), ...datasetProblems];
+    const also = datasetProblems.length ? `; and ${datasetProblems.length} dataset problem${datasetProblems.length === 1 ? '' : 's'} (listed below)` : '';
+    throw new ItemInvalid(`${e.message}${also}`, {
+      data: { ...e.data, problems, datasetProblems },
+      ...(e.hint !== undefined ? { hint: e.hint } : {}),
+      cause: e,
+    });
   }
 }
 

@@ -18,6 +18,8 @@ import type { BehaviourDiff, ClassDelta, DiffResult, Flip } from '../../index.js
 import { plural, shortOid, type Style } from './style.js';
 
 export const WIDTH = 100;
+/** Columns left for a relabel row's examples: WIDTH − indent 2 − label 12 − classes 34 − count 8. */
+const RELABEL_EXAMPLE = WIDTH - 2 - 12 - 34 - 8;
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const signedPts = (x: number) => (Math.abs(x) < 5e-5 ? '±0.0' : `${x > 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)}`);
@@ -34,9 +36,18 @@ function fit(s: string, n: number, from: 'left' | 'right' = 'right'): string {
   return from === 'left' ? `…${chars.slice(chars.length - n + 1).join('')}` : `${chars.slice(0, n - 1).join('')}…`;
 }
 
+/** A path cut to `n` columns in its middle ('img/a-long…/nested/t10k-00018.png'): both its start and its file name stay. */
+export function fitPath(p: string, n: number): string {
+  const chars = [...p];
+  if (chars.length <= n) return p;
+  if (n <= 1) return '…';
+  const tail = Math.ceil((n - 1) * 0.6);
+  return `${chars.slice(0, n - 1 - tail).join('')}…${chars.slice(chars.length - tail).join('')}`;
+}
+
 /** A fixed-width cell of plain text, coloured after fitting. */
-function cell(s: string, n: number, colour: (x: string) => string = (x) => x, from: 'left' | 'right' = 'right'): string {
-  const t = fit(s, n, from);
+function cell(s: string, n: number, colour: (x: string) => string = (x) => x, from: 'left' | 'right' | 'middle' = 'right'): string {
+  const t = from === 'middle' ? fitPath(s, n) : fit(s, n, from);
   return colour(t) + ' '.repeat(Math.max(0, n - visible(t)));
 }
 
@@ -101,7 +112,7 @@ function DataView({ r, s }: { r: DiffResult; s: Style }): React.ReactElement {
       {d.movedCount > 0 ? (
         <Box flexDirection="column" borderStyle="single" paddingX={1} marginLeft={2} width={WIDTH - 2}>
           <Text>{s.red(s.bold(`! ${plural(d.movedCount, 'item')} moved between splits`))}{s.red(splitChange ? `, because d2.yaml's ${splitChange} changed. Test figures of A and B are not comparable.` : ': splits are decided by content, so this should not happen. Test figures of A and B are not comparable.')}</Text>
-          {d.moved.map((m, i) => <Text key={i} wrap="truncate-end">{s.red(`${m.from} → ${m.to}: ${m.count}`)}  {s.dim(`e.g. ${m.examples.join(', ')}`)}</Text>)}
+          {d.moved.map((m, i) => <Text key={i} wrap="truncate-end">{s.red(`${m.from} → ${m.to}: ${m.count}`)}  {s.dim(`e.g. ${m.examples.map((x) => fitPath(x, 40)).join(', ')}`)}</Text>)}
         </Box>
       ) : null}
       {d.relabelled.length ? (
@@ -110,7 +121,7 @@ function DataView({ r, s }: { r: DiffResult; s: Style }): React.ReactElement {
             <Box key={i}>
               <Box width={34} flexShrink={0}><Text wrap="truncate-end">{`${g.from} → ${g.to}`}</Text></Box>
               <Box width={8} flexShrink={0}><Text>{` ×${g.count}`}</Text></Box>
-              <Text wrap="truncate-end">{s.dim(`e.g. ${g.examples.join(', ')}`)}</Text>
+              <Text>{s.dim(fit(`e.g. ${g.examples.map((x) => fitPath(x, RELABEL_EXAMPLE)).join(', ')}`, RELABEL_EXAMPLE))}</Text>
             </Box>
           ))}
           {d.relabelled.length > 10 ? <Text>{s.dim(`… and ${d.relabelled.length - 10} more kinds of relabel (--json lists all)`)}</Text> : null}
@@ -126,7 +137,7 @@ function DataView({ r, s }: { r: DiffResult; s: Style }): React.ReactElement {
           {examples.slice(0, 8).map(([sign, x], i) => (
             <Box key={i}>
               <Box width={2} flexShrink={0}><Text>{sign}</Text></Box>
-              <Box width={50} flexShrink={0}><Text wrap="truncate-start">{x.path}</Text></Box>
+              <Box width={50} flexShrink={0}><Text>{fitPath(x.path, 49)}</Text></Box>
               <Text wrap="truncate-end">{s.dim(` ${x.label}, ${x.set}`)}</Text>
             </Box>
           ))}
@@ -135,7 +146,7 @@ function DataView({ r, s }: { r: DiffResult; s: Style }): React.ReactElement {
       ) : null}
       {d.renamed.length ? (
         <Row label="renamed">
-          {d.renamed.slice(0, 5).map((x, i) => <Text key={i} wrap="truncate-start">{`${x.from} → ${x.to}`}</Text>)}
+          {d.renamed.slice(0, 5).map((x, i) => <Text key={i}>{`${fitPath(x.from, 41)} → ${fitPath(x.to, 41)}`}</Text>)}
           {renamed > 5 ? <Text>{s.dim(`… ${renamed - 5} more`)}</Text> : null}
         </Row>
       ) : null}
@@ -214,7 +225,7 @@ function BehaviourView({ r, b, s }: { r: DiffResult; b: BehaviourDiff; s: Style 
         {failed.slice(0, 3).map(([side, f], i) => (
           <Box key={i}>
             <Box width={19} flexShrink={0}><Text>{s.yellow(`${side} could not run on`)}</Text></Box>
-            <Box width={40} flexShrink={0}><Text wrap="truncate-start">{f.path}</Text></Box>
+            <Box width={40} flexShrink={0}><Text>{fitPath(f.path, 39)}</Text></Box>
             <Text wrap="truncate-end">{s.dim(` ${f.message}`)}</Text>
           </Box>
         ))}
@@ -256,7 +267,7 @@ const COLS = { path: 38, truth: 14, pred: 20 };
 function flipRow(f: Flip, s: Style, indent = 4): string {
   const pred = (p: Flip['before'], colour: (x: string) => string) => `${cell(p.label, COLS.pred - 5, colour)} ${p.confidence.toFixed(2)}`;
   const right = (label: string) => (label === f.truth ? s.green : s.red);
-  return `${' '.repeat(indent)}${cell(f.path, COLS.path, (x) => x, 'left')} ${cell(f.truth, COLS.truth)} ${pred(f.before, right(f.before.label))}  ${pred(f.after, right(f.after.label))}`;
+  return `${' '.repeat(indent)}${cell(f.path, COLS.path, (x) => x, 'middle')} ${cell(f.truth, COLS.truth)} ${pred(f.before, right(f.before.label))}  ${pred(f.after, right(f.after.label))}`;
 }
 
 function flipLines(title: string, list: readonly Flip[], total: number, s: Style): string[] {

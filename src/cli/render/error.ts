@@ -21,6 +21,34 @@ export function inFlags(text: string): string {
   return text.replace(/option '([a-z][A-Za-z]*)'/g, (_, name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
 }
 
+const WIDTH = 100;
+
+/**
+ * Fold a line at spaces to WIDTH columns; continuation lines get `indent`. A word longer than
+ * the width (a long path) is left whole on its own line rather than cut.
+ */
+export function foldLine(line: string, indent: string, width = WIDTH): string[] {
+  if (line.length <= width) return [line];
+  const lead = /^ */.exec(line)![0];
+  const out: string[] = [];
+  let current = lead;
+  for (const word of line.slice(lead.length).split(' ')) {
+    const next = current === lead ? `${lead}${word}` : `${current} ${word}`;
+    const limit = out.length === 0 ? width : width - indent.length;
+    if (next.length > limit && current !== lead) {
+      out.push(current);
+      current = word;
+    } else {
+      current = next;
+    }
+  }
+  if (current !== lead) out.push(current);
+  return out.map((l, i) => (i === 0 ? l : `${indent}${l}`));
+}
+
+/** Problems listed under an error line; the rest are counted (all are in the JSON record). */
+const SHOWN = 20;
+
 function detailLines(err: D2Error): string[] {
   const issues = err.data.issues;
   if (Array.isArray(issues) && issues.length > 1) {
@@ -29,7 +57,9 @@ function detailLines(err: D2Error): string[] {
   }
   const problems = err.data.problems;
   if (Array.isArray(problems) && problems.length > 1) {
-    return problems.slice(0, 50).map((p) => (p && typeof p === 'object' && 'message' in p ? String((p as { message: string }).message) : String(p)));
+    const lines = problems.slice(0, SHOWN).map((p) => (p && typeof p === 'object' && 'message' in p ? String((p as { message: string }).message) : String(p)));
+    if (problems.length > SHOWN) lines.push(`… and ${problems.length - SHOWN} more (all of them with --json)`);
+    return lines;
   }
   return [];
 }
@@ -44,9 +74,14 @@ export function renderError(io: CliIO, err: D2Error, view: ErrorView): void {
     return;
   }
   const s = styleFor(io.stderr, io);
-  const lines = [`${s.red('error:')} ${message}`];
-  for (const d of detailLines(err)) lines.push(`  ${d}`);
-  if (hint) lines.push(`${s.dim('hint:')} ${hint}`);
+  // fold before colouring, so the escape codes do not count as columns
+  const [first, ...rest] = foldLine(`error: ${message}`, '  ');
+  const lines = [`${s.red('error:')}${first!.slice('error:'.length)}`, ...rest];
+  for (const d of detailLines(err)) lines.push(...foldLine(`  ${d}`, '    '));
+  if (hint) {
+    const [h, ...more] = foldLine(`hint: ${hint}`, '  ');
+    lines.push(`${s.dim('hint:')}${h!.slice('hint:'.length)}`, ...more);
+  }
   if (err.code === 'InternalError') {
     lines.push(`This is a bug in d2 ${view.version} (node ${process.version}, ${process.platform}-${process.arch}).`);
     lines.push('Please report it with the command you ran and the output of the same command with --debug.');
