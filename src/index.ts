@@ -20,6 +20,8 @@ export { remoteAdd, remoteList, remoteRemove, type RemoteAddOptions, type Remote
 export { push, type PushOptions, type PushResult } from './api/push.js';
 export { pull, type PullOptions, type PullResult } from './api/pull.js';
 export { gc, type GcOptions, type GcResult } from './api/gc.js';
+export { suggest, labelStudioTasks, suggestionsCsv, SUGGEST_STRATEGIES, type SuggestOptions, type SuggestResult, type Suggestion } from './api/suggest.js';
+export { labelStudioConfig } from './manifest/label-studio.js';
 export { data, type DataOptions, type DataResult, type DataPreprocessSummary } from './api/data.js';
 export { build, type BuildOptions, type BuildResult } from './api/build.js';
 export { describeArchitecture, TRAINER_VERSION, type BuildRecord, type BuildMetrics, type SetMetricsSummary } from './project/builds.js';

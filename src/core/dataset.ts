@@ -82,7 +82,17 @@ export interface ResolvedDataset {
   counts: Record<ItemSet, Counts>;
   /** Items of the included sources that are not in the dataset, by reason. */
   left: { filtered: number; dropped: number; unlabelled: number; duplicatesOfModelTests: number };
+  /** The included items that have no label (after path filters), sorted like `items`: the pool `d2 suggest` ranks. Never trained or evaluated on. */
+  unlabelled: UnlabelledItem[];
   problems: DatasetProblem[];
+}
+
+/** An item of an included source that has no label yet. */
+export interface UnlabelledItem {
+  source: string;
+  path: string;
+  oid: string;
+  size: number;
 }
 
 /** The split of an item decided by hash: a uniform number from (seed, oid), cut by the fractions. */
@@ -105,6 +115,7 @@ export function resolveDataset(sources: readonly SourceInput[], rules: Compositi
   const keepLabels = rules.filter.labels ? new Set(rules.filter.labels) : undefined;
   const dropLabels = new Set(rules.filter.excludeLabels);
   const left = { filtered: 0, dropped: 0, unlabelled: 0, duplicatesOfModelTests: 0 };
+  const unlabelled: UnlabelledItem[] = [];
   const problems: DatasetProblem[] = [];
 
   const included = sources
@@ -144,6 +155,7 @@ export function resolveDataset(sources: readonly SourceInput[], rules: Compositi
       const raw = s.labels.get(e.path);
       if (raw === undefined) {
         left.unlabelled++;
+        unlabelled.push({ source: s.name, path: e.path, oid: e.oid, size: e.size });
         continue;
       }
       const mapped = Object.prototype.hasOwnProperty.call(rules.labelMap, raw) ? rules.labelMap[raw] : raw;
@@ -207,7 +219,7 @@ export function resolveDataset(sources: readonly SourceInput[], rules: Compositi
   for (const label of [...expected].sort(compareStrings)) {
     if (!classes.includes(label)) problems.push({ kind: 'empty-class', severity: 'warning', label, message: `class '${label}' (named in d2.yaml) has no items` });
   }
-  return { items: all, classes, counts, left, problems };
+  return { items: all, classes, counts, left, unlabelled, problems };
 }
 
 function emptyCounts(): Counts {

@@ -495,10 +495,10 @@ async function lockedAtHead(project: Project, buildKey: string): Promise<string 
 
 /**
  * The build a command should use: the working tree's last build (the one its d2.lock names),
- * or the build of a revision's dataset and settings (found by its key, as `d2 build` would;
- * this takes the store lock). Never trains.
+ * or the build of a revision's dataset and settings (found by its key, as `d2 build` would).
+ * Never trains. For `rev`, the caller holds the store lock (`resolveModelBuild` takes it).
  */
-export async function resolveModelBuild(project: Project, options: CommonOptions & { rev?: string; engine?: EngineRequest; lockTimeoutMs?: number }): Promise<ResolvedBuild> {
+export async function findModelBuild(project: Project, options: CommonOptions & { rev?: string; engine?: EngineRequest }): Promise<ResolvedBuild> {
   if (options.rev === undefined) {
     const text = readWorkingText(project, LOCK_FILE);
     if (text === undefined) {
@@ -514,9 +514,12 @@ export async function resolveModelBuild(project: Project, options: CommonOptions
     }
     return { oid: found.oid, build: found.build, maxPixels: project.manifest.preprocess.maxPixels, commit: await lockedAtHead(project, found.build.key) };
   }
-  const rev = options.rev;
-  return withStoreLock(project, 'd2 predict', options, async () => {
-    const found = await requireStateBuild(project, rev, options);
-    return { oid: found.oid, build: found.build, maxPixels: found.prepared.state.manifest.preprocess.maxPixels, commit: found.prepared.state.commit };
-  });
+  const found = await requireStateBuild(project, options.rev, options);
+  return { oid: found.oid, build: found.build, maxPixels: found.prepared.state.manifest.preprocess.maxPixels, commit: found.prepared.state.commit };
+}
+
+/** `findModelBuild` for a caller that does not hold the store lock: takes it when `rev` is given. */
+export async function resolveModelBuild(project: Project, options: CommonOptions & { rev?: string; engine?: EngineRequest; lockTimeoutMs?: number }): Promise<ResolvedBuild> {
+  if (options.rev === undefined) return findModelBuild(project, options);
+  return withStoreLock(project, 'd2 predict', options, () => findModelBuild(project, options));
 }

@@ -51,6 +51,8 @@ export interface DataResult {
   blocked: boolean;
   /** Declared sources that were never added (they are not in the dataset). */
   notAdded: string[];
+  /** Items without a label, per source (never trained or evaluated on; `d2 suggest` ranks them). */
+  unlabelled: Record<string, number>;
   preprocess?: DataPreprocessSummary;
 }
 
@@ -167,7 +169,9 @@ export function describePrepared(prepared: PreparedData): DataResult {
     problems: resolved.problems,
     blocked: prepared.blocked,
     notAdded: prepared.notAdded,
+    unlabelled: {},
   };
+  for (const u of resolved.unlabelled) result.unlabelled[u.source] = (result.unlabelled[u.source] ?? 0) + 1;
   const p = prepared.packing;
   if (!p) return result;
   const packs = {} as Record<ItemSet, string | null>;

@@ -34,6 +34,10 @@ export function renderData(r: DataResult, s: Style, limit: number): string {
   if (l.filtered + l.dropped + l.unlabelled + l.duplicatesOfModelTests > 0) {
     out.push('', s.dim(`left out: ${l.filtered} filtered, ${l.dropped} dropped by labelMap, ${l.unlabelled} unlabelled, ${l.duplicatesOfModelTests} copies of model tests`));
   }
+  const pools = Object.entries(r.unlabelled ?? {}).filter(([, n]) => n > 0);
+  if (pools.length) {
+    out.push(s.dim(`unlabelled: ${pools.map(([src, n]) => `${src} ${n}`).join(', ')} (not trained on; 'd2 suggest' ranks them for labelling)`));
+  }
   for (const n of r.notAdded) out.push(s.yellow(`warning: source '${n}' is declared in d2.yaml but was never added (d2 add ${n})`));
   if (r.problems.length) {
     out.push('', 'Problems:');

@@ -15,7 +15,9 @@
 import React from 'react';
 import { Box, renderToString, Text } from 'ink';
 import type { BehaviourDiff, ClassDelta, DiffResult, Flip } from '../../index.js';
-import { plural, shortOid, type Style } from './style.js';
+import { fitPath, plural, shortOid, type Style } from './style.js';
+
+export { fitPath };
 
 export const WIDTH = 100;
 /** Columns left for a relabel row's examples: WIDTH − indent 2 − label 12 − classes 34 − count 8. */
@@ -34,15 +36,6 @@ function fit(s: string, n: number, from: 'left' | 'right' = 'right'): string {
   const chars = [...s];
   if (chars.length <= n) return s;
   return from === 'left' ? `…${chars.slice(chars.length - n + 1).join('')}` : `${chars.slice(0, n - 1).join('')}…`;
-}
-
-/** A path cut to `n` columns in its middle ('img/a-long…/nested/t10k-00018.png'): both its start and its file name stay. */
-export function fitPath(p: string, n: number): string {
-  const chars = [...p];
-  if (chars.length <= n) return p;
-  if (n <= 1) return '…';
-  const tail = Math.ceil((n - 1) * 0.6);
-  return `${chars.slice(0, n - 1 - tail).join('')}…${chars.slice(chars.length - tail).join('')}`;
 }
 
 /** A fixed-width cell of plain text, coloured after fitting. */

@@ -42,3 +42,12 @@ export function plural(n: number, word: string, words = `${word}s`): string {
 export function shortOid(oid: string): string {
   return oid.slice(0, 7);
 }
+
+/** A path cut to `n` columns in its middle ('img/a-long…/nested/t10k-00018.png'): both its start and its file name stay. */
+export function fitPath(p: string, n: number): string {
+  const chars = [...p];
+  if (chars.length <= n) return p;
+  if (n <= 1) return '…';
+  const tail = Math.ceil((n - 1) * 0.6);
+  return `${chars.slice(0, n - 1 - tail).join('')}…${chars.slice(chars.length - tail).join('')}`;
+}
