@@ -34,13 +34,14 @@ export function serializePredictionChunk(c: PredictionChunk): string {
   });
 }
 
-export function parsePredictionChunk(text: string): PredictionChunk {
+/** Parse a chunk; `features: false` skips decoding the feature vectors (callers that need only probabilities). */
+export function parsePredictionChunk(text: string, options: { features?: boolean } = {}): PredictionChunk {
   const raw = JSON.parse(text) as { format: number; kind: string; build: string; model: string; classes: string[]; oids: string[]; probs: string; failed: Record<string, string>; dims?: number; features?: string };
   if (raw.kind !== 'd2-predictions' || raw.format !== 1) throw new Error('not a d2 predictions object');
   const probs = base64ToF32(raw.probs);
   if (probs.length !== raw.oids.length * raw.classes.length) throw new Error(`d2 predictions object: ${probs.length} probabilities for ${raw.oids.length} items`);
   const chunk: PredictionChunk = { format: 1, build: raw.build, model: raw.model, classes: raw.classes, oids: raw.oids, probs, failed: raw.failed };
-  if (raw.features !== undefined && Number.isInteger(raw.dims) && (raw.dims as number) > 0) {
+  if (options.features !== false && raw.features !== undefined && Number.isInteger(raw.dims) && (raw.dims as number) > 0) {
     const values = base64ToF32(raw.features);
     if (values.length !== raw.oids.length * (raw.dims as number)) throw new Error(`d2 predictions object: ${values.length} feature values for ${raw.oids.length} items`);
     chunk.features = { dims: raw.dims as number, values };

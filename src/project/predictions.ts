@@ -72,12 +72,12 @@ interface Cached {
   failed: Map<string, string>;
 }
 
-function readChunks(store: ObjectStore, build: BuildRecord): Cached {
+function readChunks(store: ObjectStore, build: BuildRecord, features: boolean): Cached {
   const out: Cached = { rows: new Map(), features: new Map(), failed: new Map() };
   for (const oid of predictionChunks(store, build.key)) {
     if (!store.has(oid)) continue; // a chunk lost (gc): its items are run again
     try {
-      const chunk = parsePredictionChunk(store.readText(oid));
+      const chunk = parsePredictionChunk(store.readText(oid), { features });
       if (chunk.model !== build.model || chunk.classes.length !== build.classes.length) continue;
       rowsByOid(chunk, out.rows);
       featuresByOid(chunk, out.features);
@@ -203,7 +203,7 @@ export async function predictItems(project: Project, build: BuildRecord, items: 
       out.stored++;
       return;
     }
-    cache ??= readChunks(store, build);
+    cache ??= readChunks(store, build, wantFeatures);
     const c = cache.rows.get(it.oid);
     const f = cache.features.get(it.oid);
     if (c && (!wantFeatures || f)) {
