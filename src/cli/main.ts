@@ -24,6 +24,8 @@ import { registerPush } from './commands/push.js';
 import { registerPull } from './commands/pull.js';
 import { registerGc } from './commands/gc.js';
 import { registerExport } from './commands/export.js';
+import { registerReport } from './commands/report.js';
+import { registerCi } from './commands/ci.js';
 import type { Api, RunState } from './context.js';
 import { processIO, type CliIO } from './io.js';
 import { renderError } from './render/error.js';
@@ -72,6 +74,8 @@ Docs: docs/ in d2's repository (manifest.md, json-output.md, errors.md).
   registerDiff(program, rt);
   registerPredict(program, rt);
   registerExport(program, rt);
+  registerReport(program, rt);
+  registerCi(program, rt);
   registerRemote(program, rt);
   registerPush(program, rt);
   registerPull(program, rt);
