@@ -5,7 +5,11 @@ import { action, examples, type Runtime } from '../action.js';
 import { renderCiInit } from '../render/report.js';
 
 export function registerCi(program: Command, rt: Runtime): void {
-  const ci = program.command('ci').description('continuous integration: write the workflow that runs d2 on pull requests');
+  const ci = program.command('ci')
+    .description('continuous integration: write the workflow that runs d2 on pull requests')
+    .addHelpText('after', `${examples('$ d2 ci init github')}
+See 'd2 ci init --help' and docs/ci.md.
+`);
   ci.command('init')
     .description("write the workflow: on a pull request touching d2's files, build, diff against the base, comment the report, push the models")
     .argument('<provider>', `CI service: ${CI_PROVIDERS.join(', ')}`)
