@@ -72,7 +72,7 @@ export function reportClient(): void {
   function card(i: number): any {
     const truth = items.truth[i];
     const t = items.thumb[i];
-    const img = t >= 0 ? el('img', { src: data.thumbs[t], alt: items.path[i], loading: 'lazy' }) : el('div', { class: 'noimg', text: 'no picture' });
+    const img = t >= 0 ? el('img', { src: data.thumbs[t], alt: items.path[i] }) : el('div', { class: 'noimg', text: 'no picture' });
     const preds = models.map((m: any) => {
       const p = m.pred[i];
       const ok = p === truth;
@@ -121,7 +121,9 @@ export function reportClient(): void {
     head.append(
       metric('accuracy', 'Accuracy', [pct(d.accuracy.before), pct(d.accuracy.after)], { text: pts(d.accuracy.delta), dir: trend(d.accuracy.delta) }, `on ${d.count.toLocaleString('en-US')} test items`),
       metric('macroF1', 'Macro-F1', [pct(d.macroF1.before), pct(d.macroF1.after)], { text: pts(d.macroF1.delta), dir: trend(d.macroF1.delta) }, 'average of the classes\' F1'),
-      metric('modelTests', 'Model tests passing', [mt(a), mt(b)], { text: `${d.modelTests.broken.length} broken, ${d.modelTests.fixed.length} fixed`, dir: d.modelTests.broken.length ? 'down' : d.modelTests.fixed.length ? 'up' : 'flat' }),
+      d.modelTests.count
+        ? metric('modelTests', 'Model tests passing', [mt(a), mt(b)], { text: `${d.modelTests.broken.length} broken, ${d.modelTests.fixed.length} fixed`, dir: d.modelTests.broken.length ? 'down' : d.modelTests.fixed.length ? 'up' : 'flat' })
+        : metric('modelTests', 'Model tests', ['none'], undefined, 'items whose label you insist on: dataset.modelTests in d2.yaml'),
       metric('flips', 'Items that changed', [`${d.fixed.length} fixed · ${d.broken.length} broken`], undefined, d.significance.pValue < 0.05 ? `McNemar p = ${d.significance.pValue.toPrecision(2)}: unlikely to be noise` : `McNemar p = ${d.significance.pValue.toPrecision(2)}: could be noise`),
     );
   } else {
@@ -129,7 +131,9 @@ export function reportClient(): void {
     head.append(
       metric('accuracy', 'Accuracy', [pct(m.metrics.accuracy)], undefined, `${m.metrics.correct.toLocaleString('en-US')} of ${m.metrics.count.toLocaleString('en-US')} test items right`),
       metric('macroF1', 'Macro-F1', [pct(m.metrics.macroF1)], undefined, 'average of the classes\' F1'),
-      metric('modelTests', 'Model tests passing', [`${m.metrics.modelTests.passed} / ${m.metrics.modelTests.count}`]),
+      m.metrics.modelTests.count
+        ? metric('modelTests', 'Model tests passing', [`${m.metrics.modelTests.passed} / ${m.metrics.modelTests.count}`])
+        : metric('modelTests', 'Model tests', ['none'], undefined, 'items whose label you insist on: dataset.modelTests in d2.yaml'),
       metric('classes', 'Classes', [String(m.perClass.length)]),
     );
   }
@@ -284,7 +288,7 @@ export function reportClient(): void {
   if (mapped.length) {
     const method = mapped[0].map.method === 'umap' ? 'UMAP' : 'PCA';
     const s = section('map', 'Feature-space map',
-      `Each dot is a test item, placed by what the model "sees" in it (its last hidden layer, flattened to 2-D with ${method}): items the model finds alike sit together. Colour is the label; a cross is an item the model gets wrong. Crosses inside another colour's cloud are items the model confuses with that class. Hover a dot to see the item; drag a box to list the items in it (double-click to clear).`);
+      `Each dot is a test item, placed by what the model "sees" in it (its last hidden layer, flattened to 2-D with ${method}): items the model finds alike sit together. Colour is the label; a cross is an item the model gets wrong. Crosses inside another colour's cloud are items the model confuses with that class. Hover a dot to see the item; drag a box to list the items in it (double-click to clear); tick "only the mistakes" to fade the right answers.`);
     const row = el('div', { class: 'maps' });
     s.append(row);
     const hover = el('div', { id: 'hover', class: 'hover' });
@@ -310,19 +314,38 @@ export function reportClient(): void {
         data: { values },
         width: isDiff ? 430 : 720, height: isDiff ? 400 : 520,
         params: [
-          { name: 'brush', select: { type: 'interval', encodings: ['x', 'y'], clear: 'dblclick' } },
           { name: 'hi', value: -1 },
+          { name: 'onlyMistakes', value: false, bind: { input: 'checkbox', name: 'only the mistakes ' } },
         ],
-        mark: { type: 'point', filled: true },
         encoding: {
           x: { field: 'x', type: 'quantitative', title: axis(0), scale: { zero: false, nice: false, padding: 12 }, axis: { labels: false, ticks: false, grid: false } },
           y: { field: 'y', type: 'quantitative', title: axis(1), scale: { zero: false, nice: false, padding: 12 }, axis: { labels: false, ticks: false, grid: false } },
           color: { field: 'label', type: 'nominal', scale: { domain: classes, scheme }, legend: { title: 'label', symbolLimit: 40 } },
-          shape: { field: 'outcome', type: 'nominal', scale: { domain: ['right', 'wrong'], range: ['circle', 'cross'] }, legend: { title: 'model' } },
-          size: { condition: { test: 'datum.i === hi', value: 260 }, value: values.length > 3000 ? 12 : values.length > 500 ? 30 : 70 },
-          opacity: { condition: { param: 'brush', empty: true, value: 0.75 }, value: 0.12 },
-          stroke: { condition: { test: 'datum.i === hi', value: 'black' }, value: null },
+          shape: { field: 'outcome', type: 'nominal', scale: { domain: ['right', 'wrong'], range: ['circle', 'cross'] }, legend: { title: 'the model is' } },
         },
+        // The right answers underneath, small; the mistakes on top, larger and outlined, so
+        // they stay visible among 10,000 points.
+        layer: [
+          {
+            params: [{ name: 'brush', select: { type: 'interval', encodings: ['x', 'y'], clear: 'dblclick' } }],
+            transform: [{ filter: "datum.outcome === 'right'" }],
+            mark: { type: 'point', filled: true },
+            encoding: {
+              size: { condition: { test: 'datum.i === hi', value: 260 }, value: values.length > 3000 ? 10 : values.length > 500 ? 26 : 60 },
+              opacity: { condition: [{ test: 'onlyMistakes', value: 0.04 }, { param: 'brush', empty: true, value: 0.55 }], value: 0.08 },
+              stroke: { condition: { test: 'datum.i === hi', value: 'black' }, value: null },
+            },
+          },
+          {
+            transform: [{ filter: "datum.outcome === 'wrong'" }],
+            mark: { type: 'point', filled: true, strokeWidth: 0.6 },
+            encoding: {
+              size: { condition: { test: 'datum.i === hi', value: 320 }, value: values.length > 3000 ? 34 : values.length > 500 ? 60 : 110 },
+              opacity: { condition: { param: 'brush', empty: true, value: 0.95 }, value: 0.15 },
+              stroke: { condition: { test: 'datum.i === hi', value: 'black' }, value: '#333' },
+            },
+          },
+        ],
       }, 'canvas').then((view: any) => {
         view.addEventListener('mouseover', (e: any, item: any) => {
           const d = item && item.datum;
