@@ -5,8 +5,9 @@
  *
  * Invariants:
  * - Each build is read once per process and returned as text safe to put inside a `<script>`
- *   element (`</script` and `<!--` cannot occur; the source-map comment is dropped, so a
- *   browser asks for no `.map` file).
+ *   element: `</script` is written `<\/script` (the same string or regular expression in
+ *   JavaScript, even in a `u`-flag regular expression), and the source-map comment is dropped,
+ *   so a browser asks for no `.map` file.
  * - A missing package is an EngineUnavailable error naming it, never a half-built page.
  */
 import fs from 'node:fs';
@@ -26,7 +27,7 @@ let loaded: ChartLibraries | undefined;
 
 /** Text of a script made safe to inline in HTML. */
 export function inlineScript(js: string): string {
-  return js.replace(/\n\/\/# sourceMappingURL=\S*\s*$/, '\n').replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
+  return js.replace(/\n\/\/# sourceMappingURL=\S*\s*$/, '\n').replace(/<\/(script)/gi, '<\\/$1');
 }
 
 function readBuild(pkg: string, file: string): { text: string; version: string } {
