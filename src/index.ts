@@ -49,4 +49,10 @@ export { ENGINE_REQUESTS, ENGINE_NAMES, type EngineRequest, type EngineName } fr
 export type { ProgressEvent, ProgressHandler, CommonOptions } from './core/progress.js';
 export type { FileChanges, Relabel } from './core/changes.js';
 export type { WalkProblem } from './workspace/walk.js';
+export {
+  report, MAP_METHODS, REPORT_SCHEMA, MARKDOWN_LIMIT,
+  type ReportOptions, type ReportResult, type ReportModelSummary,
+} from './api/report.js';
+export type { MapMethod } from './core/projection.js';
+export { ciInit, CI_PROVIDERS, type CiInitOptions, type CiInitResult, type CiProvider } from './api/ci.js';
 export * from './errors/index.js';

@@ -12,7 +12,9 @@ import { styleFor, type Style } from './render/style.js';
 
 /** The api functions the CLI calls; tests substitute mocks (DVC's tests/unit/command). */
 export type Api = Pick<typeof library, 'init' | 'add' | 'status' | 'commit' | 'log' | 'fsck' | 'data' | 'build' | 'diff' | 'predict' | 'exportModel' | 'remoteAdd' | 'remoteList' | 'remoteRemove' | 'push' | 'pull' | 'gc'
-  | 'suggest'>;
+  | 'suggest'
+  | 'report' | 'ciInit'
+>;
 
 export interface GlobalFlags {
   json: boolean;

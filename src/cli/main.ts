@@ -25,6 +25,8 @@ import { registerPull } from './commands/pull.js';
 import { registerGc } from './commands/gc.js';
 import { registerExport } from './commands/export.js';
 import { registerSuggest } from './commands/suggest.js';
+import { registerReport } from './commands/report.js';
+import { registerCi } from './commands/ci.js';
 import type { Api, RunState } from './context.js';
 import { processIO, type CliIO } from './io.js';
 import { renderError } from './render/error.js';
@@ -74,6 +76,8 @@ Docs: docs/ in d2's repository (manifest.md, json-output.md, errors.md).
   registerPredict(program, rt);
   registerExport(program, rt);
   registerSuggest(program, rt);
+  registerReport(program, rt);
+  registerCi(program, rt);
   registerRemote(program, rt);
   registerPush(program, rt);
   registerPull(program, rt);

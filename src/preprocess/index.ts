@@ -28,3 +28,4 @@ export type {
   ItemInvalidReason,
 } from './types.js';
 export { fitTableEncoding, encodeRow, MISSING_CATEGORY, type TableEncoding, type TableSpec, type ColumnEncoding } from './table.js';
+export { thumbnail, PASS_THROUGH_BYTES, type Thumbnail } from './thumbnail.js';

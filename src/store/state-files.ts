@@ -1,6 +1,6 @@
 /**
  * `.d2/state/`: the store's mutable notes about immutable objects — which build a key made,
- * which packs and prediction chunks a configuration or a build has cached, training
+ * which packs, prediction chunks, thumbnails and maps are cached, training
  * checkpoints, stat caches and the clean-status stamp. This module is the one place that
  * names a file there (docs/store-format.md lists the kinds).
  *
@@ -9,6 +9,8 @@
  * - `packed-<dataset[:32]>-<config[:32]>`: one oid, the packed record of (dataset, config);
  * - `packs-<config>`: oids of the packs cached for a preprocessing configuration, one a line;
  * - `predictions-<build key>`: oids of a build's prediction chunks, one a line;
+ * - `thumbnails-<size>`: oids of thumbnail chunks (`d2 report`), one a line;
+ * - `projection-<hash>`: one oid, a cached feature-space map (UMAP) of a model on some items;
  * - `checkpoint-<build key>`: a training checkpoint (bytes; names no object);
  * - `timing-<build key>`: how long this store's training of a build took (JSON; names no object);
  * - `stat-<source>`: a source's stat cache (bytes; names no object);
@@ -29,13 +31,13 @@ import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { stateDirOf } from './layout.js';
 
 /** Kinds of `.d2/state/` file whose content is object ids (a pointer or a list). */
-export type PointerKind = 'build' | 'packed' | 'packs' | 'predictions';
+export type PointerKind = 'build' | 'packed' | 'packs' | 'predictions' | 'thumbnails' | 'projection';
 /** Every kind of `.d2/state/` file. */
 export type StateKind = PointerKind | 'checkpoint' | 'timing' | 'stat' | 'status-clean';
 
-const POINTER_KINDS: readonly PointerKind[] = ['build', 'packed', 'packs', 'predictions'];
+const POINTER_KINDS: readonly PointerKind[] = ['build', 'packed', 'packs', 'predictions', 'thumbnails', 'projection'];
 /** Pointers hold one oid; lists hold any number (one a line). */
-const SINGLE: ReadonlySet<PointerKind> = new Set(['build', 'packed']);
+const SINGLE: ReadonlySet<PointerKind> = new Set(['build', 'packed', 'projection']);
 
 const KEY = /^[A-Za-z0-9_.-]+$/;
 
