@@ -11,3 +11,4 @@ export * from './csv-stream.js';
 export * from './remotes-file.js';
 export * from './label-studio.js';
 export * from './decisions-file.js';
+export * from './settings.js';
