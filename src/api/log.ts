@@ -16,6 +16,11 @@ export interface LogOptions extends CommonOptions {
   rev?: string;
   /** At most this many commits. */
   limit?: number;
+  /**
+   * Count relabels per commit (default true). It reads every changed labels file; `false`
+   * (what `d2 log --metrics` does, which does not show them) leaves `change.relabels` null.
+   */
+  relabels?: boolean;
 }
 
 /** One commit of the journal. */
@@ -40,6 +45,7 @@ export async function log(options: LogOptions = {}): Promise<LogResult> {
     const commits = await readJournal(reader, {
       ...(ref !== undefined ? { ref } : {}),
       ...(options.limit ? { limit: options.limit } : {}),
+      ...(options.relabels === false ? { relabels: false } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     return { commits };

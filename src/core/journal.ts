@@ -86,8 +86,10 @@ export interface DataChange {
   items: number;
   /** Net change in the number of labelled items. */
   labelled: number;
-  /** Items present on both sides whose label changed. */
-  relabels: number;
+  /** Items present on both sides whose label changed (null: not counted, see `d2 log --metrics`). */
+  relabels: number | null;
+  /** A source's committed labels file changed (known even when relabels are not counted). */
+  labelsChanged: boolean;
   sourcesAdded: string[];
   sourcesRemoved: string[];
   /** d2.yaml sections whose values changed. */
@@ -95,7 +97,7 @@ export interface DataChange {
 }
 
 export function isDataUnchanged(c: DataChange): boolean {
-  return !c.first && c.items === 0 && c.labelled === 0 && c.relabels === 0 && c.sourcesAdded.length === 0 && c.sourcesRemoved.length === 0 && c.manifest.length === 0;
+  return !c.first && c.items === 0 && c.labelled === 0 && !c.relabels && !c.labelsChanged && c.sourcesAdded.length === 0 && c.sourcesRemoved.length === 0 && c.manifest.length === 0;
 }
 
 function signed(n: number): string {
@@ -114,6 +116,7 @@ export function describeChange(c: DataChange, totalItems: number): string {
   if (c.items) parts.push(`${signed(c.items)} item${Math.abs(c.items) === 1 ? '' : 's'}`);
   if (c.labelled !== c.items && c.labelled) parts.push(`${signed(c.labelled)} labelled`);
   if (c.relabels) parts.push(`${c.relabels} relabel${c.relabels === 1 ? '' : 's'}`);
+  else if (c.relabels === null && c.labelsChanged && !c.items && !c.labelled) parts.push('labels changed');
   const sections = c.manifest.filter((s) => s !== 'sources' || !(c.sourcesAdded.length || c.sourcesRemoved.length));
   if (sections.length) {
     const words = sections.map((s) => SECTION_WORDS[s]);

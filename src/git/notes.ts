@@ -14,7 +14,7 @@
  */
 import fs from 'node:fs';
 import git from 'isomorphic-git';
-import type { GitRepo, Identity } from './repo.js';
+import { readFs, type GitRepo, type Identity } from './repo.js';
 
 export const NOTES_REF = 'refs/notes/d2';
 /** Where a remote's notes are fetched to (sharing.ts configures it). */
@@ -34,7 +34,7 @@ async function resolveOrUndefined(repo: GitRepo, ref: string): Promise<string | 
 async function notesOf(repo: GitRepo, ref: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if ((await resolveOrUndefined(repo, ref)) === undefined) return out;
-  for (const { target, note } of await git.listNotes({ fs, dir: repo.dir, ref, cache: repo.cache })) out.set(target, note);
+  for (const { target, note } of await git.listNotes({ fs: readFs, dir: repo.dir, ref, cache: repo.cache })) out.set(target, note);
   return out;
 }
 
@@ -49,26 +49,37 @@ async function remoteNotesRefs(repo: GitRepo): Promise<string[]> {
 }
 
 async function blobText(repo: GitRepo, oid: string): Promise<string> {
-  const { blob } = await git.readBlob({ fs, dir: repo.dir, oid, cache: repo.cache });
+  const { blob } = await git.readBlob({ fs: readFs, dir: repo.dir, oid, cache: repo.cache });
   return Buffer.from(blob).toString('utf8');
 }
 
 /**
- * Every note, by annotated commit: the local ref's, and the fetched remotes' notes of commits
- * the local ref has no note for (a note fetched but not merged yet still shows).
+ * Every note, by annotated commit, as the next write would leave them: the local ref's, moved
+ * forward to a fetched remote's when the local ref is behind it, and joined with a divergent
+ * remote's (a commit annotated on both sides with different texts shows both, as after a merge).
  */
 export class NoteIndex {
-  private constructor(private readonly repo: GitRepo, private readonly blobs: Map<string, string>) {}
+  private constructor(private readonly repo: GitRepo, private readonly blobs: Map<string, string[]>) {}
 
   static async read(repo: GitRepo): Promise<NoteIndex> {
-    const blobs = await notesOf(repo, NOTES_REF);
-    const ours = await resolveOrUndefined(repo, NOTES_REF);
+    let ours = await resolveOrUndefined(repo, NOTES_REF);
+    let blobs = new Map([...(await notesOf(repo, NOTES_REF))].map(([t, b]) => [t, [b]]));
     for (const ref of await remoteNotesRefs(repo)) {
       const theirs = await resolveOrUndefined(repo, ref);
-      // merged already: what the local ref lacks was removed on purpose
       if (theirs === undefined || theirs === ours) continue;
+      // merged already: what the local ref lacks was removed on purpose
       if (ours !== undefined && (await git.isDescendent({ fs, dir: repo.dir, oid: ours, ancestor: theirs, depth: -1, cache: repo.cache }))) continue;
-      for (const [target, blob] of await notesOf(repo, ref)) if (!blobs.has(target)) blobs.set(target, blob);
+      const fetched = await notesOf(repo, ref);
+      if (ours === undefined || (await git.isDescendent({ fs, dir: repo.dir, oid: theirs, ancestor: ours, depth: -1, cache: repo.cache }))) {
+        blobs = new Map([...fetched].map(([t, b]) => [t, [b]])); // the local ref is behind: a fast-forward
+        ours = theirs;
+        continue;
+      }
+      for (const [target, blob] of fetched) {
+        const mine = blobs.get(target);
+        if (!mine) blobs.set(target, [blob]);
+        else if (!mine.includes(blob)) mine.push(blob);
+      }
     }
     return new NoteIndex(repo, blobs);
   }
@@ -83,8 +94,11 @@ export class NoteIndex {
 
   /** The note of a commit, or undefined. */
   async text(commit: string): Promise<string | undefined> {
-    const blob = this.blobs.get(commit);
-    return blob === undefined ? undefined : blobText(this.repo, blob);
+    const list = this.blobs.get(commit);
+    if (!list) return undefined;
+    if (list.length === 1) return blobText(this.repo, list[0]!);
+    const texts = await Promise.all(list.map((b) => blobText(this.repo, b)));
+    return `${texts.map((t) => t.trimEnd()).join('\n\n')}\n`;
   }
 }
 

@@ -3,11 +3,15 @@
  * the experiments (`refs/d2/exps/*`) — besides the branches: refspecs added to every remote of
  * the repository's `.git/config` (docs/journal.md shows the lines).
  *
- * - fetch: `+refs/notes/d2:refs/notes/remotes/<remote>/d2` (a remote's notes never overwrite the
- *   local ones; notes.ts merges them on the next write) and `+refs/d2/exps/*:refs/d2/exps/*`;
- * - push: `refs/notes/d2` and `+refs/d2/exps/*:refs/d2/exps/*`, after `HEAD` when the remote had
- *   no push refspec (a configured push refspec replaces git's default of pushing the current
- *   branch, so `HEAD` keeps `git push` pushing it).
+ * - fetch: `+refs/notes/d2*:refs/notes/remotes/<remote>/d2*` (a remote's notes never overwrite
+ *   the local ones; notes.ts merges them on the next write) and `+refs/d2/exps/*:refs/d2/exps/*`;
+ * - push: `refs/notes/d2*:refs/notes/d2*` and `+refs/d2/exps/*:refs/d2/exps/*`, after `HEAD` when
+ *   the remote had no push refspec (a configured push refspec replaces git's default of pushing
+ *   the current branch, so `HEAD` keeps `git push` pushing it).
+ *
+ * The notes refspecs are patterns on purpose: a pattern that matches nothing is skipped, while
+ * an exact `refs/notes/d2` makes `git fetch` fail on a remote without notes ("couldn't find
+ * remote ref") and `git push` fail in a repository without them.
  *
  * Invariants: idempotent (a refspec already there is not added twice); only `remote.<name>.fetch`
  * and `remote.<name>.push` are ever added to, nothing is removed or rewritten.
@@ -23,8 +27,8 @@ export const EXPS_REF_PREFIX = 'refs/d2/exps/';
 export function sharingRefspecs(remote: string): { fetch: string[]; push: string[] } {
   const exps = `+${EXPS_REF_PREFIX}*:${EXPS_REF_PREFIX}*`;
   return {
-    fetch: [`+${NOTES_REF}:${remoteNotesRef(remote)}`, exps],
-    push: [`${NOTES_REF}:${NOTES_REF}`, exps],
+    fetch: [`+${NOTES_REF}*:${remoteNotesRef(remote)}*`, exps],
+    push: [`${NOTES_REF}*:${NOTES_REF}*`, exps],
   };
 }
 

@@ -82,8 +82,18 @@ export function applySettings(text: string, settings: readonly ManifestSetting[]
   if (issues.length) return { text: out, applied, issues };
   const parsed = parseManifest(out);
   if (parsed.manifest) return { text: out, manifest: parsed.manifest, applied, issues: [] };
+  // The text was valid before, so every issue comes from a setting: the one whose key shares
+  // the longest dotted prefix with the issue's path. Positions in the edited text mean nothing
+  // to the user and are dropped.
+  const shared = (a: string, b: string): number => {
+    const x = a.split('.');
+    const y = b.split('.');
+    let n = 0;
+    while (n < x.length && n < y.length && x[n] === y[n]) n++;
+    return n;
+  };
   for (const i of parsed.issues) {
-    const from = settings.find((s) => i.path === s.key || i.path.startsWith(`${s.key}.`) || s.key.startsWith(`${i.path}.`));
+    const from = settings.reduce((best, s) => (shared(s.key, i.path) > shared(best.key, i.path) ? s : best), settings[0]!);
     const { line: _l, col: _c, ...rest } = i;
     issues.push(from ? { ...rest, message: `option 'set' '${show(from)}': ${i.message}` } : i);
   }

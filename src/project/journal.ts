@@ -19,13 +19,12 @@ import {
   changedSections, countRelabels, describeChange, headlineDelta, headlineOf, isDataUnchanged, modelTestsSummary,
   type DataChange, type Headline, type HeadlineDelta, type ModelTestsSummary,
 } from '../core/journal.js';
-import { diffFiles, type FileChanges } from '../core/changes.js';
-import type { ListingEntry } from '../core/listing.js';
+import { isOid } from '../core/safe-path.js';
+import { compareStrings } from '../util/compare.js';
 import { throwIfAborted } from '../errors/index.js';
 import { logCommits, NoteIndex, type CommitInfo } from '../git/index.js';
-import { LOCK_FILE, MANIFEST_FILE, type Lock } from '../manifest/index.js';
+import { diffLabelsText, LOCK_FILE, MANIFEST_FILE, type Lock } from '../manifest/index.js';
 import type { RevisionFiles, RevisionReader } from './revision.js';
-import { readListing } from './sources.js';
 
 /** Whether a commit's d2.lock records a build of that commit. */
 export type BuildState =
@@ -71,6 +70,11 @@ export interface JournalOptions {
   ref?: string;
   /** At most this many entries. */
   limit?: number;
+  /**
+   * Count relabels (default true): reads every changed labels file, the largest part of the
+   * work on a long history; without it `change.relabels` is null.
+   */
+  relabels?: boolean;
   signal?: AbortSignal;
 }
 
@@ -82,6 +86,7 @@ interface CommitFiles {
 /** Read the journal of the commits reachable from `ref`, newest first. */
 export async function readJournal(reader: RevisionReader, options: JournalOptions = {}): Promise<JournalEntry[]> {
   const commits = await logCommits(reader.repo, { ...(options.ref !== undefined ? { ref: options.ref } : {}), ...(options.limit ? { depth: options.limit } : {}) });
+  for (const c of commits) reader.knowTree(c.oid, c.tree);
   const notes = await NoteIndex.read(reader.repo);
   const files = new Map<string, Promise<CommitFiles>>();
   const filesOf = (commit: string): Promise<CommitFiles> => {
@@ -119,11 +124,12 @@ export async function readJournal(reader: RevisionReader, options: JournalOption
     return found;
   };
 
-  const listings = new Map<string, ListingEntry[] | undefined>();
+  const listings: ListingCache = new Map();
+  const texts: TextCache = new Map();
   const out: JournalEntry[] = [];
   for (const c of commits) {
     throwIfAborted(options.signal);
-    out.push(await entryOf(reader, c, filesOf, buildAtOrBefore, notes, listings));
+    out.push(await entryOf(reader, c, filesOf, buildAtOrBefore, notes, options.relabels === false ? undefined : { listings, texts }));
   }
   return out;
 }
@@ -143,7 +149,7 @@ async function entryOf(
   filesOf: (commit: string) => Promise<CommitFiles>,
   buildAtOrBefore: (commit: string | undefined) => Promise<string | null>,
   notes: NoteIndex,
-  listings: Map<string, ListingEntry[] | undefined>,
+  caches: { listings: ListingCache; texts: TextCache } | undefined,
 ): Promise<JournalEntry> {
   const { files, problems } = await filesOf(c.oid);
   const parentOid = c.parents[0];
@@ -152,7 +158,7 @@ async function entryOf(
   for (const { name, snapshot } of files.snapshots) sources[name] = { items: snapshot.items, bytes: snapshot.bytes, labelled: snapshot.labelled };
   const items = Object.values(sources).reduce((n, s) => n + s.items, 0);
   const labelled = Object.values(sources).reduce((n, s) => n + s.labelled, 0);
-  const change = await changeOf(reader, files, parent?.files, listings);
+  const change = await changeOf(reader, files, parent?.files, caches);
   const lock = files.lock;
   const lockBlob = files.blobs?.root.get(LOCK_FILE);
   const parentLockBlob = parent?.files.blobs?.root.get(LOCK_FILE);
@@ -190,48 +196,120 @@ async function entryOf(
 }
 
 /** What `files` changed against `parent` (its first parent's files; undefined for a root commit). */
-function renamesOf(reader: RevisionReader, a: string, b: string, listings: Map<string, ListingEntry[] | undefined>): FileChanges['renamed'] {
-  const read = (oid: string): ListingEntry[] | undefined => {
-    if (!listings.has(oid)) {
-      let entries: ListingEntry[] | undefined;
-      try {
-        entries = reader.project.store.has(oid) ? readListing(reader.project.store, oid) : undefined;
-      } catch {
-        entries = undefined; // a damaged listing: fsck reports it; the journal does without
-      }
-      listings.set(oid, entries);
-    }
-    return listings.get(oid);
-  };
-  const [ea, eb] = [read(a), read(b)];
-  return ea && eb ? diffFiles(ea, eb).renamed : [];
+/** Recently read blob texts by oid (a labels file is read as a commit's and then as its child's parent's). */
+type TextCache = Map<string, string>;
+
+async function textOf(reader: RevisionReader, oid: string, cache: TextCache): Promise<string> {
+  let t = cache.get(oid);
+  if (t === undefined) {
+    t = await reader.blobText(oid);
+    if (cache.size >= 4) cache.delete(cache.keys().next().value!);
+    cache.set(oid, t);
+  }
+  return t;
 }
 
-async function changeOf(reader: RevisionReader, files: RevisionFiles, parent: RevisionFiles | undefined, listings: Map<string, ListingEntry[] | undefined>): Promise<DataChange> {
+/** Recently read listings by oid (consecutive commits share one: the child's is the parent's next). */
+type ListingCache = Map<string, Buffer | undefined>;
+
+function listingBytes(reader: RevisionReader, oid: string, cache: ListingCache): Buffer | undefined {
+  if (!cache.has(oid)) {
+    if (cache.size >= 4) cache.delete(cache.keys().next().value!);
+    cache.set(oid, reader.project.store.has(oid) ? reader.project.store.read(oid) : undefined);
+  }
+  return cache.get(oid);
+}
+
+/**
+ * The oid a listing's row gives `path`: a binary search over the rows (sorted by path), reading
+ * only the rows it visits, so a lookup costs microseconds whatever the listing's size.
+ */
+function oidInListing(buf: Buffer, path: string): string | undefined {
+  let lo = buf.indexOf(10) + 1;
+  let hi = buf.length;
+  while (lo > 0 && lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const start = buf.lastIndexOf(10, mid - 1) + 1;
+    let end = buf.indexOf(10, start);
+    if (end < 0) end = buf.length;
+    const space = buf.indexOf(32, start + 65);
+    if (buf[start + 64] !== 32 || space < 0 || space >= end) return undefined; // not a listing row: give up
+    const raw = buf.toString('utf8', space + 1, end);
+    let rowPath: unknown = raw;
+    if (raw.startsWith('"')) {
+      try {
+        rowPath = JSON.parse(raw);
+      } catch {
+        return undefined;
+      }
+    }
+    const order = compareStrings(path, String(rowPath));
+    if (order === 0) {
+      const oid = buf.toString('latin1', start, start + 64);
+      return isOid(oid) ? oid : undefined;
+    }
+    if (order < 0) hi = start;
+    else lo = end + 1;
+  }
+  return undefined;
+}
+
+/** Items moved (same content, path gone and path new) whose label changed. */
+function movedRelabels(reader: RevisionReader, before: string, after: string, removed: ReadonlyMap<string, string>, added: ReadonlyMap<string, string>, cache: ListingCache): number {
+  const a = listingBytes(reader, before, cache);
+  const b = listingBytes(reader, after, cache);
+  if (!a || !b) return 0;
+  const gone = new Map<string, string[]>();
+  for (const [path, label] of removed) {
+    const oid = oidInListing(a, path);
+    if (oid === undefined) continue;
+    const list = gone.get(oid);
+    if (list) list.push(label);
+    else gone.set(oid, [label]);
+  }
+  let n = 0;
+  for (const [path, label] of added) {
+    const oid = oidInListing(b, path);
+    const was = oid === undefined ? undefined : gone.get(oid)?.shift();
+    if (was !== undefined && was !== label) n++;
+  }
+  return n;
+}
+
+/** What `files` changed against `parent`; relabels are counted only with `caches`. */
+async function changeOf(reader: RevisionReader, files: RevisionFiles, parent: RevisionFiles | undefined, caches: { listings: ListingCache; texts: TextCache } | undefined): Promise<DataChange> {
   const now = new Map(files.snapshots.map((s) => [s.name, s.snapshot]));
   const hasD2 = (f: RevisionFiles | undefined): boolean => f !== undefined && (f.snapshots.length > 0 || f.blobs?.root.has(MANIFEST_FILE) === true);
   if (!hasD2(parent)) {
-    return { first: true, items: 0, labelled: 0, relabels: 0, sourcesAdded: [...now.keys()], sourcesRemoved: [], manifest: [] };
+    return { first: true, items: 0, labelled: 0, relabels: caches ? 0 : null, labelsChanged: false, sourcesAdded: [...now.keys()], sourcesRemoved: [], manifest: [] };
   }
   const before = new Map(parent!.snapshots.map((s) => [s.name, s.snapshot]));
   let items = 0;
   let labelled = 0;
-  let relabels = 0;
+  let relabels: number | null = caches ? 0 : null;
+  let labelsChanged = false;
   for (const [name, s] of now) {
     const b = before.get(name);
     items += s.items - (b?.items ?? 0);
     labelled += s.labelled - (b?.labelled ?? 0);
     if (!b) continue;
     const file = `${name}.labels.csv`;
-    if (files.blobs?.sources.get(file) === parent!.blobs?.sources.get(file)) continue;
-    const [la, lb] = [await reader.labelsOf(parent!, name), await reader.labelsOf(files, name)];
-    if (!la || !lb) continue;
-    relabels += countRelabels(la, lb);
-    // A moved item (ImageFolder users relabel by moving files) is a relabel too: the listings
-    // (when this store has them) pair the old path with the new one by content.
-    if (b.listing !== s.listing) {
-      for (const r of renamesOf(reader, b.listing, s.listing, listings)) if (la.get(r.from) !== lb.get(r.to)) relabels++;
+    const [blobA, blobB] = [parent!.blobs?.sources.get(file), files.blobs?.sources.get(file)];
+    if (blobA === blobB) continue;
+    labelsChanged = true;
+    if (blobA === undefined || blobB === undefined || !caches || relabels === null) continue;
+    const [ta, tb] = [await textOf(reader, blobA, caches.texts), await textOf(reader, blobB, caches.texts)];
+    const d = diffLabelsText(ta, tb);
+    if (!d) {
+      // not in the committed plain form: parse both
+      const [la, lb] = [await reader.labelsOf(parent!, name), await reader.labelsOf(files, name)];
+      if (la && lb) relabels += countRelabels(la, lb);
+      continue;
     }
+    relabels += d.relabelled;
+    // A moved item (ImageFolder users relabel by moving files) is a relabel too: the listings
+    // (when this store has them) pair a path gone with a path new by content.
+    if (d.removed.size && d.added.size && b.listing !== s.listing) relabels += movedRelabels(reader, b.listing, s.listing, d.removed, d.added, caches.listings);
   }
   for (const [name, b] of before) {
     if (now.has(name)) continue;
@@ -241,7 +319,7 @@ async function changeOf(reader: RevisionReader, files: RevisionFiles, parent: Re
   const sameManifest = files.blobs?.root.get(MANIFEST_FILE) === parent!.blobs?.root.get(MANIFEST_FILE);
   const manifest = sameManifest ? [] : changedSections(await reader.manifestOf(parent!), await reader.manifestOf(files));
   return {
-    first: false, items, labelled, relabels,
+    first: false, items, labelled, relabels, labelsChanged,
     sourcesAdded: [...now.keys()].filter((n) => !before.has(n)),
     sourcesRemoved: [...before.keys()].filter((n) => !now.has(n)),
     manifest,

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { resolveDataset, type ModelTestRow, type ResolvedDataset, type SourceInput } from '../core/dataset.js';
 import { LabelsInvalid, ObjectNotFound, RevNotFound } from '../errors/index.js';
-import { blobOidsAtCommit, EXPS_REF_PREFIX, headCommit, listRecordRefs, openGitRepo, readFileAtCommit, resolveRecordRef, resolveRev, revisionCommits, type GitRepo } from '../git/index.js';
+import { EXPS_REF_PREFIX, headCommit, listRecordRefs, openGitRepo, readBlobText, readTreeEntries, resolveRecordRef, resolveRev, revisionCommits, type GitRepo, type TreeEntry } from '../git/index.js';
 import type { ProgressHandler } from '../core/progress.js';
 import { formatIssue, labelsPath, LOCK_FILE, MANIFEST_FILE, parseLabelsCsv, parseLock, parseManifest, snapshotPath, SOURCES_DIR, type Labels, type Lock, type Manifest, type Snapshot } from '../manifest/index.js';
 import { relativePosix } from '../util/paths.js';
@@ -172,6 +172,9 @@ export class RevisionReader {
   private readonly locks = new Map<string, { lock?: Lock; problems: string[] } | undefined>();
   private readonly manifests = new Map<string, Manifest | undefined>();
   private readonly labels = new Map<string, Labels | undefined>();
+  private readonly trees = new Map<string, Promise<Map<string, TreeEntry>>>();
+  /** Root trees of commits whose log entry was read already (saves reading the commit again). */
+  private readonly rootTrees = new Map<string, string>();
   private readonly prefix: string;
 
   constructor(readonly project: Project, readonly repo: GitRepo) {
@@ -199,14 +202,47 @@ export class RevisionReader {
     return headCommit(this.repo);
   }
 
+  /** The entries of a tree (a commit's oid: its root tree), read once per reader. */
+  private tree(oid: string): Promise<Map<string, TreeEntry>> {
+    let t = this.trees.get(oid);
+    if (!t) {
+      t = readTreeEntries(this.repo, oid).catch((e: unknown) => {
+        if ((e as { code?: string }).code === 'NotFoundError') return new Map<string, TreeEntry>();
+        throw e;
+      });
+      this.trees.set(oid, t);
+    }
+    return t;
+  }
+
+  /** Tell the reader a commit's root tree (from a log entry), so it need not read the commit. */
+  knowTree(commit: string, tree: string): void {
+    this.rootTrees.set(commit, tree);
+  }
+
+  /** The entries of a project folder at a commit (or in an experiment's tree); undefined when absent. */
+  private async folder(commit: string, rel: string): Promise<Map<string, TreeEntry> | undefined> {
+    let entries = await this.tree(this.rootTrees.get(commit) ?? commit);
+    for (const part of this.gitPath(rel).split('/').filter(Boolean)) {
+      const e = entries.get(part);
+      if (!e || e.type !== 'tree') return undefined;
+      entries = await this.tree(e.oid);
+    }
+    return entries;
+  }
+
   /** A project file's text at a commit, or undefined when the commit has no such file. */
-  readText(commit: string, rel: string): Promise<string | undefined> {
-    return readFileAtCommit(this.repo, commit, this.gitPath(rel));
+  async readText(commit: string, rel: string): Promise<string | undefined> {
+    const dir = path.posix.dirname(rel);
+    const e = (await this.folder(commit, dir === '.' ? '' : dir))?.get(path.posix.basename(rel));
+    return e && e.type === 'blob' ? readBlobText(this.repo, e.oid) : undefined;
   }
 
   /** Blob oids of the files in a project folder at a commit, by name. */
-  blobs(commit: string, rel: string): Promise<Map<string, string>> {
-    return blobOidsAtCommit(this.repo, commit, this.gitPath(rel));
+  async blobs(commit: string, rel: string): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const [name, e] of (await this.folder(commit, rel)) ?? []) if (e.type === 'blob') out.set(name, e.oid);
+    return out;
   }
 
   /** The d2.lock of a commit, parsed (undefined when absent or unreadable). */
@@ -215,14 +251,18 @@ export class RevisionReader {
     return text === undefined ? undefined : parseLock(text).lock;
   }
 
-  /** Text of a blob read at a commit, parsed once per distinct blob. */
-  private async parsedBlob<T>(cache: Map<string, T | undefined>, blob: string | undefined, commit: string, rel: string, parse: (text: string) => T | undefined): Promise<T | undefined> {
+  /** A blob's text, by its oid. */
+  blobText(oid: string): Promise<string> {
+    return readBlobText(this.repo, oid);
+  }
+
+  /** A blob's text, parsed once per distinct blob. */
+  private async parsedBlob<T>(cache: Map<string, T | undefined>, blob: string | undefined, parse: (text: string) => T | undefined): Promise<T | undefined> {
     if (blob === undefined) return undefined;
     if (!cache.has(blob)) {
-      const text = await this.readText(commit, rel);
       let value: T | undefined;
       try {
-        value = text === undefined ? undefined : parse(text);
+        value = parse(await readBlobText(this.repo, blob));
       } catch {
         value = undefined; // a damaged file reads as absent here; the verbs that need it report it
       }
@@ -233,13 +273,13 @@ export class RevisionReader {
 
   /** The d2.yaml of a revision's files (from `at`), parsed once per blob; undefined when absent or invalid. */
   manifestOf(files: RevisionFiles): Promise<Manifest | undefined> {
-    return this.parsedBlob(this.manifests, files.blobs?.root.get(MANIFEST_FILE), files.commit!, MANIFEST_FILE, (t) => parseManifest(t).manifest);
+    return this.parsedBlob(this.manifests, files.blobs?.root.get(MANIFEST_FILE), (t) => parseManifest(t).manifest);
   }
 
   /** A source's committed labels in a revision's files (from `at`), parsed once per blob. */
   labelsOf(files: RevisionFiles, source: string): Promise<Labels | undefined> {
     const rel = labelsPath(source);
-    return this.parsedBlob(this.labels, files.blobs?.sources.get(rel.slice(SOURCES_DIR.length + 1)), files.commit!, rel, (t) => {
+    return this.parsedBlob(this.labels, files.blobs?.sources.get(rel.slice(SOURCES_DIR.length + 1)), (t) => {
       const { labels, issues } = parseLabelsCsv(t);
       return issues.length ? undefined : labels;
     });
@@ -252,8 +292,7 @@ export class RevisionReader {
       if (!file.endsWith('.yaml')) continue;
       let s = this.snapshots.get(blob);
       if (!s) {
-        const text = await this.readText(commit, `${SOURCES_DIR}/${file}`);
-        if (text === undefined) continue;
+        const text = await readBlobText(this.repo, blob);
         s = parseSnapshotText(text, `${SOURCES_DIR}/${file} (${revisionLabel(commit, experiment)})`);
         this.snapshots.set(blob, s);
       }
@@ -264,8 +303,8 @@ export class RevisionReader {
     const lockBlob = root.get(LOCK_FILE);
     if (lockBlob !== undefined) {
       if (!this.locks.has(lockBlob)) {
-        const text = await this.readText(commit, LOCK_FILE);
-        this.locks.set(lockBlob, text === undefined ? undefined : parseLock(text, `${LOCK_FILE} (${revisionLabel(commit, experiment)})`));
+        const text = await readBlobText(this.repo, lockBlob);
+        this.locks.set(lockBlob, parseLock(text, `${LOCK_FILE} (${revisionLabel(commit, experiment)})`));
       }
       const parsed = this.locks.get(lockBlob);
       if (parsed?.lock) out.lock = parsed.lock;
