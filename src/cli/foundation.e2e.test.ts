@@ -209,7 +209,7 @@ describe('bad input', { tags: ['slow'] }, () => {
     const typo = await runD2(['stauts'], { cwd: dir });
     expect(typo.exitCode).toBe(1);
     expect(typo.stderr).toMatch(/unknown command 'stauts'[\s\S]*Did you mean status\?/);
-    for (const cmd of ['init', 'add', 'status', 'commit', 'log', 'fsck', 'remote', 'push', 'pull', 'gc']) {
+    for (const cmd of ['init', 'add', 'status', 'commit', 'log', 'fsck', 'remote', 'push', 'pull', 'gc', 'note', 'exp']) {
       const help = await runD2([cmd, '--help'], { cwd: dir });
       expect(help.exitCode).toBe(0);
       expect(help.stdout).toMatch(/Examples:\n {2}\$ (d2|git clone) /);

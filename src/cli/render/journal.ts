@@ -30,6 +30,20 @@ function cut(text: string, width: number): string {
   return text.length <= width ? text : `${text.slice(0, Math.max(0, width - 1))}…`;
 }
 
+/** A line broken at spaces into pieces of at most `width` columns (a longer word is cut). */
+function wrap(line: string, width: number): string[] {
+  const out: string[] = [];
+  let rest = line.trimEnd();
+  while (rest.length > width) {
+    const at = rest.lastIndexOf(' ', width);
+    const cutAt = at > 0 ? at : width;
+    out.push(rest.slice(0, cutAt).trimEnd());
+    rest = rest.slice(cutAt).trimStart();
+  }
+  out.push(rest);
+  return out;
+}
+
 function date(iso: string): string {
   return iso.slice(0, 10);
 }
@@ -56,7 +70,7 @@ export function renderLog(r: LogResult, s: Style): string {
     if (built.length) out.push(`    ${built.join('; ')}`);
     for (const p of c.problems) out.push(s.yellow(`    warning: ${p}`));
     if (c.note) {
-      const lines = c.note.split('\n');
+      const lines = c.note.split('\n').flatMap((l) => wrap(l, WIDTH - 10));
       out.push(`    ${s.bold('note:')} ${lines[0]}`);
       for (const l of lines.slice(1)) out.push(`          ${l}`);
     }
