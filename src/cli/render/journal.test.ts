@@ -25,7 +25,7 @@ describe('journal views', () => {
     expect(lines[1]).toContain('91.2%');
     expect(lines[1]).toContain('-1.3');
     expect(lines[1]).toContain('[1 broken] a very long note');
-    expect(lines[1].endsWith('…')).toBe(true);
+    expect(lines[1]!.endsWith('…')).toBe(true);
     expect(lines[2]).toMatch(/-\s+-\s+stale$/);
     expect(lines[3]).toMatch(/2026-01-02\s+1234567\s+-\s+-$/);
   });
