@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { EpochEvent } from '../engine/train.js';
 import type { EngineRequest } from '../engine/engines.js';
 import { ExperimentNotFound, InvalidArgument } from '../errors/index.js';
-import { configureSharing, type RemoteSharing } from '../git/index.js';
+import { configureSharing, isRecordName, type RemoteSharing } from '../git/index.js';
 import { MANIFEST_FILE, type AppliedSetting, type ManifestSetting } from '../manifest/index.js';
 import { declaredInputs, describeArchitecture, ensureBuild, readBuildRecord } from '../project/builds.js';
 import {
@@ -64,8 +64,12 @@ export interface ExpRunResult {
  * console.log(r.experiment.name, r.experiment.headline?.accuracy, r.experiment.delta?.accuracy);
  */
 export async function expRun(options: ExpRunOptions = {}): Promise<ExpRunResult> {
+  if (options.name !== undefined && !isRecordName(options.name)) {
+    throw new InvalidArgument(`'${options.name}' is not a usable experiment name: use letters, digits, '.', '_' and '-' (at most 100)`, { data: { option: 'name' } });
+  }
   return runVerb('d2.expRun', options, { lock: 'd2 exp run' }, async (project) => {
     const plan = planSettings(project, parseSettings(options.set ?? []));
+    const reader = await RevisionReader.open(project); // not in a git repository: say so before training
     const at = { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
     const prepared = await prepareData(project, { ...at, manifest: { manifest: plan.manifest, manifestText: plan.manifestText } });
     const made = await ensureBuild(project, prepared, {
@@ -74,7 +78,6 @@ export async function expRun(options: ExpRunOptions = {}): Promise<ExpRunResult>
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
       ...(options.onEpoch ? { onEpoch: options.onEpoch } : {}),
     });
-    const reader = await RevisionReader.open(project);
     const { record, replaced } = await recordExperiment(project, reader, prepared, plan.applied, { oid: made.oid, build: made.build }, {
       ...(options.name !== undefined ? { name: options.name } : {}),
       ...(options.message !== undefined ? { note: options.message } : {}),

@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { headlineDelta, headlineOf, modelTestsSummary, type Headline, type HeadlineDelta, type ModelTestsSummary } from '../core/journal.js';
 import { isOid } from '../core/safe-path.js';
-import { ExperimentExists, ExperimentNotFound, ManifestInvalid, ObjectCorrupt } from '../errors/index.js';
+import { ExperimentExists, ExperimentNotFound, InvalidArgument, ManifestInvalid, ObjectCorrupt } from '../errors/index.js';
 import {
   blobOidsAtCommit, deleteRecordRef, EXPS_REF_PREFIX, hashBlob, isRecordName, listRecordRefs, resolveRecordRef, setRecordRef, writeFilesTree,
 } from '../git/index.js';
@@ -160,9 +160,7 @@ export async function recordExperiment(
   const settings = applied.map((s) => ({ key: s.key, value: s.value, previous: s.previous }));
   const identity = sha256Hex(canonicalJson({ parent, settings: settings.map((s) => [s.key, s.value]), dataset: prepared.datasetOid, build: b.key }));
   const name = options.name ?? `exp-${identity.slice(0, 7)}`;
-  if (!isRecordName(name)) {
-    throw new ManifestInvalid(`'${name}' is not a usable experiment name: use letters, digits, '.', '_' and '-'`, { data: { option: 'name', name } });
-  }
+  if (!isRecordName(name)) throw new InvalidArgument(`'${name}' is not a usable experiment name: use letters, digits, '.', '_' and '-'`, { data: { option: 'name', name } });
   const existing = await readExperimentOrUndefined(reader, name);
   if (existing && !options.force && options.name !== undefined) {
     const same = existing.record.parent === parent && existing.record.dataset === prepared.datasetOid && existing.record.build.key === b.key;
