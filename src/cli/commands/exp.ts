@@ -43,7 +43,7 @@ configured); d2 push --exps / d2 pull --exps move its data and model. See docs/e
     .addHelpText('after', examples(
       '$ d2 exp run --set model.preset=thorough',
       "$ d2 exp run -S 'preprocess.image=[{resize: {width: 32, height: 32}}, {channels: 1}]' -m 'upscale'",
-      '$ d2 exp run --set dataset.split.seed=7 --name split-7',
+      "$ d2 exp run --set 'dataset.split={seed: 7, train: 0.8, validation: 0.1, test: 0.1}' --name split-7",
       '$ d2 exp run --set model.timeBudget=   # remove a key',
     ))
     .action(action<RunFlags>(rt, async (ctx, _args, o) => {
