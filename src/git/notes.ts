@@ -14,7 +14,8 @@
  */
 import fs from 'node:fs';
 import git from 'isomorphic-git';
-import { readFs, type GitRepo, type Identity } from './repo.js';
+import { readFs } from './read-fs.js';
+import type { GitRepo, Identity } from './repo.js';
 
 export const NOTES_REF = 'refs/notes/d2';
 /** Where a remote's notes are fetched to (sharing.ts configures it). */

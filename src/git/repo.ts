@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import git from 'isomorphic-git';
 import { AuthorUnknown, NotAGitRepository, NothingToCommit, RevNotFound } from '../errors/index.js';
+import { readFs } from './read-fs.js';
 
 /**
  * The file system isomorphic-git reads through when d2 walks history: Node's synchronous calls
@@ -18,49 +19,6 @@ import { AuthorUnknown, NotAGitRepository, NothingToCommit, RevNotFound } from '
  * through the thread pool each is a round trip, and walking a thousand commits spent more time
  * waiting for those than reading. Used for reads only (writes keep Node's asynchronous `fs`).
  */
-/**
- * isomorphic-git lists `objects/pack` before every object it reads from a pack; the list is
- * kept for a second (git makes packs only on fetch and gc, which isomorphic-git's own pack cache
- * does not follow during a command either).
- */
-const packLists = new Map<string, { names: string[]; at: number }>();
-function packNames(dir: string): string[] {
-  const now = Date.now();
-  const hit = packLists.get(dir);
-  if (hit && now - hit.at < 1000) return hit.names;
-  const names = fs.readdirSync(dir);
-  packLists.set(dir, { names, at: now });
-  return names;
-}
-
-const NOT_FOUND: NodeJS.ErrnoException = Object.assign(new Error('no such file'), { code: 'ENOENT' });
-const readFs = {
-  promises: {
-    // isomorphic-git asks for a loose object before looking in the packs, and probes the fs by
-    // calling readFile() with no path on every call: answer both without building an Error
-    // (and its stack) each time. Only the code is looked at.
-    readFile: (p: string, o?: unknown): Promise<unknown> => {
-      if (typeof p !== 'string' || !fs.existsSync(p)) return Promise.reject(NOT_FOUND);
-      try {
-        return Promise.resolve(fs.readFileSync(p, o as never));
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    },
-    writeFile: async (p: string, d: string | Uint8Array, o?: unknown) => fs.writeFileSync(p, d, o as never),
-    mkdir: async (p: string, o?: unknown) => fs.mkdirSync(p, o as never),
-    rmdir: async (p: string, o?: unknown) => fs.rmdirSync(p, o as never),
-    rm: async (p: string, o?: unknown) => fs.rmSync(p, o as never),
-    unlink: async (p: string) => fs.unlinkSync(p),
-    stat: async (p: string, o?: unknown) => fs.statSync(p, o as never),
-    lstat: async (p: string, o?: unknown) => fs.lstatSync(p, o as never),
-    readdir: async (p: string, o?: unknown) => (o === undefined && p.endsWith('/objects/pack') ? packNames(p) : fs.readdirSync(p, o as never)),
-    readlink: async (p: string, o?: unknown) => fs.readlinkSync(p, o as never),
-    symlink: async (t: string, p: string, ty?: unknown) => fs.symlinkSync(t, p, ty as never),
-    chmod: async (p: string, m: number) => fs.chmodSync(p, m),
-  },
-};
-
 export interface GitRepo {
   /** Working-tree root of the git repository (may be above the d2 project). */
   dir: string;
@@ -120,8 +78,6 @@ export async function currentBranch(repo: GitRepo): Promise<string | undefined> 
  * Resolve a revision to a commit oid: HEAD, a branch, a tag, a full or abbreviated oid, each
  * optionally followed by `~N` and `^` steps (first parents), as in git.
  */
-export { readFs };
-
 export async function resolveRev(repo: GitRepo, rev: string): Promise<string> {
   const m = /^(.*?)((?:[~^]\d*)*)$/.exec(rev.trim());
   const base = m?.[1] || 'HEAD';
