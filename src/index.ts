@@ -14,7 +14,14 @@ export { init, type InitOptions, type InitResult } from './api/init.js';
 export { add, type AddOptions, type AddResult, type AddedSource, type SourceChangeCounts } from './api/add.js';
 export { status, type StatusOptions, type StatusResult, type SourceStatus } from './api/status.js';
 export { commit, type CommitOptions, type CommitResult } from './api/commit.js';
-export { log, type LogOptions, type LogResult, type LogEntry } from './api/log.js';
+export { log, type LogOptions, type LogResult, type LogEntry, type BuildState, type DataChange, type Headline, type HeadlineDelta, type ModelTestsSummary } from './api/log.js';
+export { note, type NoteOptions, type NoteResult } from './api/note.js';
+export {
+  expRun, expList, expShow, expApply, expRemove, EXP_SORTS,
+  type ExpRunOptions, type ExpRunResult, type ExpListOptions, type ExpListResult, type ExpSort, type ExpNameOptions, type ExpShowResult,
+  type ExpApplyResult, type ExpRemoveOptions, type ExpRemoveResult, type ExpEntry, type ExpRecord, type AppliedSetting, type ManifestSetting,
+} from './api/exp.js';
+export type { RemoteSharing } from './api/note.js';
 export { fsck, type FsckOptions, type FsckResult, type FsckProblem } from './api/fsck.js';
 export { remoteAdd, remoteList, remoteRemove, type RemoteAddOptions, type RemoteRemoveOptions, type RemoteInfo, type RemoteListResult } from './api/remote.js';
 export { push, type PushOptions, type PushResult } from './api/push.js';

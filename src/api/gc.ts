@@ -53,7 +53,7 @@ export async function gc(options: GcOptions = {}): Promise<GcResult> {
       const badLock = revisions.find((r) => r.lockProblems);
       if (badLock && options.prune) {
         // what a damaged d2.lock names is unknown: deleting could lose the model it records
-        throw new LockInvalid(`cannot tell what ${revisionLabel(badLock.commit)} needs: its d2.lock is damaged (${badLock.lockProblems![0]}), so nothing is deleted`, {
+        throw new LockInvalid(`cannot tell what ${revisionLabel(badLock.commit, badLock.experiment)} needs: its d2.lock is damaged (${badLock.lockProblems![0]}), so nothing is deleted`, {
           data: { commit: badLock.commit, problems: badLock.lockProblems },
           hint: "restore d2.lock (git checkout -- d2.lock, or run 'd2 build'), then run 'd2 gc --prune' again",
         });

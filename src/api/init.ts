@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { findGitRoot, initGitRepo } from '../git/index.js';
+import { configureSharing, findGitRoot, initGitRepo, type RemoteSharing } from '../git/index.js';
 import { MANIFEST_FILE, MANIFEST_TEMPLATE } from '../manifest/index.js';
 import { ObjectStore, STORE_DIR } from '../store/index.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
@@ -23,6 +23,8 @@ export interface InitResult {
   /** What this call created (false: it was already there). */
   created: { manifest: boolean; store: boolean; gitRepository: boolean; gitignoreEntries: string[] };
   gitRoot: string;
+  /** git remotes given the refspecs that carry d2's notes and experiments (none in a new repository). */
+  gitSharing: RemoteSharing[];
 }
 
 export async function init(options: InitOptions = {}): Promise<InitResult> {
@@ -48,10 +50,13 @@ export async function init(options: InitOptions = {}): Promise<InitResult> {
       gitCreated = true;
     }
     const gitignoreEntries = ensureGitignoreEntries(root, [`/${STORE_DIR}/`]);
+    // git remotes present now carry d2's notes and experiments on push and fetch (docs/journal.md).
+    const gitSharing = (await configureSharing({ dir: gitRoot, cache: {} })).filter((g) => g.added.length);
     return {
       root: fs.realpathSync(root),
       created: { manifest: manifestCreated, store: storeCreated, gitRepository: gitCreated, gitignoreEntries },
       gitRoot: fs.realpathSync(gitRoot),
+      gitSharing,
     };
   });
 }

@@ -22,7 +22,7 @@ import { openProject, withStoreLock, type Project } from '../project/project.js'
 import { readListing } from '../project/sources.js';
 import { withCaller } from './verb.js';
 import { collectObjects, type ObjectKind } from '../project/reachable.js';
-import { RevisionReader, workingFiles, type RevisionFiles } from '../project/revision.js';
+import { experimentFiles, RevisionReader, workingFiles, type RevisionFiles } from '../project/revision.js';
 import { openConfiguredRemote } from '../project/remotes.js';
 import { allowListeners, download, type TransferFailure } from '../project/transfer.js';
 
@@ -34,6 +34,8 @@ export interface PullOptions extends CommonOptions {
   all?: boolean;
   withModels?: boolean;
   withCache?: boolean;
+  /** Also the experiments' data and models (refs/d2/exps/*, as `git fetch` brought them); implies `withModels`. */
+  exps?: boolean;
   /** Do not write missing working files of the sources. */
   noCheckout?: boolean;
   lockTimeoutMs?: number;
@@ -85,7 +87,8 @@ export async function pull(options: PullOptions = {}): Promise<PullResult> {
           const head = await headCommit(repo);
           if (head) revisions.push(await reader.at(head));
         }
-        const kinds = new Set<ObjectKind>(['raw', ...(options.withModels ? ['model' as const] : []), ...(options.withCache ? ['cache' as const] : [])]);
+        if (options.exps) revisions.push(...(await experimentFiles(reader)));
+        const kinds = new Set<ObjectKind>(['raw', ...(options.withModels || options.exps ? ['model' as const] : []), ...(options.withCache ? ['cache' as const] : [])]);
         const signal = options.signal ? { signal: options.signal } : {};
         await remote.check({ ...signal, access: 'read' });
 

@@ -12,7 +12,7 @@ import type { CommonOptions } from '../core/progress.js';
 import { ObjectNotFound, ObjectCorrupt } from '../errors/index.js';
 import { openGitRepo, resolveRev, revisionCommits } from '../git/index.js';
 import { collectObjects, type ObjectKind, type ObjectRef } from '../project/reachable.js';
-import { RevisionReader, type RevisionFiles } from '../project/revision.js';
+import { experimentFiles, RevisionReader, type RevisionFiles } from '../project/revision.js';
 import { openProject } from '../project/project.js';
 import { withCaller } from './verb.js';
 import { openConfiguredRemote } from '../project/remotes.js';
@@ -27,6 +27,8 @@ export interface PushOptions extends CommonOptions {
   withCache?: boolean;
   /** Upload every needed object even if the remote has it (replaces copies found corrupt on the remote). */
   force?: boolean;
+  /** Also the experiments' data and models (refs/d2/exps/*; `git push` carries the records themselves). */
+  exps?: boolean;
 }
 
 export interface PushResult {
@@ -59,6 +61,7 @@ export async function push(options: PushOptions = {}): Promise<PushResult> {
       const reader = new RevisionReader(project, repo);
       const revisions: RevisionFiles[] = [];
       for (const c of commits) revisions.push(await reader.at(c));
+      if (options.exps) revisions.push(...(await experimentFiles(reader)));
       const kinds = new Set<ObjectKind>(['raw', 'model', ...(options.withCache ? ['cache' as const] : [])]);
       await remote.check(options.signal ? { signal: options.signal } : {});
       options.onProgress?.({ phase: 'collect', loaded: 0 });

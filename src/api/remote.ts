@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { CommonOptions } from '../core/progress.js';
 import { InvalidArgument, ManifestInvalid } from '../errors/index.js';
 import { emptyRemotes, parseRemotes, REMOTE_NAME, REMOTES_FILE, serializeRemotes, type RemoteEntry, type RemotesFile } from '../manifest/index.js';
+import { configureSharing, findGitRoot, type RemoteSharing } from '../git/index.js';
 import { parseRemoteUrl } from '../remote/index.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { openProject, withStoreLock, type Project } from '../project/project.js';
@@ -19,6 +20,8 @@ export interface RemoteInfo extends RemoteEntry {
   /** 's3' or 'folder'. */
   kind: 's3' | 'folder';
   default: boolean;
+  /** `remoteAdd` only: git remotes given the refspecs that carry d2's notes and experiments now. */
+  gitSharing?: RemoteSharing[];
 }
 
 export interface RemoteListResult {
@@ -88,7 +91,10 @@ export async function remoteAdd(options: RemoteAddOptions): Promise<RemoteInfo> 
       };
       if (options.setDefault || r.default === undefined) r.default = options.name;
       writeRemotes(project, r);
-      return infoOf(r, options.name, project.root);
+      // An existing clone's git remotes get the refspecs that carry notes and experiments (docs/journal.md).
+      const repoRoot = await findGitRoot(project.root);
+      const gitSharing = repoRoot ? await configureSharing({ dir: repoRoot, cache: {} }) : [];
+      return { ...infoOf(r, options.name, project.root), gitSharing: gitSharing.filter((g) => g.added.length) };
     });
   });
 }

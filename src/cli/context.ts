@@ -14,6 +14,7 @@ import { styleFor, type Style } from './render/style.js';
 export type Api = Pick<typeof library, 'init' | 'add' | 'status' | 'commit' | 'log' | 'fsck' | 'data' | 'build' | 'diff' | 'predict' | 'exportModel' | 'remoteAdd' | 'remoteList' | 'remoteRemove' | 'push' | 'pull' | 'gc'
   | 'suggest'
   | 'report' | 'ciInit'
+  | 'note' | 'expRun' | 'expList' | 'expShow' | 'expApply' | 'expRemove'
 >;
 
 export interface GlobalFlags {

@@ -18,6 +18,8 @@ import { registerPredict } from './commands/predict.js';
 import { registerFsck } from './commands/fsck.js';
 import { registerInit } from './commands/init.js';
 import { registerLog } from './commands/log.js';
+import { registerNote } from './commands/note.js';
+import { registerExp } from './commands/exp.js';
 import { registerStatus } from './commands/status.js';
 import { registerRemote } from './commands/remote.js';
 import { registerPush } from './commands/push.js';
@@ -70,6 +72,8 @@ Docs: docs/ in d2's repository (manifest.md, json-output.md, errors.md).
   registerStatus(program, rt);
   registerCommit(program, rt);
   registerLog(program, rt);
+  registerNote(program, rt);
+  registerExp(program, rt);
   registerData(program, rt);
   registerBuild(program, rt);
   registerDiff(program, rt);

@@ -113,6 +113,14 @@ export class RemoteNotFound extends D2Error { static override readonly code = 'R
 export class RemoteObjectMissing extends D2Error { static override readonly code = 'RemoteObjectMissing'; }
 /** The operation was interrupted (SIGINT, SIGTERM or an AbortSignal); nothing half-written was kept. */
 export class Interrupted extends D2Error { static override readonly code = 'Interrupted'; }
+/** `d2 note -m` on a commit that has a note already (append or edit it instead). */
+export class NoteExists extends D2Error { static override readonly code = 'NoteExists'; }
+/** `d2 note --remove` (or `--append`/`--edit` of nothing) on a commit without a note. */
+export class NoteNotFound extends D2Error { static override readonly code = 'NoteNotFound'; }
+/** An experiment name that names no experiment (`d2 exp show|apply|remove`). */
+export class ExperimentNotFound extends D2Error { static override readonly code = 'ExperimentNotFound'; }
+/** `d2 exp run --name N` when another experiment is called N. */
+export class ExperimentExists extends D2Error { static override readonly code = 'ExperimentExists'; }
 /** A bug in d2: anything thrown that is not a D2Error is wrapped in this by the CLI. */
 export class InternalError extends D2Error { static override readonly code = 'InternalError'; }
 
@@ -123,6 +131,7 @@ export const errorClasses = [
   ObjectNotFound, ObjectCorrupt, InvalidObjectId, UnsafePath, StoreFormatUnsupported, RevNotFound, NothingToCommit,
   AuthorUnknown, NotAGitRepository, ItemInvalid, DatasetBlocked, ModelNotBuilt, EngineUnavailable, TrainingDiverged,
   RemoteUnavailable, RemoteAccessDenied, RemoteNotFound, RemoteObjectMissing, Interrupted, InternalError,
+  NoteExists, NoteNotFound, ExperimentNotFound, ExperimentExists,
 ] as const;
 
 export function isD2Error(e: unknown): e is D2Error {

@@ -11,7 +11,14 @@ import os from 'node:os';
 import path from 'node:path';
 import git from 'isomorphic-git';
 import { AuthorUnknown, NotAGitRepository, NothingToCommit, RevNotFound } from '../errors/index.js';
+import { readFs } from './read-fs.js';
 
+/**
+ * The file system isomorphic-git reads through when d2 walks history: Node's synchronous calls
+ * behind promises. Each object read costs isomorphic-git a few stats, opens and a folder listing;
+ * through the thread pool each is a round trip, and walking a thousand commits spent more time
+ * waiting for those than reading. Used for reads only (writes keep Node's asynchronous `fs`).
+ */
 export interface GitRepo {
   /** Working-tree root of the git repository (may be above the d2 project). */
   dir: string;
@@ -28,6 +35,8 @@ export interface Identity {
 
 export interface CommitInfo {
   oid: string;
+  /** The commit's root tree. */
+  tree: string;
   message: string;
   author: { name: string; email: string; time: string };
   parents: string[];
@@ -117,7 +126,7 @@ async function peelToCommit(repo: GitRepo, oid: string, rev: string): Promise<st
 /** The content of a file at a commit, or undefined when the file is not in that commit. */
 export async function readFileAtCommit(repo: GitRepo, commit: string, filepath: string): Promise<string | undefined> {
   try {
-    const { blob } = await git.readBlob({ fs, dir: repo.dir, oid: commit, filepath, cache: repo.cache });
+    const { blob } = await git.readBlob({ fs: readFs, dir: repo.dir, oid: commit, filepath, cache: repo.cache });
     return Buffer.from(blob).toString('utf8');
   } catch (e) {
     if ((e as { code?: string }).code === 'NotFoundError') return undefined;
@@ -128,7 +137,7 @@ export async function readFileAtCommit(repo: GitRepo, commit: string, filepath: 
 /** Files under a folder at a commit (paths relative to the git root). */
 export async function listFilesAtCommit(repo: GitRepo, commit: string, folder: string): Promise<string[]> {
   try {
-    const { tree } = await git.readTree({ fs, dir: repo.dir, oid: commit, filepath: folder, cache: repo.cache });
+    const { tree } = await git.readTree({ fs: readFs, dir: repo.dir, oid: commit, filepath: folder, cache: repo.cache });
     return tree.filter((e) => e.type === 'blob').map((e) => `${folder}/${e.path}`);
   } catch (e) {
     if ((e as { code?: string }).code === 'NotFoundError') return [];
@@ -140,12 +149,34 @@ export async function listFilesAtCommit(repo: GitRepo, commit: string, folder: s
 export async function blobOidsAtCommit(repo: GitRepo, commit: string, folder: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   try {
-    const { tree } = await git.readTree({ fs, dir: repo.dir, oid: commit, ...(folder && folder !== '.' ? { filepath: folder } : {}), cache: repo.cache });
+    const { tree } = await git.readTree({ fs: readFs, dir: repo.dir, oid: commit, ...(folder && folder !== '.' ? { filepath: folder } : {}), cache: repo.cache });
     for (const e of tree) if (e.type === 'blob') out.set(e.path, e.oid);
   } catch (e) {
     if ((e as { code?: string }).code !== 'NotFoundError') throw e;
   }
   return out;
+}
+
+/** A tree entry: a file (blob) or a folder (tree) with its object oid. */
+export interface TreeEntry {
+  oid: string;
+  type: 'blob' | 'tree' | 'commit';
+}
+
+/**
+ * The entries of a tree object, by name; a commit's oid reads its root tree. Reading by oid
+ * (rather than by path from the commit) reads each object once: what makes walking a long
+ * history cheap.
+ */
+export async function readTreeEntries(repo: GitRepo, oid: string): Promise<Map<string, TreeEntry>> {
+  const { tree } = await git.readTree({ fs: readFs, dir: repo.dir, oid, cache: repo.cache });
+  return new Map(tree.map((e) => [e.path, { oid: e.oid, type: e.type }]));
+}
+
+/** A blob's content as text, by its oid. */
+export async function readBlobText(repo: GitRepo, oid: string): Promise<string> {
+  const { blob } = await git.readBlob({ fs: readFs, dir: repo.dir, oid, cache: repo.cache });
+  return Buffer.from(blob).toString('utf8');
 }
 
 /** The oid git gives this content as a blob (compare with `blobOidsAtCommit` without reading the blob). */
@@ -199,13 +230,14 @@ function isWanted(filepath: string, wanted: ReadonlySet<string>): boolean {
 export async function logCommits(repo: GitRepo, options: { ref?: string; depth?: number } = {}): Promise<CommitInfo[]> {
   let entries;
   try {
-    entries = await git.log({ fs, dir: repo.dir, ref: options.ref ?? 'HEAD', depth: options.depth, cache: repo.cache });
+    entries = await git.log({ fs: readFs, dir: repo.dir, ref: options.ref ?? 'HEAD', depth: options.depth, cache: repo.cache });
   } catch (e) {
     if ((e as { code?: string }).code === 'NotFoundError' && !options.ref) return [];
     throw e;
   }
   return entries.map((e) => ({
     oid: e.oid,
+    tree: e.commit.tree,
     message: e.commit.message.trimEnd(),
     author: { name: e.commit.author.name, email: e.commit.author.email, time: new Date(e.commit.author.timestamp * 1000).toISOString() },
     parents: e.commit.parent,

@@ -12,3 +12,4 @@ export * from './remotes-file.js';
 export * from './label-studio.js';
 export * from './decisions-file.js';
 export * from './ci-workflow.js';
+export * from './settings.js';

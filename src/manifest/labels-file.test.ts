@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseLabelsCsv, serializeLabels } from './labels-file.js';
+import { diffLabelsText, parseLabelsCsv, serializeLabels } from './labels-file.js';
 
 describe('labels CSV', () => {
   it('serialises sorted, two columns, quoting where needed, and parses back', () => {
@@ -95,5 +95,53 @@ describe('labels CSV from an untrusted commit', () => {
     const r = parseLabelsCsv('path,label\nfashion/shirt/1.png,shirt\nfashion/../../../x,shirt\n', { lines: true });
     expect([...r.labels.keys()]).toEqual(['fashion/shirt/1.png']);
     expect(r.issues.map((i) => i.message)).toEqual(["unsafe path 'fashion/../../../x': has a '..' segment"]);
+  });
+});
+
+describe('diffLabelsText (the journal\'s relabel count)', () => {
+  // a small deterministic generator
+  let seed = 7;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const classes = ['bag', 'coat', 'dress'];
+
+  it('agrees with comparing the parsed maps on random edits of a large file', () => {
+    for (let round = 0; round < 30; round++) {
+      const before = new Map<string, string>();
+      for (let i = 0; i < 2000; i++) before.set(`${classes[i % 3]}/img-${String(rand(100000)).padStart(6, '0')}.png`, classes[rand(3)]!);
+      const after = new Map(before);
+      const keys = [...before.keys()];
+      const edits = rand(12);
+      for (let e = 0; e < edits; e++) {
+        const k = keys[rand(keys.length)]!;
+        const kind = rand(3);
+        if (kind === 0) after.set(k, classes[(classes.indexOf(after.get(k) ?? 'bag') + 1) % 3]!);
+        else if (kind === 1) after.delete(k);
+        else after.set(`new/${round}-${e}.png`, classes[rand(3)]!);
+      }
+      const d = diffLabelsText(serializeLabels(before), serializeLabels(after))!;
+      const relabelled = [...before].filter(([p, l]) => after.has(p) && after.get(p) !== l).length;
+      expect(d.relabelled).toBe(relabelled);
+      expect([...d.removed.keys()].sort()).toEqual([...before.keys()].filter((p) => !after.has(p)).sort());
+      expect([...d.added.keys()].sort()).toEqual([...after.keys()].filter((p) => !before.has(p)).sort());
+    }
+  });
+
+  it('handles empty files, identical files and a change in the last row', () => {
+    const empty = serializeLabels(new Map());
+    const one = serializeLabels(new Map([['a.png', 'x']]));
+    expect(diffLabelsText(empty, empty)).toEqual({ relabelled: 0, removed: new Map(), added: new Map() });
+    expect(diffLabelsText(empty, one)).toEqual({ relabelled: 0, removed: new Map(), added: new Map([['a.png', 'x']]) });
+    expect(diffLabelsText(one, serializeLabels(new Map([['a.png', 'y']])))!.relabelled).toBe(1);
+    expect(diffLabelsText(one, one)!.relabelled).toBe(0);
+  });
+
+  it('declines files not in the plain committed form (the caller parses them)', () => {
+    const one = serializeLabels(new Map([['a.png', 'x']]));
+    expect(diffLabelsText(one, serializeLabels(new Map([['a,b.png', 'x']])))).toBeUndefined();
+    expect(diffLabelsText(one, 'path,label\r\na.png,x\r\n')).toBeUndefined();
+    expect(diffLabelsText(one, 'path,label\nb.png,x\na.png,y\n')).toBeUndefined(); // not sorted
   });
 });

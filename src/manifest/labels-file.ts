@@ -132,3 +132,94 @@ export function serializeLabels(labels: ReadonlyMap<string, string>): string {
   const rows = [...labels.entries()].sort((a, b) => compareStrings(a[0], b[0]));
   return stringify([['path', 'label'], ...rows], { record_delimiter: 'unix' });
 }
+
+/** Label changes between two committed labels files: `diffLabelsText`'s answer. */
+export interface LabelsTextDiff {
+  /** Paths on both sides whose label changed. */
+  relabelled: number;
+  /** Paths only in `before`, with their label. */
+  removed: Map<string, string>;
+  /** Paths only in `after`, with their label. */
+  added: Map<string, string>;
+}
+
+const PLAIN_HEADER = 'path,label\n';
+
+/** Length of the longest common run of `a` from `i` and `b` from `j` (doubling, then halving: equal stretches cost a few memcmp). */
+function commonRun(a: string, i: number, b: string, j: number): number {
+  const max = Math.min(a.length - i, b.length - j);
+  let lo = 0;
+  let hi = Math.min(256, max);
+  while (hi <= max && a.substring(i, i + hi) === b.substring(j, j + hi)) {
+    lo = hi;
+    if (hi === max) return max;
+    hi = Math.min(hi * 2, max);
+  }
+  // a[i, i+lo) equals; a[i, i+hi) does not
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (a.substring(i + lo, i + mid) === b.substring(j + lo, j + mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The label changes between two committed labels files (`serializeLabels`'s plain form: header
+ * `path,label`, rows sorted by path, no quoting), found by walking both texts and skipping the
+ * stretches they share, so two versions of a 100,000-row file that differ in a few rows cost
+ * little more than those rows. Undefined when either text is not in that form (the caller
+ * parses both then).
+ */
+export function diffLabelsText(before: string, after: string): LabelsTextDiff | undefined {
+  const plain = (t: string): boolean => t.startsWith(PLAIN_HEADER) && !t.includes('"') && !t.includes('\r');
+  if (!plain(before) || !plain(after)) return undefined;
+  const out: LabelsTextDiff = { relabelled: 0, removed: new Map(), added: new Map() };
+  const row = (t: string, at: number): { path: string; label: string; next: number } | undefined => {
+    let end = t.indexOf('\n', at);
+    if (end < 0) end = t.length;
+    const comma = t.indexOf(',', at);
+    if (comma <= at || comma >= end - 1) return undefined; // no comma, an empty path or an empty label
+    const second = t.indexOf(',', comma + 1);
+    if (second >= 0 && second < end) return undefined;
+    return { path: t.slice(at, comma), label: t.slice(comma + 1, end), next: end + 1 };
+  };
+  let i = PLAIN_HEADER.length;
+  let j = PLAIN_HEADER.length;
+  let prevA: string | undefined;
+  let prevB: string | undefined;
+  while (i < before.length || j < after.length) {
+    const run = commonRun(before, i, after, j);
+    if (run > 0) {
+      // skip whole shared lines only
+      const cut = before.lastIndexOf('\n', i + run - 1);
+      if (cut >= i) {
+        const shared = cut + 1 - i;
+        i += shared;
+        j += shared;
+      }
+    }
+    if (i >= before.length && j >= after.length) break;
+    const a = i < before.length ? row(before, i) : undefined;
+    const b = j < after.length ? row(after, j) : undefined;
+    if ((i < before.length && !a) || (j < after.length && !b)) return undefined;
+    if ((a && prevA !== undefined && compareStrings(prevA, a.path) >= 0) || (b && prevB !== undefined && compareStrings(prevB, b.path) >= 0)) return undefined;
+    const order = !a ? 1 : !b ? -1 : compareStrings(a.path, b.path);
+    if (order === 0) {
+      if (a!.label !== b!.label) out.relabelled++;
+      prevA = a!.path;
+      prevB = b!.path;
+      i = a!.next;
+      j = b!.next;
+    } else if (order < 0) {
+      out.removed.set(a!.path, a!.label);
+      prevA = a!.path;
+      i = a!.next;
+    } else {
+      out.added.set(b!.path, b!.label);
+      prevB = b!.path;
+      j = b!.next;
+    }
+  }
+  return out;
+}

@@ -12,6 +12,7 @@
 import { stringify } from 'yaml';
 import * as z from 'zod';
 import { formatIssue, parseYamlWithSchema } from './parse-yaml.js';
+import { parsePlainYaml } from './plain-yaml.js';
 import { imageStepSchema, oidSchema, PRESETS } from './schema.js';
 
 export const LOCK_FILE = 'd2.lock';
@@ -86,6 +87,9 @@ export function serializeLock(l: Lock): string {
 }
 
 export function parseLock(text: string, file = LOCK_FILE): { lock?: Lock; problems: string[] } {
+  // d2's own output, read without the YAML parser (plain-yaml.ts); anything else goes through it
+  const plain = lockSchema.safeParse(parsePlainYaml(text));
+  if (plain.success) return { lock: plain.data, problems: [] };
   const { value, issues } = parseYamlWithSchema(text, lockSchema);
   if (value && issues.length === 0) return { lock: value, problems: [] };
   return { problems: issues.map((i) => formatIssue(file, i)) };

@@ -11,6 +11,7 @@
 import { stringify } from 'yaml';
 import * as z from 'zod';
 import { formatIssue, parseYamlWithSchema } from './parse-yaml.js';
+import { parsePlainYaml } from './plain-yaml.js';
 import { SOURCES_DIR } from './manifest-file.js';
 import { oidSchema, sourceNameSchema } from './schema.js';
 
@@ -57,6 +58,9 @@ export function serializeSnapshot(s: Snapshot): string {
 
 /** Parse a snapshot file; throws nothing, returns the problems as printable lines. */
 export function parseSnapshot(text: string, file: string): { snapshot?: Snapshot; problems: string[] } {
+  // d2's own output, read without the YAML parser (plain-yaml.ts); anything else goes through it
+  const plain = snapshotSchema.safeParse(parsePlainYaml(text));
+  if (plain.success) return { snapshot: plain.data, problems: [] };
   const { value, issues } = parseYamlWithSchema(text, snapshotSchema);
   if (value && issues.length === 0) return { snapshot: value, problems: [] };
   return { problems: issues.map((i) => formatIssue(file, i)) };

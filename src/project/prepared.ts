@@ -12,12 +12,12 @@ import os from 'node:os';
 import { hasBlockingProblems, serializeDataset, type Counts, type DatasetProblem, type ItemSet, type ResolvedDataset } from '../core/dataset.js';
 import type { CommonOptions } from '../core/progress.js';
 import { InvalidArgument, ItemInvalid, throwIfAborted } from '../errors/index.js';
-import { isTableSource, type ImageStep } from '../manifest/index.js';
+import { isTableSource, type ImageStep, type Manifest } from '../manifest/index.js';
 import { buildPacks, ITEM_SETS, type PackedDataset, type PackStats, type SkippedItem } from './packing.js';
 import { resolvePreprocess, type ResolvedPreprocess } from './preprocess-config.js';
 import { buildTablePacks } from './table-packing.js';
 import type { Project } from './project.js';
-import { loadState, resolveStateDataset, type ProjectState } from './revision.js';
+import { loadState, loadWorkingState, resolveStateDataset, type ProjectState } from './revision.js';
 
 export interface DataPreprocessSummary {
   modality: 'image' | 'table';
@@ -86,13 +86,19 @@ export interface Packing {
 /** Whether a state's data is to be packed too (the default), or only resolved. */
 export interface PrepareOptions extends CommonOptions {
   rev?: string;
+  /**
+   * The working tree with this manifest instead of d2.yaml (an experiment's change, applied in
+   * memory: nothing is written). Not with `rev`.
+   */
+  manifest?: { manifest: Manifest; manifestText: string };
   preprocess?: boolean;
   workers?: number;
 }
 
 /** Resolve a state, store its dataset and pack it (unless `preprocess: false`). Expects the lock held. */
 export async function prepareData(project: Project, options: PrepareOptions): Promise<PreparedData> {
-  const state = await loadState(project, options.rev);
+  if (options.manifest && options.rev !== undefined) throw new InvalidArgument('a manifest override applies to the working tree only, not to a revision');
+  const state = options.manifest ? await loadWorkingState(project, options.manifest) : await loadState(project, options.rev);
   const resolved = await resolveStateDataset(project, state);
   const datasetOid = project.store.putBytes(serializeDataset(resolved));
   const base: PreparedData = {

@@ -69,7 +69,7 @@ export async function collectObjects(store: ObjectStore, revisions: readonly Rev
   };
 
   for (const rev of revisions) {
-    const at = revisionLabel(rev.commit);
+    const at = revisionLabel(rev.commit, rev.experiment);
     if (kinds.has('raw')) {
       for (const { name, snapshot } of rev.snapshots) {
         const ref: ObjectRef = { kind: 'raw', where: `source '${name}' ${at}` };

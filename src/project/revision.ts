@@ -14,17 +14,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { resolveDataset, type ModelTestRow, type ResolvedDataset, type SourceInput } from '../core/dataset.js';
-import { LabelsInvalid, ObjectNotFound } from '../errors/index.js';
-import { blobOidsAtCommit, headCommit, openGitRepo, readFileAtCommit, resolveRev, revisionCommits, type GitRepo } from '../git/index.js';
+import { LabelsInvalid, ObjectNotFound, RevNotFound } from '../errors/index.js';
+import { EXPS_REF_PREFIX, headCommit, listRecordRefs, openGitRepo, readBlobText, readTreeEntries, resolveRecordRef, resolveRev, revisionCommits, type GitRepo, type TreeEntry } from '../git/index.js';
 import type { ProgressHandler } from '../core/progress.js';
-import { formatIssue, labelsPath, LOCK_FILE, MANIFEST_FILE, parseLabelsCsv, parseLock, snapshotPath, SOURCES_DIR, type Lock, type Manifest, type Snapshot } from '../manifest/index.js';
+import { formatIssue, labelsPath, LOCK_FILE, MANIFEST_FILE, parseLabelsCsv, parseLock, parseManifest, snapshotPath, SOURCES_DIR, type Labels, type Lock, type Manifest, type Snapshot } from '../manifest/index.js';
 import { relativePosix } from '../util/paths.js';
 import { loadManifest, type Project } from './project.js';
 import { parseSnapshotText, parseSourceTexts, readListing, readWorkingSourceTexts, type SourceState } from './sources.js';
 
 export interface ProjectState {
-  /** The commit this state was read from; null for the working tree. */
+  /** The commit this state was read from; null for the working tree (and for an experiment). */
   commit: string | null;
+  /** Set when the state is an experiment's (`d2 exp run`): its name and the tree it records. */
+  experiment?: { name: string; tree: string };
   manifest: Manifest;
   manifestText: string;
   /** Declared sources that have been added (a declared source never added has no entry). */
@@ -43,29 +45,33 @@ export function readWorkingText(project: Project, rel: string): string | undefin
   }
 }
 
-export async function loadWorkingState(project: Project): Promise<ProjectState> {
+/**
+ * The working tree's state. With `manifest`, the sources and settings are that manifest's
+ * instead of d2.yaml's (an experiment's change applied in memory; nothing is written).
+ */
+export async function loadWorkingState(project: Project, override?: { manifest: Manifest; manifestText: string }): Promise<ProjectState> {
+  const manifest = override?.manifest ?? project.manifest;
   const sources = new Map<string, SourceState>();
-  for (const name of Object.keys(project.manifest.sources)) {
+  for (const name of Object.keys(manifest.sources)) {
     const s = parseSourceTexts(name, readWorkingSourceTexts(project, name));
     if (s) sources.set(name, s);
   }
   return {
     commit: null,
-    manifest: project.manifest,
-    manifestText: project.manifestText,
+    manifest,
+    manifestText: override?.manifestText ?? project.manifestText,
     sources,
     readText: async (rel) => readWorkingText(project, rel),
   };
 }
 
-export async function loadStateAtRev(project: Project, rev: string, repo?: GitRepo): Promise<ProjectState> {
-  const reader = new RevisionReader(project, repo ?? (await openGitRepo(project.root)));
-  const commit = await reader.resolve(rev);
-  const readText = (rel: string): Promise<string | undefined> => reader.readText(commit, rel);
-  const where = ` (at ${commit.slice(0, 7)})`;
+/** The state recorded in a commit or in an experiment's tree (`oid` is either). */
+async function loadStateAt(reader: RevisionReader, rev: string, oid: string, experiment?: string): Promise<ProjectState> {
+  const readText = (rel: string): Promise<string | undefined> => reader.readText(oid, rel);
+  const where = experiment !== undefined ? ` (in experiment '${experiment}')` : ` (at ${oid.slice(0, 7)})`;
   const manifestText = await readText(MANIFEST_FILE);
   if (manifestText === undefined) {
-    throw new ObjectNotFound(`'${MANIFEST_FILE}' is not in commit '${rev}'`, { data: { rev, commit }, hint: 'that commit predates d2 in this repository' });
+    throw new ObjectNotFound(`'${MANIFEST_FILE}' is not in ${experiment !== undefined ? 'experiment' : 'commit'} '${rev}'`, { data: { rev, commit: oid }, hint: 'that commit predates d2 in this repository' });
   }
   const manifest = loadManifest(manifestText, `${MANIFEST_FILE}${where}`);
   const sources = new Map<string, SourceState>();
@@ -75,10 +81,29 @@ export async function loadStateAtRev(project: Project, rev: string, repo?: GitRe
     const s = parseSourceTexts(name, { ...(snapshot !== undefined ? { snapshot } : {}), ...(labels !== undefined ? { labels } : {}) }, where);
     if (s) sources.set(name, s);
   }
-  return { commit, manifest, manifestText, sources, readText };
+  if (experiment !== undefined) return { commit: null, experiment: { name: experiment, tree: oid }, manifest, manifestText, sources, readText };
+  return { commit: oid, manifest, manifestText, sources, readText };
 }
 
-/** Working tree when `rev` is undefined, else the commit `rev` names. */
+/**
+ * The state a revision names: a commit (anything git resolves), else an experiment of that name
+ * (`refs/d2/exps/<rev>`, see project/experiments.ts): `d2 diff NAME`, `d2 build --rev NAME` and
+ * every other verb that takes a revision accept an experiment where git knows no such revision.
+ */
+export async function loadStateAtRev(project: Project, rev: string, repo?: GitRepo): Promise<ProjectState> {
+  const reader = new RevisionReader(project, repo ?? (await openGitRepo(project.root)));
+  let commit: string;
+  try {
+    commit = await reader.resolve(rev);
+  } catch (e) {
+    const tree = e instanceof RevNotFound ? await resolveRecordRef(reader.repo, EXPS_REF_PREFIX, rev) : undefined;
+    if (tree === undefined) throw e;
+    return loadStateAt(reader, rev, tree, rev);
+  }
+  return loadStateAt(reader, rev, commit);
+}
+
+/** Working tree when `rev` is undefined, else the commit (or experiment) `rev` names. */
 export async function loadState(project: Project, rev?: string, repo?: GitRepo): Promise<ProjectState> {
   return rev === undefined ? loadWorkingState(project) : loadStateAtRev(project, rev, repo);
 }
@@ -106,7 +131,7 @@ export async function resolveStateDataset(project: Project, state: ProjectState)
     if (!project.store.has(s.snapshot.listing)) {
       throw new ObjectNotFound(`listing of source '${name}' (object ${s.snapshot.listing.slice(0, 12)}) is not in the store`, {
         data: { source: name, oid: s.snapshot.listing },
-        hint: state.commit ? 'fetch the store objects of that commit (d2 pull) first' : "run 'd2 add --all'",
+        hint: state.commit || state.experiment ? 'fetch the store objects of that commit (d2 pull) first' : "run 'd2 add --all'",
       });
     }
     inputs.push({ name, entries: readListing(project.store, s.snapshot.listing), labels: s.labels, ...(decl.split ? { pin: decl.split } : {}) });
@@ -124,15 +149,20 @@ export async function resolveStateDataset(project: Project, state: ProjectState)
 
 /** The d2 files of one revision that reference objects. */
 export interface RevisionFiles {
-  /** null: the working tree. */
+  /** null: the working tree. For an experiment, the tree it records. */
   commit: string | null;
+  /** Set for an experiment's files (`commit` is then its tree). */
+  experiment?: string;
+  /** Blob oids of the project's root files and of `d2.sources/` files, by name (commits only). */
+  blobs?: { root: Map<string, string>; sources: Map<string, string> };
   snapshots: { name: string; snapshot: Snapshot }[];
   lock?: Lock;
   /** Set when the revision has a d2.lock that fails its checks (what it names is unknown). */
   lockProblems?: string[];
 }
 
-export function revisionLabel(commit: string | null): string {
+export function revisionLabel(commit: string | null, experiment?: string): string {
+  if (experiment !== undefined) return `in experiment '${experiment}'`;
   return commit ? `at ${commit.slice(0, 7)}` : 'in the working tree';
 }
 
@@ -140,6 +170,11 @@ export function revisionLabel(commit: string | null): string {
 export class RevisionReader {
   private readonly snapshots = new Map<string, Snapshot>();
   private readonly locks = new Map<string, { lock?: Lock; problems: string[] } | undefined>();
+  private readonly manifests = new Map<string, Manifest | undefined>();
+  private readonly labels = new Map<string, Labels | undefined>();
+  private readonly trees = new Map<string, Promise<Map<string, TreeEntry>>>();
+  /** Root trees of commits whose log entry was read already (saves reading the commit again). */
+  private readonly rootTrees = new Map<string, string>();
   private readonly prefix: string;
 
   constructor(readonly project: Project, readonly repo: GitRepo) {
@@ -167,14 +202,47 @@ export class RevisionReader {
     return headCommit(this.repo);
   }
 
+  /** The entries of a tree (a commit's oid: its root tree), read once per reader. */
+  private tree(oid: string): Promise<Map<string, TreeEntry>> {
+    let t = this.trees.get(oid);
+    if (!t) {
+      t = readTreeEntries(this.repo, oid).catch((e: unknown) => {
+        if ((e as { code?: string }).code === 'NotFoundError') return new Map<string, TreeEntry>();
+        throw e;
+      });
+      this.trees.set(oid, t);
+    }
+    return t;
+  }
+
+  /** Tell the reader a commit's root tree (from a log entry), so it need not read the commit. */
+  knowTree(commit: string, tree: string): void {
+    this.rootTrees.set(commit, tree);
+  }
+
+  /** The entries of a project folder at a commit (or in an experiment's tree); undefined when absent. */
+  private async folder(commit: string, rel: string): Promise<Map<string, TreeEntry> | undefined> {
+    let entries = await this.tree(this.rootTrees.get(commit) ?? commit);
+    for (const part of this.gitPath(rel).split('/').filter(Boolean)) {
+      const e = entries.get(part);
+      if (!e || e.type !== 'tree') return undefined;
+      entries = await this.tree(e.oid);
+    }
+    return entries;
+  }
+
   /** A project file's text at a commit, or undefined when the commit has no such file. */
-  readText(commit: string, rel: string): Promise<string | undefined> {
-    return readFileAtCommit(this.repo, commit, this.gitPath(rel));
+  async readText(commit: string, rel: string): Promise<string | undefined> {
+    const dir = path.posix.dirname(rel);
+    const e = (await this.folder(commit, dir === '.' ? '' : dir))?.get(path.posix.basename(rel));
+    return e && e.type === 'blob' ? readBlobText(this.repo, e.oid) : undefined;
   }
 
   /** Blob oids of the files in a project folder at a commit, by name. */
-  blobs(commit: string, rel: string): Promise<Map<string, string>> {
-    return blobOidsAtCommit(this.repo, commit, this.gitPath(rel));
+  async blobs(commit: string, rel: string): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const [name, e] of (await this.folder(commit, rel)) ?? []) if (e.type === 'blob') out.set(name, e.oid);
+    return out;
   }
 
   /** The d2.lock of a commit, parsed (undefined when absent or unreadable). */
@@ -183,26 +251,60 @@ export class RevisionReader {
     return text === undefined ? undefined : parseLock(text).lock;
   }
 
-  async at(commit: string): Promise<RevisionFiles> {
-    const out: RevisionFiles = { commit, snapshots: [] };
+  /** A blob's text, by its oid. */
+  blobText(oid: string): Promise<string> {
+    return readBlobText(this.repo, oid);
+  }
+
+  /** A blob's text, parsed once per distinct blob. */
+  private async parsedBlob<T>(cache: Map<string, T | undefined>, blob: string | undefined, parse: (text: string) => T | undefined): Promise<T | undefined> {
+    if (blob === undefined) return undefined;
+    if (!cache.has(blob)) {
+      let value: T | undefined;
+      try {
+        value = parse(await readBlobText(this.repo, blob));
+      } catch {
+        value = undefined; // a damaged file reads as absent here; the verbs that need it report it
+      }
+      cache.set(blob, value);
+    }
+    return cache.get(blob);
+  }
+
+  /** The d2.yaml of a revision's files (from `at`), parsed once per blob; undefined when absent or invalid. */
+  manifestOf(files: RevisionFiles): Promise<Manifest | undefined> {
+    return this.parsedBlob(this.manifests, files.blobs?.root.get(MANIFEST_FILE), (t) => parseManifest(t).manifest);
+  }
+
+  /** A source's committed labels in a revision's files (from `at`), parsed once per blob. */
+  labelsOf(files: RevisionFiles, source: string): Promise<Labels | undefined> {
+    const rel = labelsPath(source);
+    return this.parsedBlob(this.labels, files.blobs?.sources.get(rel.slice(SOURCES_DIR.length + 1)), (t) => {
+      const { labels, issues } = parseLabelsCsv(t);
+      return issues.length ? undefined : labels;
+    });
+  }
+
+  async at(commit: string, experiment?: string): Promise<RevisionFiles> {
+    const out: RevisionFiles = { commit, snapshots: [], ...(experiment !== undefined ? { experiment } : {}) };
     const sources = await this.blobs(commit, SOURCES_DIR);
     for (const [file, blob] of [...sources].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       if (!file.endsWith('.yaml')) continue;
       let s = this.snapshots.get(blob);
       if (!s) {
-        const text = await this.readText(commit, `${SOURCES_DIR}/${file}`);
-        if (text === undefined) continue;
-        s = parseSnapshotText(text, `${SOURCES_DIR}/${file} (at ${commit.slice(0, 7)})`);
+        const text = await readBlobText(this.repo, blob);
+        s = parseSnapshotText(text, `${SOURCES_DIR}/${file} (${revisionLabel(commit, experiment)})`);
         this.snapshots.set(blob, s);
       }
       out.snapshots.push({ name: s.source, snapshot: s });
     }
     const root = await this.blobs(commit, '');
+    out.blobs = { root, sources };
     const lockBlob = root.get(LOCK_FILE);
     if (lockBlob !== undefined) {
       if (!this.locks.has(lockBlob)) {
-        const text = await this.readText(commit, LOCK_FILE);
-        this.locks.set(lockBlob, text === undefined ? undefined : parseLock(text, `${LOCK_FILE} (at ${commit.slice(0, 7)})`));
+        const text = await readBlobText(this.repo, lockBlob);
+        this.locks.set(lockBlob, parseLock(text, `${LOCK_FILE} (${revisionLabel(commit, experiment)})`));
       }
       const parsed = this.locks.get(lockBlob);
       if (parsed?.lock) out.lock = parsed.lock;
@@ -237,6 +339,16 @@ export function workingFiles(project: Project): RevisionFiles {
 }
 
 
+/** The d2 files of every experiment (`refs/d2/exps/*`): what they need is kept, pushed and pulled like a commit's. */
+export async function experimentFiles(reader: RevisionReader, names?: readonly string[]): Promise<RevisionFiles[]> {
+  const out: RevisionFiles[] = [];
+  for (const [name, tree] of await listRecordRefs(reader.repo, EXPS_REF_PREFIX)) {
+    if (names && !names.includes(name)) continue;
+    out.push(await reader.at(tree, name));
+  }
+  return out;
+}
+
 /**
  * The d2 files of the working tree and of every revision of every branch and tag (fsck and
  * gc walk them all). A folder that is not in a git repository has the working tree only.
@@ -250,6 +362,7 @@ export async function allRevisionFiles(project: Project, onProgress?: ProgressHa
       revisions.push(await reader.at(commits[i]!));
       if (i % 50 === 49) onProgress?.({ phase: 'revisions', loaded: i + 1, total: commits.length });
     }
+    revisions.push(...(await experimentFiles(reader)));
   } catch (e) {
     if ((e as { code?: string }).code !== 'NotAGitRepository') throw e;
   }

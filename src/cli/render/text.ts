@@ -2,7 +2,7 @@
  * Plain-text views of api results (what a person reads at a terminal). Each takes the api's
  * return value unchanged (the same data `--json` prints) and returns lines for stdout.
  */
-import type { AddResult, CommitResult, FileChanges, FsckResult, InitResult, LogResult, StatusResult, SourceStatus } from '../../index.js';
+import type { AddResult, CommitResult, FileChanges, FsckResult, InitResult, StatusResult, SourceStatus } from '../../index.js';
 import { formatBytes, plural, shortOid, type Style } from './style.js';
 
 export function renderInit(r: InitResult, s: Style): string {
@@ -104,22 +104,6 @@ export function renderStatus(r: StatusResult, s: Style, limit: number): string {
 
 export function renderCommit(r: CommitResult): string {
   return `[${r.branch ?? 'detached'} ${shortOid(r.commit)}] ${plural(r.changed.length, 'file')} changed: ${r.changed.join(', ')}\n`;
-}
-
-export function renderLog(r: LogResult, s: Style): string {
-  if (r.commits.length === 0) return 'no commits yet\n';
-  const out: string[] = [];
-  for (const c of r.commits) {
-    const items = Object.values(c.sources).reduce((n, x) => n + x.items, 0);
-    const subject = c.message.split('\n')[0] ?? '';
-    const srcs = Object.keys(c.sources).length;
-    const m = c.model?.metrics;
-    const score = m?.test ? ` test acc ${(m.test.accuracy * 100).toFixed(1)}%` : m?.validation ? ` val acc ${(m.validation.accuracy * 100).toFixed(1)}%` : '';
-    const tests = m?.modelTests ? `, model tests ${m.modelTests.passed}/${m.modelTests.count}` : '';
-    const model = c.model ? s.cyan(`  model${score}${tests}`) : '';
-    out.push(`${s.yellow(shortOid(c.commit))} ${s.dim(c.time.slice(0, 16).replace('T', ' '))} ${subject}${srcs ? s.dim(`  [${plural(items, 'item')} in ${plural(srcs, 'source')}]`) : ''}${model}`);
-  }
-  return `${out.join('\n')}\n`;
 }
 
 export function renderFsck(r: FsckResult, s: Style): string {
