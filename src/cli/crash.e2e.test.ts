@@ -10,6 +10,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { D2_BIN, lastJson, runD2, tempDir, TEST_ENV } from '../testing/index.js';
+import { seededRandom as random } from '../util/seeded-random.js';
 
 const KILLS = 10;
 
@@ -17,18 +18,6 @@ async function ok(args: string[], cwd: string): Promise<any> {
   const r = await runD2([...args, '--json'], { cwd });
   expect(r.exitCode, `d2 ${args.join(' ')}: ${r.stdout.slice(-2000)}${r.stderr.slice(-2000)}`).toBe(0);
   return lastJson(r.stdout).data;
-}
-
-/** A seeded generator (mulberry32): the same kill moments on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Every object file under `objects/` whose content does not hash to its name. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgument } from '../errors/index.js';
 import { calibrateJoint, confidentJoint, findLabelIssues, perClassThresholds, type LabelIssueFilter } from './confident-learning.js';
+import { seededRandom as mulberry32 } from '../util/seeded-random.js';
 
 // Probabilities in the hand-computed cases are multiples of 1/16 and classes hold 2 or 4 items,
 // so every threshold and comparison below is exact in floating point.
@@ -306,17 +307,6 @@ describe('findLabelIssues edge cases', () => {
   });
 });
 
-/** Seeded PRNG (mulberry32): uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A synthetic noisy dataset: each item has a true class y; its "out-of-sample" probabilities are

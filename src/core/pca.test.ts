@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pca, symmetricEigen } from './pca.js';
+import { seededRandom as rng } from '../util/seeded-random.js';
 
-/** A seeded stream of numbers in [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('symmetricEigen', () => {
   it('diagonalises a symmetric matrix: A v = λ v for every pair', () => {

@@ -8,6 +8,9 @@
  * picomatch); it is loaded with `import()` only when a UMAP map is asked for.
  */
 import { pca } from './pca.js';
+import { seededRandom } from '../util/seeded-random.js';
+
+export { seededRandom };
 
 export type MapMethod = 'pca' | 'umap';
 
@@ -19,17 +22,6 @@ export interface Projection {
   explained?: number[];
 }
 
-/** A seeded stream of numbers in [0, 1) (mulberry32): UMAP's only source of randomness. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface UmapOptions {
   seed: number;
