@@ -20,7 +20,10 @@ export { remoteAdd, remoteList, remoteRemove, type RemoteAddOptions, type Remote
 export { push, type PushOptions, type PushResult } from './api/push.js';
 export { pull, type PullOptions, type PullResult } from './api/pull.js';
 export { gc, type GcOptions, type GcResult } from './api/gc.js';
-export { data, type DataOptions, type DataResult, type DataPreprocessSummary } from './api/data.js';
+export { restore, type RestoreOptions, type RestoreResult } from './api/restore.js';
+export type { SourceFile } from './project/working-files.js';
+export type { PathChange } from './git/repo.js';
+export { data, type DataOptions, type DataResult, type DataPreprocessSummary, type FilesNotAdded } from './api/data.js';
 export { build, type BuildOptions, type BuildResult } from './api/build.js';
 export { describeArchitecture, TRAINER_VERSION, type BuildRecord, type BuildMetrics, type SetMetricsSummary } from './project/builds.js';
 export {

@@ -113,9 +113,11 @@ export async function add(options: AddOptions): Promise<AddResult> {
       for (const t of targets) sources.push(await addSource(project, t, options));
       const manifestUpdated = manifestText !== project.manifestText;
       if (manifestUpdated) writeFileAtomicSync(path.join(project.root, MANIFEST_FILE), manifestText);
+      // A folder's entry ends in '/' (folders only); a table's must not, or git would still
+      // see the file ('/data/houses.csv/' matches no file).
       const ignore = targets
         .filter((t) => isInside(project.root, t.abs))
-        .map((t) => `/${relativePosix(project.root, t.abs)}/`);
+        .map((t) => `/${relativePosix(project.root, t.abs)}${isTableSource(t.decl) ? '' : '/'}`);
       const gitignoreEntries = ensureGitignoreEntries(project.root, ignore);
       return { sources, manifestUpdated, gitignoreEntries };
     });
@@ -219,7 +221,15 @@ async function addSource(project: Project, target: Target, options: AddOptions):
   const { name, decl, abs } = target;
   const store = project.store;
   const progress = options.onProgress;
-  if (!fs.existsSync(abs)) throw new PathNotFound(`folder '${decl.path}' of source '${name}' does not exist`, { data: { source: name, path: decl.path } });
+  if (!fs.existsSync(abs)) {
+    const recorded = readWorkingSource(project, name) !== undefined;
+    throw new PathNotFound(`folder '${decl.path}' of source '${name}' does not exist`, {
+      data: { source: name, path: decl.path },
+      hint: recorded
+        ? "run 'd2 pull' to fetch its files from the remote (a fresh clone has none yet), or 'd2 restore' if they are in the local store"
+        : `create it, or remove source '${name}' from d2.yaml`,
+    });
+  }
 
   const cacheFile = statCachePath(project, name);
   const cache = StatCache.read(cacheFile);

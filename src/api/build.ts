@@ -8,10 +8,12 @@
  * revision (`rev`) writes nothing to the working tree.
  */
 import type { EpochEvent } from '../engine/train.js';
+import { throwIfAborted } from '../errors/index.js';
 import type { EngineRequest } from '../engine/engines.js';
 import { ensureBuild, type BuildRecord } from '../project/builds.js';
 import { writeLockFor } from '../project/lock-writer.js';
 import { describePrepared, prepareData, type DataResult } from '../project/prepared.js';
+import { filesNotAdded } from '../project/working-tree-scan.js';
 import { runVerb, type VerbOptions } from './verb.js';
 
 export interface BuildOptions extends VerbOptions {
@@ -59,8 +61,12 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    // Files never added are not in the dataset: counted now, so the result can say so.
+    const notAdded = options.rev === undefined ? await filesNotAdded(project, options) : [];
     const made = await ensureBuild(project, prepared, options);
+    // Ctrl-C after the build was stored: d2.lock is left as it was (a rerun reuses the build).
+    throwIfAborted(options.signal);
     const lockWritten = options.rev === undefined && writeLockFor(project, made);
-    return { ...made, lockWritten, data: describePrepared(prepared) };
+    return { ...made, lockWritten, data: describePrepared(prepared, notAdded) };
   });
 }

@@ -31,6 +31,7 @@ import { findStateBuild, type StateBuild } from '../project/builds.js';
 import { predictItems } from '../project/predictions.js';
 import { prepareData, type PreparedData } from '../project/prepared.js';
 import type { Project } from '../project/project.js';
+import { filesNotAdded, type FilesNotAdded } from '../project/working-tree-scan.js';
 import { runVerb, type VerbOptions } from './verb.js';
 
 export { checkFailOn, parseFailOn, type FailCheck, type FailRule };
@@ -87,6 +88,8 @@ export interface DiffSide {
   dataset: string;
   /** The side's model, or null when none is built. */
   model: DiffModel | null;
+  /** The working tree's side only: files `d2 add` has not recorded yet (not in its dataset). */
+  filesNotAdded?: FilesNotAdded[];
 }
 
 export interface DiffResult {
@@ -237,7 +240,11 @@ export async function diff(options: DiffOptions = {}): Promise<DiffResult> {
         aModel = modelOf(a, pa, limit, mapA);
         bModel = modelOf(b, pb, limit, mapB);
       }
-      const side = (s: Side, model: DiffModel | null): DiffSide => ({ rev: s.rev ?? null, commit: s.prepared.state.commit, dataset: s.prepared.datasetOid, model });
+      const notAdded = aRev === undefined || bRev === undefined ? await filesNotAdded(project, options) : [];
+      const side = (s: Side, model: DiffModel | null): DiffSide => ({
+        rev: s.rev ?? null, commit: s.prepared.state.commit, dataset: s.prepared.datasetOid, model,
+        ...(s.rev === undefined ? { filesNotAdded: notAdded } : {}),
+      });
       const result: DiffResult = {
         schema: DIFF_SCHEMA,
         a: side(a, aModel),

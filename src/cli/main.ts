@@ -24,6 +24,7 @@ import { registerPush } from './commands/push.js';
 import { registerPull } from './commands/pull.js';
 import { registerGc } from './commands/gc.js';
 import { registerExport } from './commands/export.js';
+import { registerRestore } from './commands/restore.js';
 import type { Api, RunState } from './context.js';
 import { processIO, type CliIO } from './io.js';
 import { renderError } from './render/error.js';
@@ -38,7 +39,7 @@ export function createProgram(io: CliIO, api: Api, state: RunState): Command {
     .description('git for Software 2.0: version datasets, build models from them, diff their behaviour')
     .version(VERSION, '-V, --version')
     .option('--json', 'machine-readable output: JSON lines on stdout (progress, then one result or error)')
-    .option('-q, --quiet', 'print nothing but errors')
+    .option('-q, --quiet', 'no progress, warnings or hints: only results and errors')
     .option('-v, --verbose', 'more detail')
     .option('--debug', 'stack traces on errors')
     .option('-C, --dir <path>', 'run as if d2 was started in <path>')
@@ -77,6 +78,7 @@ Docs: docs/ in d2's repository (manifest.md, json-output.md, errors.md).
   registerPull(program, rt);
   registerFsck(program, rt);
   registerGc(program, rt);
+  registerRestore(program, rt);
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined });
     cmd.showSuggestionAfterError(true);

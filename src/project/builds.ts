@@ -21,7 +21,7 @@ import type { ItemSet } from '../core/dataset.js';
 import { evaluateSet, failingModelTests, serializeEvaluation, type Evaluation } from '../core/evaluation.js';
 import type { CommonOptions } from '../core/progress.js';
 import { isOid } from '../core/safe-path.js';
-import { DatasetBlocked, InvalidArgument, ModelNotBuilt, ObjectCorrupt, ObjectNotFound } from '../errors/index.js';
+import { DatasetBlocked, Interrupted, InvalidArgument, ModelNotBuilt, ObjectCorrupt, ObjectNotFound } from '../errors/index.js';
 import type { EngineRequest } from '../engine/engines.js';
 import type { EpochRecord } from '../engine/checkpoint.js';
 import type { Architecture } from '../engine/plan.js';
@@ -249,6 +249,13 @@ function summary(m: { count: number; accuracy: number; macroF1: number }): SetMe
   return { count: m.count, accuracy: m.accuracy, macroF1: m.macroF1 };
 }
 
+/** Interrupted, with what a rerun does, when the signal is aborted (between steps that run in this thread). */
+function throwIfStopped(signal: AbortSignal | undefined, rerun: string): void {
+  if (!signal?.aborted) return;
+  const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'aborted');
+  throw new Interrupted('interrupted after training, before the build was recorded', { data: { reason }, hint: rerun });
+}
+
 /** Run a model over the evaluation sets and compute metrics (shared by build and diff). */
 export async function evaluateModel(
   modelBytes: Uint8Array,
@@ -258,6 +265,7 @@ export async function evaluateModel(
   datasetOid: string,
   engine: EngineRequest,
   onProgress?: CommonOptions['onProgress'],
+  signal?: AbortSignal,
 ): Promise<{ evaluation: Evaluation; metrics: BuildMetrics }> {
   const { loadModel, predict } = await import('../engine/model.js');
   const model = await loadModel(modelBytes, { engine });
@@ -268,6 +276,7 @@ export async function evaluateModel(
     let done = 0;
     for (const name of names) {
       const s = sets[name]!;
+      throwIfStopped(signal, 'the model is trained (its checkpoint is kept): the same command evaluates it again');
       onProgress?.({ phase: 'evaluate', loaded: done, total: names.length, detail: { set: name } });
       if (s.y.length === 0) continue;
       const probs = await predict(model, s.x);
@@ -358,9 +367,10 @@ async function trainAndStore(
     ...(options.signal ? { signal: options.signal } : {}),
     onCheckpoint: (bytes) => store.state.write('checkpoint', key, bytes),
   });
+  throwIfStopped(options.signal, 'the model is trained (its checkpoint is kept): the same command evaluates it again');
   const modelOid = store.putBytes(trained.model);
   const sets: Partial<Record<ItemSet, LoadedSet>> = { validation, test: loadSet(store, record, 'test'), modelTest: loadSet(store, record, 'modelTest') };
-  const { evaluation, metrics } = await evaluateModel(trained.model, modelOid, sets, classes, prepared.datasetOid, trained.engine.name, options.onProgress);
+  const { evaluation, metrics } = await evaluateModel(trained.model, modelOid, sets, classes, prepared.datasetOid, trained.engine.name, options.onProgress, options.signal);
   const evaluationOid = store.putBytes(serializeEvaluation(evaluation));
   const pre = prepared.packing!;
   const build: BuildRecord = {
@@ -509,7 +519,7 @@ export async function resolveModelBuild(project: Project, options: CommonOptions
       const named = parseLock(text).lock?.model.build;
       throw new ModelNotBuilt(`d2.lock names build ${named ? `'${named.slice(0, 12)}'` : '(none)'}, which is not in this store`, {
         data: { build: named ?? null },
-        hint: "run 'd2 build' to build it here",
+        hint: "run 'd2 pull --with-models' to fetch it from the remote, or 'd2 build' to build it here",
       });
     }
     return { oid: found.oid, build: found.build, maxPixels: project.manifest.preprocess.maxPixels, commit: await lockedAtHead(project, found.build.key) };

@@ -17,6 +17,7 @@ import { buildPacks, ITEM_SETS, type PackedDataset, type PackStats, type Skipped
 import { resolvePreprocess, type ResolvedPreprocess } from './preprocess-config.js';
 import { buildTablePacks } from './table-packing.js';
 import type { Project } from './project.js';
+import type { FilesNotAdded } from './working-tree-scan.js';
 import { loadState, resolveStateDataset, type ProjectState } from './revision.js';
 
 export interface DataPreprocessSummary {
@@ -51,6 +52,11 @@ export interface DataResult {
   blocked: boolean;
   /** Declared sources that were never added (they are not in the dataset). */
   notAdded: string[];
+  /**
+   * The working tree's files that `d2 add` has not recorded yet, per source (they are not in
+   * the dataset); always empty for a revision.
+   */
+  filesNotAdded: FilesNotAdded[];
   preprocess?: DataPreprocessSummary;
 }
 
@@ -133,8 +139,11 @@ export async function prepareData(project: Project, options: PrepareOptions): Pr
   }
 }
 
-/** The user-facing summary of prepared data (what `d2 data` returns, and `d2 build` in `data`). */
-export function describePrepared(prepared: PreparedData): DataResult {
+/**
+ * The user-facing summary of prepared data (what `d2 data` returns, and `d2 build` in `data`),
+ * with the working tree's files not added yet (`filesNotAdded`; see working-tree-scan.ts).
+ */
+export function describePrepared(prepared: PreparedData, filesNotAdded: FilesNotAdded[] = []): DataResult {
   const { state, resolved, datasetOid } = prepared;
   const result: DataResult = {
     commit: state.commit,
@@ -145,6 +154,7 @@ export function describePrepared(prepared: PreparedData): DataResult {
     problems: resolved.problems,
     blocked: prepared.blocked,
     notAdded: prepared.notAdded,
+    filesNotAdded,
   };
   const p = prepared.packing;
   if (!p) return result;

@@ -106,7 +106,9 @@ export async function resolveStateDataset(project: Project, state: ProjectState)
     if (!project.store.has(s.snapshot.listing)) {
       throw new ObjectNotFound(`listing of source '${name}' (object ${s.snapshot.listing.slice(0, 12)}) is not in the store`, {
         data: { source: name, oid: s.snapshot.listing },
-        hint: state.commit ? 'fetch the store objects of that commit (d2 pull) first' : "run 'd2 add --all'",
+        hint: state.commit
+          ? `run 'd2 pull ${state.commit.slice(0, 7)}' to fetch that commit's data from the remote`
+          : "run 'd2 pull' to fetch the data from the remote (a fresh clone has none yet), or 'd2 add --all' if its files are here",
       });
     }
     inputs.push({ name, entries: readListing(project.store, s.snapshot.listing), labels: s.labels, ...(decl.split ? { pin: decl.split } : {}) });

@@ -1,6 +1,6 @@
 /** Text view of `d2 build`: what was built (or reused), on which engine, and how it scores. */
 import type { BuildResult, SetMetricsSummary } from '../../index.js';
-import { plural, shortOid, type Style } from './style.js';
+import { filesNotAddedWarning, plural, shortOid, type Style } from './style.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
@@ -35,6 +35,8 @@ export function renderBuild(r: BuildResult, s: Style): string {
     out.push(mt.failed.length ? s.red(`${text}; failing: ${mt.failed.slice(0, 5).join(', ')}${mt.failed.length > 5 ? ', …' : ''}`) : s.green(text));
   }
   if (!b.metrics.test && !b.metrics.validation) out.push(s.yellow('  no validation or test items: nothing to score the model on'));
+  const pending = filesNotAddedWarning(r.data.filesNotAdded);
+  if (pending) out.push('', s.yellow(pending));
   if (r.lockWritten) out.push('', `d2.lock updated: commit it with ${s.cyan("d2 commit -m '…'")}`);
   return `${out.join('\n')}\n`;
 }

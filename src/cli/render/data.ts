@@ -1,6 +1,6 @@
 /** Text view of `d2 data`: the dataset's counts per split and class, its problems, its preprocessing. */
 import type { DataResult, ItemSet } from '../../index.js';
-import { plural, shortOid, type Style } from './style.js';
+import { filesNotAddedWarning, plural, shortOid, type Style } from './style.js';
 
 const SETS: [ItemSet, string][] = [['train', 'train'], ['validation', 'validation'], ['test', 'test'], ['modelTest', 'model tests']];
 
@@ -35,6 +35,8 @@ export function renderData(r: DataResult, s: Style, limit: number): string {
     out.push('', s.dim(`left out: ${l.filtered} filtered, ${l.dropped} dropped by labelMap, ${l.unlabelled} unlabelled, ${l.duplicatesOfModelTests} copies of model tests`));
   }
   for (const n of r.notAdded) out.push(s.yellow(`warning: source '${n}' is declared in d2.yaml but was never added (d2 add ${n})`));
+  const pending = filesNotAddedWarning(r.filesNotAdded);
+  if (pending) out.push('', s.yellow(pending));
   if (r.problems.length) {
     out.push('', 'Problems:');
     const list = limit > 0 ? r.problems.slice(0, limit) : r.problems;

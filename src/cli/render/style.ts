@@ -2,6 +2,7 @@
  * Colour and small formatting helpers for terminal text. Colour only when the target stream is
  * a TTY and NO_COLOR is unset (https://no-color.org); otherwise every helper is the identity.
  */
+import type { FilesNotAdded } from '../../index.js';
 import type { CliIO, Writable } from '../io.js';
 
 export interface Style {
@@ -41,4 +42,19 @@ export function plural(n: number, word: string, words = `${word}s`): string {
 
 export function shortOid(oid: string): string {
   return oid.slice(0, 7);
+}
+
+/**
+ * The working tree's files never added, as one warning (shared by data, build and diff), or
+ * undefined when there are none: "3 files not added yet (images: 2 new, 1 modified): …".
+ */
+export function filesNotAddedWarning(list: readonly FilesNotAdded[] | undefined): string | undefined {
+  if (!list?.length) return undefined;
+  const n = list.reduce((a, f) => a + f.added + f.modified + f.deleted + f.renamed, 0);
+  const per = list.map((f) => {
+    const parts = [f.added && `${f.added} new`, f.modified && `${f.modified} modified`, f.deleted && `${f.deleted} deleted`, f.renamed && `${f.renamed} moved`].filter(Boolean);
+    return `${f.source}: ${parts.join(', ')}`;
+  });
+  const line = `warning: ${plural(n, 'file')} not added yet (${per.join('; ')}), so not in the dataset: run 'd2 add --all'`;
+  return line.length <= 100 ? line : `warning: ${plural(n, 'file')} not added yet, so not in the dataset: run 'd2 add --all'`;
 }
