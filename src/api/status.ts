@@ -29,6 +29,7 @@ export interface StatusOptions extends CommonOptions {
 }
 
 export type { SourceStatus, StatusResult } from '../project/status-stamp.js';
+export type { PathChange } from '../git/index.js';
 
 export async function status(options: StatusOptions = {}): Promise<StatusResult> {
   return withCaller('d2.status', async () => {
