@@ -14,7 +14,7 @@ import { ensureBuild, type BuildRecord } from '../project/builds.js';
 import { writeLockFor } from '../project/lock-writer.js';
 import { describePrepared, prepareData, type DataResult } from '../project/prepared.js';
 import { filesNotAdded } from '../project/working-tree-scan.js';
-import { runVerb, type VerbOptions } from './verb.js';
+import { COMMON_OPTIONS, runVerb, type VerbOptions } from './verb.js';
 
 export interface BuildOptions extends VerbOptions {
   /** Build the model of this revision (default: the working tree). d2.lock is not written. */
@@ -46,6 +46,8 @@ export interface BuildResult {
   data: DataResult;
 }
 
+const BUILD_OPTIONS: Record<keyof BuildOptions, true> = { ...COMMON_OPTIONS, lockTimeoutMs: true, rev: true, engine: true, force: true, workers: true, onEpoch: true };
+
 /**
  * Build the model of the working tree (or of `rev`), reusing a model built before from the
  * same inputs.
@@ -55,7 +57,7 @@ export interface BuildResult {
  * console.log(r.build.metrics.test?.accuracy, r.reused);
  */
 export async function build(options: BuildOptions = {}): Promise<BuildResult> {
-  return runVerb('d2.build', options, { lock: 'd2 build' }, async (project) => {
+  return runVerb('d2.build', options, { lock: 'd2 build', options: BUILD_OPTIONS }, async (project) => {
     const prepared = await prepareData(project, {
       ...(options.rev !== undefined ? { rev: options.rev } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),

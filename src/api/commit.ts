@@ -14,7 +14,7 @@ import { relativePosix } from '../util/paths.js';
 import { openProject, withStoreLock } from '../project/project.js';
 import { committedPaths } from '../project/d2-files.js';
 import { readWorkingSource } from '../project/sources.js';
-import { withCaller } from './verb.js';
+import { checkOptions, COMMON_OPTIONS, withCaller } from './verb.js';
 
 export interface CommitOptions extends CommonOptions {
   message: string;
@@ -38,6 +38,7 @@ export interface CommitResult {
 
 export async function commit(options: CommitOptions): Promise<CommitResult> {
   return withCaller('d2.commit', async () => {
+    checkOptions(options, { ...COMMON_OPTIONS, message: true, env: true, lockTimeoutMs: true });
     if (!options.message || !options.message.trim()) throw new InvalidArgument('empty commit message', { hint: 'd2 commit -m "what this change does"' });
     const project = openProject(options.dir);
     const repo = await openGitRepo(project.root);

@@ -9,7 +9,7 @@
 import type { CommonOptions } from '../core/progress.js';
 import { describePrepared, prepareData, type DataResult } from '../project/prepared.js';
 import { filesNotAdded } from '../project/working-tree-scan.js';
-import { runVerb } from './verb.js';
+import { COMMON_OPTIONS, runVerb } from './verb.js';
 
 export type { DataPreprocessSummary, DataResult } from '../project/prepared.js';
 export type { FilesNotAdded } from '../project/working-tree-scan.js';
@@ -32,7 +32,7 @@ export interface DataOptions extends CommonOptions {
  * console.log(r.counts.train.items, r.problems);
  */
 export async function data(options: DataOptions = {}): Promise<DataResult> {
-  return runVerb('d2.data', options, { lock: 'd2 data' }, async (project) => {
+  return runVerb('d2.data', options, { lock: 'd2 data', options: { ...COMMON_OPTIONS, rev: true, preprocess: true, workers: true, lockTimeoutMs: true } }, async (project) => {
     const prepared = await prepareData(project, options);
     return describePrepared(prepared, options.rev === undefined ? await filesNotAdded(project, options) : []);
   });

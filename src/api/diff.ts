@@ -32,7 +32,7 @@ import { predictItems } from '../project/predictions.js';
 import { prepareData, type PreparedData } from '../project/prepared.js';
 import type { Project } from '../project/project.js';
 import { filesNotAdded, type FilesNotAdded } from '../project/working-tree-scan.js';
-import { runVerb, type VerbOptions } from './verb.js';
+import { COMMON_OPTIONS, runVerb, type VerbOptions } from './verb.js';
 
 export { checkFailOn, parseFailOn, type FailCheck, type FailRule };
 
@@ -108,6 +108,8 @@ export interface DiffResult {
 }
 
 type Side = StateBuild;
+
+const DIFF_OPTIONS: Record<keyof DiffOptions, true> = { ...COMMON_OPTIONS, lockTimeoutMs: true, a: true, b: true, on: true, build: true, engine: true, limit: true, failOn: true };
 
 /** A model's predictions for the evaluation items (index-aligned; undefined: could not run). */
 interface ItemPredictions {
@@ -187,7 +189,7 @@ export async function diff(options: DiffOptions = {}): Promise<DiffResult> {
   }
   const aRev = range ? range.from : (options.a ?? 'HEAD');
   const bRev = range ? range.to : options.b;
-  return runVerb('d2.diff', options, { lock: 'd2 diff' }, async (project) => {
+  return runVerb('d2.diff', options, { lock: 'd2 diff', options: DIFF_OPTIONS }, async (project) => {
     const sideOf = (rev: string | undefined) => findStateBuild(project, rev, {
       ...(options.engine ? { engine: options.engine } : {}),
       ...(options.signal ? { signal: options.signal } : {}),

@@ -17,7 +17,7 @@ import { isInside, relativePosix } from '../util/paths.js';
 import type { Project } from '../project/project.js';
 import { RevisionReader, workingFiles } from '../project/revision.js';
 import { writeWorkingFiles, type SourceFile } from '../project/working-files.js';
-import { runVerb } from './verb.js';
+import { COMMON_OPTIONS, runVerb } from './verb.js';
 
 export interface RestoreOptions extends CommonOptions {
   /** Files or folders to restore, relative to `dir` (default: every source). A source's name names the whole source. */
@@ -77,7 +77,7 @@ function selectionsOf(project: Project, cwd: string, paths: readonly string[]): 
  * console.log(`${r.restored.length} files restored`);
  */
 export async function restore(options: RestoreOptions = {}): Promise<RestoreResult> {
-  return runVerb('d2.restore', options, { lock: 'd2 restore' }, async (project) => {
+  return runVerb('d2.restore', options, { lock: 'd2 restore', options: { ...COMMON_OPTIONS, paths: true, rev: true, force: true, lockTimeoutMs: true }, lists: ['paths'] }, async (project) => {
     const cwd = fs.realpathSync(path.resolve(options.dir ?? '.'));
     const selections = selectionsOf(project, cwd, options.paths ?? []);
     let commit: string | null = null;

@@ -21,7 +21,7 @@ import { openProject, type Project } from '../project/project.js';
 import { EMPTY, scanSourceFolder, scanTable, type EarlyCheck, type FolderScan } from '../project/working-tree-scan.js';
 import { committedPaths } from '../project/d2-files.js';
 import { parseLabelsText, parseSnapshotText, parseSourceTexts, readListing, readWorkingSourceTexts, statCachePath, type SourceTexts } from '../project/sources.js';
-import { withCaller } from './verb.js';
+import { checkOptions, COMMON_OPTIONS, withCaller } from './verb.js';
 
 export interface StatusOptions extends CommonOptions {
   /** Only these sources (default: all). */
@@ -33,6 +33,7 @@ export type { PathChange } from '../git/index.js';
 
 export async function status(options: StatusOptions = {}): Promise<StatusResult> {
   return withCaller('d2.status', async () => {
+    checkOptions(options, { ...COMMON_OPTIONS, sources: true }, ['sources']);
     // Stat'ed before anything is read: what a clean result may be replayed from (status-stamp.ts).
     const capture = options.sources?.length ? undefined : beginStampCapture(options.dir ?? '.');
     const project = openProject(options.dir);

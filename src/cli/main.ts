@@ -86,6 +86,14 @@ Docs: docs/ in d2's repository (manifest.md, json-output.md, errors.md).
   return program;
 }
 
+/** A commander error as one git-style line: `unknown command 'stauts' (did you mean 'status'?)`. */
+export function usageMessage(text: string): string {
+  return text
+    .replace(/^error: /, '')
+    .replace(/\s*\n\(Did you mean (?:one of )?(.+?)\?\)\s*$/, (_, names: string) => ` (did you mean ${names.split(/,\s*/).map((n) => `'${n}'`).join(' or ')}?)`)
+    .trim();
+}
+
 export interface MainOptions {
   io?: CliIO;
   api?: Api;
@@ -126,7 +134,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     const view = { json: state.flags?.json ?? wantsJson, debug: state.flags?.debug ?? debug, version: VERSION };
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' || e.exitCode === 0) return EXIT.ok;
-      const usage = new InvalidArgument(e.message.replace(/^error: /, ''), { hint: "see 'd2 --help' or 'd2 <command> --help'" });
+      const usage = new InvalidArgument(usageMessage(e.message), { hint: "see 'd2 --help' or 'd2 <command> --help'" });
       renderError(io, usage, view);
       return EXIT.user;
     }

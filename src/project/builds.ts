@@ -34,6 +34,7 @@ import { prepareData, type PreparedData } from './prepared.js';
 import type { PackedDataset } from './packing.js';
 import { withStoreLock, type Project } from './project.js';
 import { readWorkingText, RevisionReader } from './revision.js';
+import { revisionCommits } from '../git/index.js';
 import { loadSet, type LoadedSet } from './tensors.js';
 import type { TableEncoding } from '../preprocess/index.js';
 
@@ -143,6 +144,46 @@ export interface FoundBuild {
 export function findBuild(store: ObjectStore, key: string): FoundBuild | undefined {
   const oid = store.state.readPointer('build', key);
   return oid === undefined ? undefined : readBuildRecord(store, oid);
+}
+
+/**
+ * The build of `key`: through its pointer, else through any revision's d2.lock naming a record
+ * of that key (the pointer may name a record `d2 gc --prune` deleted while an identical build,
+ * kept because a commit names it, is still here). A record found this way gets the pointer.
+ */
+export async function findBuildByKey(project: Project, key: string): Promise<FoundBuild | undefined> {
+  const direct = findBuild(project.store, key);
+  if (direct) return direct;
+  for await (const lock of everyLock(project)) {
+    const record = lock.model.build === key ? lock.model.record : undefined;
+    const found = record !== undefined ? readBuildRecord(project.store, record) : undefined;
+    if (found && found.build.key === key) {
+      recordBuildPointer(project.store, key, found.oid);
+      return found;
+    }
+  }
+  return undefined;
+}
+
+/** The d2.lock of the working tree, then of every commit of every branch and tag, each distinct blob once. */
+async function* everyLock(project: Project): AsyncGenerator<Lock> {
+  const working = readWorkingText(project, LOCK_FILE);
+  const lock = working === undefined ? undefined : parseLock(working).lock;
+  if (lock) yield lock;
+  let reader: RevisionReader;
+  try {
+    reader = await RevisionReader.open(project);
+  } catch {
+    return; // not in a git repository: the working tree only
+  }
+  const seen = new Set<string>();
+  for (const commit of await revisionCommits(reader.repo)) {
+    const blob = (await reader.blobs(commit, '')).get(LOCK_FILE);
+    if (blob === undefined || seen.has(blob)) continue;
+    seen.add(blob);
+    const l = await reader.lockAt(commit);
+    if (l) yield l;
+  }
 }
 
 /** A build record object, when it and its model and evaluation are in the store. */
@@ -419,11 +460,20 @@ export async function ensureBuild(project: Project, prepared: PreparedData, opti
       hint: "run 'd2 data' to see every problem; fix d2.yaml or the labels, then build again",
     });
   }
-  if (!prepared.packing) throw new InvalidArgument('the dataset has no items: nothing to build', { hint: "add data with 'd2 add' and declare it in d2.yaml" });
+  if (!prepared.packing) {
+    const unlabelled = prepared.resolved.left.unlabelled;
+    if (unlabelled > 0 && prepared.resolved.items.length === 0) {
+      throw new InvalidArgument(`the dataset has no items: ${unlabelled} items, none labelled`, {
+        data: { unlabelled },
+        hint: "did you mean labels from folder names? 'd2 add <folder> --labels dirname' (or write d2.sources/<source>.labels.csv)",
+      });
+    }
+    throw new InvalidArgument('the dataset has no items: nothing to build', { hint: "add data with 'd2 add' and declare it in d2.yaml" });
+  }
   const { selectEngine } = await import('../engine/engines.js');
   const engine = await selectEngine(options.engine ?? 'auto');
   const key = buildKeyOf(prepared, engine.info.id)!;
-  const found = options.force ? undefined : findBuild(store, key);
+  const found = options.force ? undefined : await findBuildByKey(project, key);
   if (found) return { commit: prepared.state.commit, reused: true, resumedAfterEpoch: null, oid: found.oid, build: found.build, workers: 0 };
   const made = await trainAndStore(project, prepared, key, engine.info.name, options);
   return { commit: prepared.state.commit, reused: false, ...made };
@@ -442,7 +492,7 @@ export async function findBuildOf(project: Project, prepared: PreparedData, engi
   if (!prepared.packing) return undefined;
   const { selectEngine } = await import('../engine/engines.js');
   const key = buildKeyOf(prepared, (await selectEngine(engine)).info.id)!;
-  return findBuild(project.store, key);
+  return findBuildByKey(project, key);
 }
 
 /** A state's prepared data and its build, when one is in this store (see `findStateBuild`). */

@@ -56,6 +56,9 @@ export function renderData(r: DataResult, s: Style, limit: number): string {
       for (const k of pre.skipped.slice(0, limit > 0 ? limit : undefined)) out.push(s.yellow(`    ${k.message}`));
     }
   }
-  if (r.blocked) out.push('', s.red("the build is blocked by the errors above (allow leakage with 'dataset.allowLeakage: true' in d2.yaml)"));
+  if (r.blocked) {
+    const leakage = r.problems.some((p) => p.kind === 'leakage' && p.severity === 'error');
+    out.push('', s.red(`the build is blocked by the errors above${leakage ? " (allow leakage with 'dataset.allowLeakage: true' in d2.yaml)" : ''}`));
+  }
   return `${out.join('\n')}\n`;
 }

@@ -1,6 +1,7 @@
 /**
  * Colour and small formatting helpers for terminal text. Colour only when the target stream is
- * a TTY and NO_COLOR is unset (https://no-color.org); otherwise every helper is the identity.
+ * a TTY, NO_COLOR is unset (https://no-color.org) and FORCE_COLOR is not 0; otherwise every
+ * helper is the identity.
  */
 import type { FilesNotAdded } from '../../index.js';
 import type { CliIO, Writable } from '../io.js';
@@ -19,9 +20,15 @@ const wrap = (open: number, close: number) => (s: string): string => `\u001b[${o
 const COLOUR: Style = { bold: wrap(1, 22), dim: wrap(2, 22), red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39), cyan: wrap(36, 39) };
 const PLAIN: Style = { bold: (s) => s, dim: (s) => s, red: (s) => s, green: (s) => s, yellow: (s) => s, cyan: (s) => s };
 
+/**
+ * Colour or not for a stream: a TTY that is not a dumb terminal gets colour, unless NO_COLOR
+ * is set (https://no-color.org) or FORCE_COLOR is 0 or false (the convention of Node and
+ * chalk, which Ink follows too). A pipe never gets colour.
+ */
 export function styleFor(stream: Writable, io: CliIO): Style {
-  const noColor = io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== '';
-  return stream.isTTY && !noColor && io.env.TERM !== 'dumb' ? COLOUR : PLAIN;
+  if (io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== '') return PLAIN;
+  if (io.env.FORCE_COLOR === '0' || io.env.FORCE_COLOR === 'false') return PLAIN;
+  return stream.isTTY && io.env.TERM !== 'dumb' ? COLOUR : PLAIN;
 }
 
 export function formatBytes(n: number): string {

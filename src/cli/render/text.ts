@@ -11,7 +11,7 @@ export function renderInit(r: InitResult, s: Style): string {
   if (r.created.store) made.push('.d2/ (object store)');
   if (r.created.gitRepository) made.push('a git repository');
   if (r.created.gitignoreEntries.length) made.push('.gitignore entries');
-  const head = made.length ? `Initialised d2 project in ${r.root} (created ${made.join(', ')})` : `Reinitialised existing d2 project in ${r.root}`;
+  const head = made.length ? `Initialised d2 project in ${r.root}\n  created ${made.join(', ')}` : `Reinitialised existing d2 project in ${r.root}`;
   return `${head}\n${s.dim("Next: d2 add <folder> --labels dirname")}\n`;
 }
 
@@ -112,7 +112,7 @@ export function renderStatus(r: StatusResult, s: Style, limit: number): string {
     out.push('', s.yellow(`Data not in the local store: ${missing.map((src) => src.source).join(', ')}`));
     out.push(s.yellow("  run 'd2 pull' to fetch it from the remote (a fresh clone has none yet)"));
   }
-  out.push('', r.clean ? `nothing to commit: ${plural(r.filesChecked, 'file')} match the last commit` : s.dim(`${plural(r.filesChecked, 'file')} checked, ${r.filesHashed} read`));
+  out.push('', r.clean ? `nothing to commit: ${plural(r.filesChecked, 'file')} ${r.filesChecked === 1 ? 'matches' : 'match'} the last commit` : s.dim(`${plural(r.filesChecked, 'file')} checked, ${r.filesHashed} read`));
   return `${out.join('\n')}\n`;
 }
 
@@ -138,7 +138,7 @@ export function renderLog(r: LogResult, s: Style): string {
     const m = c.model?.metrics;
     const score = m?.test ? ` test acc ${(m.test.accuracy * 100).toFixed(1)}%` : m?.validation ? ` val acc ${(m.validation.accuracy * 100).toFixed(1)}%` : '';
     const tests = m?.modelTests ? `, model tests ${m.modelTests.passed}/${m.modelTests.count}` : '';
-    const model = c.model ? s.cyan(`  model${score}${tests}`) : '';
+    const model = c.model ? s.cyan(`  model:${score}${tests}`) : '';
     out.push(`${s.yellow(shortOid(c.commit))} ${s.dim(c.time.slice(0, 16).replace('T', ' '))} ${subject}${srcs ? s.dim(`  [${plural(items, 'item')} in ${plural(srcs, 'source')}]`) : ''}${model}`);
   }
   return `${out.join('\n')}\n`;
