@@ -238,7 +238,7 @@ async function addSource(project: Project, target: Target, options: AddOptions):
     throw new PathNotFound(`folder '${decl.path}' of source '${name}' does not exist`, {
       data: { source: name, path: decl.path },
       hint: recorded
-        ? "run 'd2 pull' to fetch its files from the remote (a fresh clone has none yet), or 'd2 restore' if they are in the local store"
+        ? "run 'd2 pull' (a fresh clone has no data yet), or 'd2 restore' if its files are in .d2/"
         : `create it, or remove source '${name}' from d2.yaml`,
     });
   }

@@ -46,7 +46,7 @@ export async function commit(options: CommitOptions): Promise<CommitResult> {
       for (const name of Object.keys(project.manifest.sources)) {
         const working = readWorkingSource(project, name);
         if (working && !project.store.has(working.snapshot.listing)) {
-          throw new ObjectNotFound(`listing of source '${name}' is not in the store`, { data: { source: name, oid: working.snapshot.listing }, hint: "run 'd2 pull' to fetch it from the remote (a fresh clone has none yet), or 'd2 add --all' to record the sources again" });
+          throw new ObjectNotFound(`listing of source '${name}' is not in the store`, { data: { source: name, oid: working.snapshot.listing }, hint: "run 'd2 pull' (a fresh clone has no data yet), or 'd2 add --all' to record the sources again" });
         }
       }
       const paths = committedPaths(project.root, project.manifest);

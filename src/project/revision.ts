@@ -108,7 +108,7 @@ export async function resolveStateDataset(project: Project, state: ProjectState)
         data: { source: name, oid: s.snapshot.listing },
         hint: state.commit
           ? `run 'd2 pull ${state.commit.slice(0, 7)}' to fetch that commit's data from the remote`
-          : "run 'd2 pull' to fetch the data from the remote (a fresh clone has none yet), or 'd2 add --all' if its files are here",
+          : "run 'd2 pull' (a fresh clone has no data yet), or 'd2 add --all' if the files are here",
       });
     }
     inputs.push({ name, entries: readListing(project.store, s.snapshot.listing), labels: s.labels, ...(decl.split ? { pin: decl.split } : {}) });

@@ -43,6 +43,26 @@ export function formatBytes(n: number): string {
   return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
 }
 
+/**
+ * Wrap `text` at spaces into lines of at most `width` columns (output fits 100 columns); lines
+ * after the first start with `indent`. A word longer than a line (a long path) stays whole.
+ */
+export function wrapText(text: string, width = 100, indent = '    '): string[] {
+  const lines: string[] = [];
+  let cur = '';
+  for (const word of text.split(' ')) {
+    const next = cur === '' ? word : `${cur} ${word}`;
+    if (next.length > width && cur.trim() !== '') {
+      lines.push(cur);
+      cur = `${indent}${word}`;
+    } else {
+      cur = next;
+    }
+  }
+  lines.push(cur);
+  return lines;
+}
+
 export function plural(n: number, word: string, words = `${word}s`): string {
   return `${n} ${n === 1 ? word : words}`;
 }

@@ -3,7 +3,7 @@
  * return value unchanged (the same data `--json` prints) and returns lines for stdout.
  */
 import type { AddResult, CommitResult, FileChanges, FsckResult, InitResult, LogResult, RestoreResult, StatusResult, SourceStatus } from '../../index.js';
-import { formatBytes, plural, shortOid, type Style } from './style.js';
+import { formatBytes, plural, shortOid, wrapText, type Style } from './style.js';
 
 export function renderInit(r: InitResult, s: Style): string {
   const made: string[] = [];
@@ -30,7 +30,7 @@ export function renderAdd(r: AddResult, s: Style): string {
   for (const src of r.sources) {
     out.push(`${s.bold(src.source)}: ${plural(src.items, 'item')} (${formatBytes(src.bytes)}), ${src.labelled} labelled; ${changeSummary(src.changes)}`);
     out.push(s.dim(`  read ${plural(src.filesRead, 'file')}, stored ${plural(src.objectsWritten, 'new object')} (${formatBytes(src.bytesWritten)})${src.hiddenSkipped ? `, skipped ${src.hiddenSkipped} hidden` : ''}`));
-    for (const w of src.warnings) out.push(s.yellow(`  warning: ${w}`));
+    for (const w of src.warnings) for (const line of wrapText(`  warning: ${w}`)) out.push(s.yellow(line));
   }
   if (r.manifestUpdated) out.push(s.dim('updated d2.yaml'));
   return `${out.join('\n')}\n${s.dim("Next: d2 status, then d2 commit -m \"…\"")}\n`;
