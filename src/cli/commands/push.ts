@@ -11,7 +11,7 @@ export function registerPush(program: Command, rt: Runtime): void {
     .option('--remote <name>', 'remote to push to (default: the default remote)')
     .option('--with-cache', 'also upload the packed preprocessing of the built models')
     .option('--force', "upload every object even if the remote has it (replaces copies 'd2 pull' found corrupt)")
-    .addHelpText('after', `${examples('$ d2 push', '$ d2 push HEAD --remote share', '$ d2 push --force', '$ d2 push --json | jq .data.uploaded')}
+    .addHelpText('after', `${examples('$ d2 push', '$ d2 push HEAD --remote share', '$ d2 push --force', '$ d2 push --json | tail -1 | jq .data.uploaded')}
 Objects already on the remote are not sent again, so an interrupted push resumes where it stopped.
 `)
     .action(action<{ remote?: string; withCache?: boolean; force?: boolean }>(rt, async (ctx, revs, o) => {

@@ -11,9 +11,9 @@ export function registerRestore(program: Command, rt: Runtime): void {
     .option('-r, --rev <rev>', 'restore the files as this revision recorded them')
     .option('--force', 'also replace files whose content changed (their current content is lost)')
     .addHelpText('after', `${examples(
-      '$ d2 restore                       # every deleted file of every source',
-      '$ d2 restore images/shirt/a.png    # one file',
-      '$ d2 restore images --rev HEAD~1   # a folder as an earlier commit recorded it',
+      '$ d2 restore                            # every deleted file of every source',
+      '$ d2 restore data/fashion/shirt/a.png   # one file',
+      '$ d2 restore data/fashion --rev HEAD~1  # a folder as an earlier commit recorded it',
     )}
 Labels and d2.sources/ are not changed: a restored file keeps the label recorded for its path.
 `)
