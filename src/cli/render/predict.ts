@@ -1,13 +1,14 @@
 /** Text and CSV views of `d2 predict`, and the text view of `d2 export`. */
 import type { ExportResult, PredictionRow, PredictResult } from '../../index.js';
-import { formatBytes, plural, shortOid, type Style } from './style.js';
+import { formatBytes, plural, shortOid, wrapText, type Style } from './style.js';
 
 export function renderPredictionRow(row: PredictionRow, s: Style, inputWidth = 0, labelWidth = 0): string {
   const input = row.input.padEnd(inputWidth);
   if (row.error) {
     // An error row fits 100 columns: the message goes on its own line when it is long.
     const line = `${input}  error: ${row.error.message}`;
-    return line.length <= 100 ? `${input}  ${s.red(`error: ${row.error.message}`)}\n` : `${row.input}\n  ${s.red(`error: ${row.error.message}`)}\n`;
+    if (line.length <= 100) return `${input}  ${s.red(`error: ${row.error.message}`)}\n`;
+    return `${row.input}\n${wrapText(`  error: ${row.error.message}`).map((l) => s.red(l)).join('\n')}\n`;
   }
   const [best, ...rest] = row.top;
   const others = rest.map((t) => `${t.label} ${t.probability.toFixed(3)}`).join(', ');

@@ -85,7 +85,7 @@ export class InkProgress implements ProgressRenderer {
       for (const e of this.pending) l(e);
       this.pending = [];
     };
-    const columns = Math.min(100, io.stderr.columns ?? 100);
+    const columns = Math.min(100, io.stderr.columns || 100);
     this.instance = render(<ProgressView subscribe={subscribe} columns={columns} />, {
       stdout: io.stderr as unknown as NodeJS.WriteStream,
       stderr: io.stderr as unknown as NodeJS.WriteStream,
