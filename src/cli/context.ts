@@ -35,6 +35,7 @@ export class CommandContext {
 
   constructor(readonly io: CliIO, readonly flags: GlobalFlags, readonly api: Api, private readonly state: RunState, command = '') {
     this.progress = createProgress(progressMode(io, flags, command), io);
+    if (JSON_PROGRESS_COMMANDS.includes(command)) this.progress.preload?.();
     this.style = styleFor(io.stdout, io);
     this.errStyle = styleFor(io.stderr, io);
   }
