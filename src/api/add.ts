@@ -445,9 +445,10 @@ function deriveLabels(project: Project, decl: SourceDecl, listing: readonly List
   if (unlabelled > 0 && listing.length > 0 && (decl.labels !== undefined || labels.size > 0)) warnings.push(`${unlabelled} of ${listing.length} item(s) have no label`);
   if (labels.size === 0 && listing.length > 0 && decl.labels === undefined) {
     // Unlabelled items are left out of the dataset: say so now, not at `d2 build`.
+    const items = listing.length === 1 ? '1 item, not labelled' : `${listing.length} items, none labelled`;
     warnings.push(listing.some((e) => e.path.includes('/'))
-      ? `${listing.length} items, none labelled: did you mean 'd2 add ${decl.path} --labels dirname' (labels from folder names)?`
-      : `${listing.length} items, none labelled: give labels with --labels FILE.csv (path,label), or edit d2.sources/<source>.labels.csv`);
+      ? `${items}: did you mean 'd2 add ${decl.path} --labels dirname' (labels from folder names)?`
+      : `${items}: give labels with --labels FILE.csv (path,label), or edit d2.sources/<source>.labels.csv`);
   }
   return { labels, warnings };
 }
