@@ -201,7 +201,7 @@ describe('the first hour (issue 24)', { tags: ['slow'] }, () => {
     fs.copyFileSync(anotherImage('bag', 20), path.join(dir, 'images', 'bag', 'new.png'));
     const b = await ok(['build'], dir);
     expect(b.stdout).toContain('is up to date');
-    expect(b.stdout).toContain("1 file not added yet (images: 1 new), so not in the dataset: run 'd2 add --all'");
+    expect(b.stdout).toContain("1 file not added yet (images: 1 new), not in the dataset: run 'd2 add --all'");
     expect(lastJson((await ok(['build', '--json'], dir)).stdout).data.data.filesNotAdded).toEqual([{ source: 'images', added: 1, modified: 0, deleted: 0, renamed: 0 }]);
     expect((await ok(['data'], dir)).stdout).toContain('1 file not added yet');
     expect((await ok(['diff'], dir)).stdout).toContain('1 file not added yet');

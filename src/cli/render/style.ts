@@ -49,9 +49,10 @@ export function formatBytes(n: number): string {
  */
 export function wrapText(text: string, width = 100, indent = '    '): string[] {
   const lines: string[] = [];
-  let cur = '';
-  for (const word of text.split(' ')) {
-    const next = cur === '' ? word : `${cur} ${word}`;
+  const lead = /^ */.exec(text)![0];
+  let cur = lead;
+  for (const word of text.slice(lead.length).split(' ')) {
+    const next = cur.trim() === '' ? `${cur}${word}` : `${cur} ${word}`;
     if (next.length > width && cur.trim() !== '') {
       lines.push(cur);
       cur = `${indent}${word}`;
@@ -82,6 +83,6 @@ export function filesNotAddedWarning(list: readonly FilesNotAdded[] | undefined)
     const parts = [f.added && `${f.added} new`, f.modified && `${f.modified} modified`, f.deleted && `${f.deleted} deleted`, f.renamed && `${f.renamed} moved`].filter(Boolean);
     return `${f.source}: ${parts.join(', ')}`;
   });
-  const line = `warning: ${plural(n, 'file')} not added yet (${per.join('; ')}), so not in the dataset: run 'd2 add --all'`;
-  return line.length <= 100 ? line : `warning: ${plural(n, 'file')} not added yet, so not in the dataset: run 'd2 add --all'`;
+  const line = `warning: ${plural(n, 'file')} not added yet (${per.join('; ')}), not in the dataset: run 'd2 add --all'`;
+  return line.length <= 100 ? line : `warning: ${plural(n, 'file')} not added yet, not in the dataset: run 'd2 add --all'`;
 }
