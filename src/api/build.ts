@@ -13,7 +13,7 @@ import type { EngineRequest } from '../engine/engines.js';
 import { ensureBuild, type BuildRecord } from '../project/builds.js';
 import { writeLockFor } from '../project/lock-writer.js';
 import { describePrepared, prepareData, type DataResult } from '../project/prepared.js';
-import { filesNotAdded } from '../project/working-tree-scan.js';
+import { beginFilesNotAdded } from '../project/working-tree-scan.js';
 import { COMMON_OPTIONS, runVerb, type VerbOptions } from './verb.js';
 
 export interface BuildOptions extends VerbOptions {
@@ -58,13 +58,14 @@ const BUILD_OPTIONS: Record<keyof BuildOptions, true> = { ...COMMON_OPTIONS, loc
  */
 export async function build(options: BuildOptions = {}): Promise<BuildResult> {
   return runVerb('d2.build', options, { lock: 'd2 build', options: BUILD_OPTIONS }, async (project) => {
+    // Files never added are not in the dataset: counted meanwhile, so the result can say so.
+    const notAddedScan = options.rev === undefined ? beginFilesNotAdded(project, options) : Promise.resolve([]);
     const prepared = await prepareData(project, {
       ...(options.rev !== undefined ? { rev: options.rev } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    // Files never added are not in the dataset: counted now, so the result can say so.
-    const notAdded = options.rev === undefined ? await filesNotAdded(project, options) : [];
+    const notAdded = await notAddedScan;
     const made = await ensureBuild(project, prepared, options);
     // Ctrl-C after the build was stored: d2.lock is left as it was (a rerun reuses the build).
     throwIfAborted(options.signal);

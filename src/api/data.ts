@@ -8,7 +8,7 @@
  */
 import type { CommonOptions } from '../core/progress.js';
 import { describePrepared, prepareData, type DataResult } from '../project/prepared.js';
-import { filesNotAdded } from '../project/working-tree-scan.js';
+import { beginFilesNotAdded } from '../project/working-tree-scan.js';
 import { COMMON_OPTIONS, runVerb } from './verb.js';
 
 export type { DataPreprocessSummary, DataResult } from '../project/prepared.js';
@@ -33,7 +33,8 @@ export interface DataOptions extends CommonOptions {
  */
 export async function data(options: DataOptions = {}): Promise<DataResult> {
   return runVerb('d2.data', options, { lock: 'd2 data', options: { ...COMMON_OPTIONS, rev: true, preprocess: true, workers: true, lockTimeoutMs: true } }, async (project) => {
+    const notAdded = options.rev === undefined ? beginFilesNotAdded(project, options) : Promise.resolve([]);
     const prepared = await prepareData(project, options);
-    return describePrepared(prepared, options.rev === undefined ? await filesNotAdded(project, options) : []);
+    return describePrepared(prepared, await notAdded);
   });
 }

@@ -31,7 +31,7 @@ import { findStateBuild, type StateBuild } from '../project/builds.js';
 import { predictItems } from '../project/predictions.js';
 import { prepareData, type PreparedData } from '../project/prepared.js';
 import type { Project } from '../project/project.js';
-import { filesNotAdded, type FilesNotAdded } from '../project/working-tree-scan.js';
+import { beginFilesNotAdded, type FilesNotAdded } from '../project/working-tree-scan.js';
 import { COMMON_OPTIONS, runVerb, type VerbOptions } from './verb.js';
 
 export { checkFailOn, parseFailOn, type FailCheck, type FailRule };
@@ -190,6 +190,7 @@ export async function diff(options: DiffOptions = {}): Promise<DiffResult> {
   const aRev = range ? range.from : (options.a ?? 'HEAD');
   const bRev = range ? range.to : options.b;
   return runVerb('d2.diff', options, { lock: 'd2 diff', options: DIFF_OPTIONS }, async (project) => {
+    const notAddedScan = aRev === undefined || bRev === undefined ? beginFilesNotAdded(project, options) : Promise.resolve([]);
     const sideOf = (rev: string | undefined) => findStateBuild(project, rev, {
       ...(options.engine ? { engine: options.engine } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
@@ -242,7 +243,7 @@ export async function diff(options: DiffOptions = {}): Promise<DiffResult> {
         aModel = modelOf(a, pa, limit, mapA);
         bModel = modelOf(b, pb, limit, mapB);
       }
-      const notAdded = aRev === undefined || bRev === undefined ? await filesNotAdded(project, options) : [];
+      const notAdded = await notAddedScan;
       const side = (s: Side, model: DiffModel | null): DiffSide => ({
         rev: s.rev ?? null, commit: s.prepared.state.commit, dataset: s.prepared.datasetOid, model,
         ...(s.rev === undefined ? { filesNotAdded: notAdded } : {}),

@@ -13,12 +13,12 @@ import path from 'node:path';
 import { diffFiles, diffLabels, isEmptyFileChanges, type FileChanges, type Relabel } from '../core/changes.js';
 import type { ListingEntry } from '../core/listing.js';
 import type { CommonOptions } from '../core/progress.js';
-import { isTableSource, labelsPath, type Snapshot, type SourceDecl } from '../manifest/index.js';
+import { isTableSource, labelsPath, snapshotPath, type Snapshot, type SourceDecl } from '../manifest/index.js';
 import { hashFileSync } from '../util/hash.js';
 import { isInside } from '../util/paths.js';
 import { beginUnchangedCheck, nowMs, StatCache, walk, type UnchangedCheck, type WalkProblem } from '../workspace/index.js';
 import type { Project } from './project.js';
-import { parseLabelsText, readListing, readWorkingSource, readWorkingSourceTexts, statCachePath } from './sources.js';
+import { parseLabelsText, parseSnapshotText, readListing, readWorkingSourceTexts, statCachePath } from './sources.js';
 import { readTableItems } from './table-source.js';
 
 export const EMPTY: FileChanges = { added: [], modified: [], deleted: [], renamed: [] };
@@ -167,11 +167,19 @@ export interface FilesNotAdded {
 /**
  * The working tree's files not added yet, per source that has any (sources whose recorded
  * listing is not in the store, or never added, are left out: there is nothing to compare with).
+ * The folders are stat'ed on a helper thread: start this before other work and await it after.
  */
+export function beginFilesNotAdded(project: Project, options: CommonOptions = {}): Promise<FilesNotAdded[]> {
+  const pending = filesNotAdded(project, options);
+  pending.catch(() => undefined); // awaited by the caller; a failure before then is not unhandled
+  return pending;
+}
+
 export async function filesNotAdded(project: Project, options: CommonOptions = {}): Promise<FilesNotAdded[]> {
   const out: FilesNotAdded[] = [];
   for (const [name, decl] of Object.entries(project.manifest.sources)) {
-    const working = readWorkingSource(project, name)?.snapshot;
+    const text = readWorkingSourceTexts(project, name).snapshot;
+    const working = text === undefined ? undefined : parseSnapshotText(text, snapshotPath(name), name);
     if (!working || !project.store.has(working.listing)) continue;
     const abs = path.resolve(project.root, decl.path);
     const scan = isTableSource(decl) ? scanTable(project, name, abs, decl, working) : await scanSourceFolder(project, name, abs, working.listing, options, undefined);
