@@ -85,7 +85,8 @@ export const JSON_PROGRESS_COMMANDS: readonly string[] = ['add', 'fsck', 'data',
 /** A text view without its "Next: …" lines (what --quiet leaves out). */
 export function withoutHints(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.split('\n').filter((l) => !/^(?:\u001b\[[0-9;]*m)*Next: /.test(l)).join('\n');
+  const kept = text.split('\n').filter((l) => !/^(?:\u001b\[[0-9;]*m)*Next: /.test(l)).join('\n');
+  return kept.trim() === '' ? '' : kept;
 }
 
 /** A progress mode (see render/progress.ts). */
