@@ -317,10 +317,14 @@ export async function evaluateModel(
     let done = 0;
     for (const name of names) {
       const s = sets[name]!;
-      throwIfStopped(signal, 'the model is trained (its checkpoint is kept): the same command evaluates it again');
+      const rerun = 'the model is trained (its checkpoint is kept): the same command evaluates it again';
+      throwIfStopped(signal, rerun);
       onProgress?.({ phase: 'evaluate', loaded: done, total: names.length, detail: { set: name } });
       if (s.y.length === 0) continue;
-      const probs = await predict(model, s.x);
+      const probs = await predict(model, s.x, signal ? { signal } : {}).catch((e: unknown) => {
+        throwIfStopped(signal, rerun);
+        throw e;
+      });
       const e = evaluateSet({ paths: s.paths, oids: s.oids, labels: Array.from(s.y), probs }, classes);
       evaluation.sets[name] = e;
       if (name === 'validation') metrics.validation = summary(e.metrics);
