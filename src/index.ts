@@ -12,7 +12,7 @@
  */
 export { init, type InitOptions, type InitResult } from './api/init.js';
 export { add, type AddOptions, type AddResult, type AddedSource, type SourceChangeCounts } from './api/add.js';
-export { status, type StatusOptions, type StatusResult, type SourceStatus } from './api/status.js';
+export { status, type StatusOptions, type StatusResult, type SourceStatus, type PathChange } from './api/status.js';
 export { commit, type CommitOptions, type CommitResult } from './api/commit.js';
 export { log, type LogOptions, type LogResult, type LogEntry, type BuildState, type DataChange, type Headline, type HeadlineDelta, type ModelTestsSummary } from './api/log.js';
 export { note, type NoteOptions, type NoteResult } from './api/note.js';
@@ -29,7 +29,9 @@ export { pull, type PullOptions, type PullResult } from './api/pull.js';
 export { gc, type GcOptions, type GcResult } from './api/gc.js';
 export { suggest, labelStudioTasks, suggestionsCsv, SUGGEST_STRATEGIES, type SuggestOptions, type SuggestResult, type Suggestion } from './api/suggest.js';
 export { labelStudioConfig } from './manifest/label-studio.js';
-export { data, type DataOptions, type DataResult, type DataPreprocessSummary } from './api/data.js';
+export { restore, type RestoreOptions, type RestoreResult } from './api/restore.js';
+export type { SourceFile } from './project/working-files.js';
+export { data, type DataOptions, type DataResult, type DataPreprocessSummary, type FilesNotAdded } from './api/data.js';
 export { build, type BuildOptions, type BuildResult } from './api/build.js';
 export { describeArchitecture, TRAINER_VERSION, type BuildRecord, type BuildMetrics, type SetMetricsSummary } from './project/builds.js';
 export {

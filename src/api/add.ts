@@ -30,7 +30,7 @@ import { ensureGitignoreEntries, nowMs, StatCache, walk, type WalkProblem } from
 import { readTableItems } from '../project/table-source.js';
 import { loadManifest, openProject, withStoreLock, type Project } from '../project/project.js';
 import { parseLabelsText, readListing, readWorkingSource, statCachePath } from '../project/sources.js';
-import { withCaller } from './verb.js';
+import { checkOptions, COMMON_OPTIONS, withCaller } from './verb.js';
 
 export interface AddOptions extends CommonOptions {
   /** Folders to add (relative to `dir`); a path inside a known source re-adds that source. */
@@ -84,6 +84,10 @@ export interface AddResult {
   gitignoreEntries: string[];
 }
 
+const ADD_OPTIONS: Record<keyof AddOptions, true> = {
+  ...COMMON_OPTIONS, paths: true, all: true, source: true, labels: true, external: true, labelColumn: true, idColumn: true, lockTimeoutMs: true, storeHooks: true,
+};
+
 interface Target {
   name: string;
   decl: SourceDecl;
@@ -94,6 +98,7 @@ const SLICE = 512;
 
 export async function add(options: AddOptions): Promise<AddResult> {
   return withCaller('d2.add', async () => {
+    checkOptions(options, ADD_OPTIONS, ['paths']);
     const cwd = path.resolve(options.dir ?? '.');
     const project = openProject(cwd);
     const targets = planTargets(project, cwd, options);
@@ -105,7 +110,8 @@ export async function add(options: AddOptions): Promise<AddResult> {
         manifestText = setSourceInManifestText(manifestText, t.name, t.decl);
       }
     }
-    if (manifestText !== project.manifestText) loadManifest(manifestText); // overlaps and the like, before any work
+    // Overlaps and the like, before any work; positions are in the d2.yaml add would write.
+    if (manifestText !== project.manifestText) loadManifest(manifestText, `${MANIFEST_FILE} (as 'd2 add' would write it)`);
 
     return withStoreLock(project, 'd2 add', options, async () => {
       project.store.cleanTmp();
@@ -113,9 +119,11 @@ export async function add(options: AddOptions): Promise<AddResult> {
       for (const t of targets) sources.push(await addSource(project, t, options));
       const manifestUpdated = manifestText !== project.manifestText;
       if (manifestUpdated) writeFileAtomicSync(path.join(project.root, MANIFEST_FILE), manifestText);
+      // A folder's entry ends in '/' (folders only); a table's must not, or git would still
+      // see the file ('/data/houses.csv/' matches no file).
       const ignore = targets
         .filter((t) => isInside(project.root, t.abs))
-        .map((t) => `/${relativePosix(project.root, t.abs)}/`);
+        .map((t) => `/${relativePosix(project.root, t.abs)}${isTableSource(t.decl) ? '' : '/'}`);
       const gitignoreEntries = ensureGitignoreEntries(project.root, ignore);
       return { sources, manifestUpdated, gitignoreEntries };
     });
@@ -170,6 +178,12 @@ function planTargets(project: Project, cwd: string, options: AddOptions): Target
       targets.set(name, { name, decl: withLabels(decl, labelsRule, options), abs: path.resolve(project.root, decl.path) });
       continue;
     }
+    if (owner) {
+      throw new SourceConflict(`'${p}' is in the folder of source '${owner[0]}' ('${owner[1].path}'): a folder belongs to one source`, {
+        data: { source: owner[0], path: owner[1].path },
+        hint: `re-add it as '${owner[0]}' (d2 add ${p}), or rename the source in d2.yaml and d2.sources/`,
+      });
+    }
     const table = isTableSource({ path: real });
     if (!fs.statSync(real).isDirectory() && !table) {
       throw new InvalidArgument(`'${p}' is a file: d2 adds folders (each becomes a source), or .csv files whose rows are items`, { hint: `add the folder that holds it: d2 add ${path.dirname(p) || '.'}` });
@@ -219,7 +233,15 @@ async function addSource(project: Project, target: Target, options: AddOptions):
   const { name, decl, abs } = target;
   const store = project.store;
   const progress = options.onProgress;
-  if (!fs.existsSync(abs)) throw new PathNotFound(`folder '${decl.path}' of source '${name}' does not exist`, { data: { source: name, path: decl.path } });
+  if (!fs.existsSync(abs)) {
+    const recorded = readWorkingSource(project, name) !== undefined;
+    throw new PathNotFound(`folder '${decl.path}' of source '${name}' does not exist`, {
+      data: { source: name, path: decl.path },
+      hint: recorded
+        ? "run 'd2 pull' (a fresh clone has no data yet), or 'd2 restore' if its files are in .d2/"
+        : `create it, or remove source '${name}' from d2.yaml`,
+    });
+  }
 
   const cacheFile = statCachePath(project, name);
   const cache = StatCache.read(cacheFile);
@@ -307,7 +329,7 @@ async function addSource(project: Project, target: Target, options: AddOptions):
       objectsWritten,
       bytesWritten,
       hiddenSkipped: walked.hiddenSkipped,
-      warnings: [...problems.map((p) => p.message), ...labelWarnings],
+      warnings: [...problems.map((p) => p.message), ...labelWarnings, ...[notImagesWarning(name, listing.map((e) => e.path))].filter((w): w is string => w !== undefined)],
     };
   } catch (e) {
     batch.abort();
@@ -421,5 +443,32 @@ function deriveLabels(project: Project, decl: SourceDecl, listing: readonly List
   }
   const unlabelled = listing.length - labels.size;
   if (unlabelled > 0 && listing.length > 0 && (decl.labels !== undefined || labels.size > 0)) warnings.push(`${unlabelled} of ${listing.length} item(s) have no label`);
+  if (labels.size === 0 && listing.length > 0 && decl.labels === undefined) {
+    // Unlabelled items are left out of the dataset: say so now, not at `d2 build`.
+    const items = listing.length === 1 ? '1 item, not labelled' : `${listing.length} items, none labelled`;
+    warnings.push(listing.some((e) => e.path.includes('/'))
+      ? `${items}: did you mean 'd2 add ${decl.path} --labels dirname' (labels from folder names)?`
+      : `${items}: give labels with --labels FILE.csv (path,label), or edit d2.sources/<source>.labels.csv`);
+  }
   return { labels, warnings };
+}
+
+/** Extensions of the image formats d2 reads (sharp's, and the portable decoders'). */
+const IMAGE_EXTENSIONS = new Set(['png', 'jpg', 'jpeg', 'jpe', 'jfif', 'gif', 'webp', 'avif', 'heic', 'heif', 'tif', 'tiff', 'bmp', 'svg', 'jp2', 'jxl', 'pgm', 'ppm', 'pbm', 'pnm']);
+
+/**
+ * Files of an image source that are not images by name (README.txt, Thumbs.db): stored as
+ * items, they would only fail at preprocessing. A warning with how to leave them out.
+ */
+function notImagesWarning(source: string, paths: readonly string[]): string | undefined {
+  const odd = paths.filter((p) => !IMAGE_EXTENSIONS.has(p.slice(p.lastIndexOf('.') + 1).toLowerCase()) || !p.includes('.'));
+  if (!odd.length) return undefined;
+  const globs = [...new Set(odd.map((p) => {
+    const base = p.slice(p.lastIndexOf('/') + 1);
+    const dot = base.lastIndexOf('.');
+    return `'${source}/**/${dot > 0 ? `*${base.slice(dot)}` : base}'`;
+  }))].slice(0, 4);
+  const names = odd.slice(0, 3).map((p) => p.slice(p.lastIndexOf('/') + 1)).join(', ');
+  return `${odd.length} file(s) are not images and would fail preprocessing (${names}${odd.length > 3 ? ', …' : ''}): `
+    + `delete them, or leave them out with 'dataset.filter.excludePaths: [${globs.join(', ')}]' in d2.yaml`;
 }

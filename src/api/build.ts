@@ -8,11 +8,13 @@
  * revision (`rev`) writes nothing to the working tree.
  */
 import type { EpochEvent } from '../engine/train.js';
+import { throwIfAborted } from '../errors/index.js';
 import type { EngineRequest } from '../engine/engines.js';
 import { ensureBuild, type BuildRecord } from '../project/builds.js';
 import { writeLockFor } from '../project/lock-writer.js';
 import { describePrepared, prepareData, type DataResult } from '../project/prepared.js';
-import { runVerb, type VerbOptions } from './verb.js';
+import { beginFilesNotAdded } from '../project/working-tree-scan.js';
+import { COMMON_OPTIONS, runVerb, type VerbOptions } from './verb.js';
 
 export interface BuildOptions extends VerbOptions {
   /** Build the model of this revision (default: the working tree). d2.lock is not written. */
@@ -44,6 +46,8 @@ export interface BuildResult {
   data: DataResult;
 }
 
+const BUILD_OPTIONS: Record<keyof BuildOptions, true> = { ...COMMON_OPTIONS, lockTimeoutMs: true, rev: true, engine: true, force: true, workers: true, onEpoch: true };
+
 /**
  * Build the model of the working tree (or of `rev`), reusing a model built before from the
  * same inputs.
@@ -53,14 +57,19 @@ export interface BuildResult {
  * console.log(r.build.metrics.test?.accuracy, r.reused);
  */
 export async function build(options: BuildOptions = {}): Promise<BuildResult> {
-  return runVerb('d2.build', options, { lock: 'd2 build' }, async (project) => {
+  return runVerb('d2.build', options, { lock: 'd2 build', options: BUILD_OPTIONS }, async (project) => {
+    // Files never added are not in the dataset: counted meanwhile, so the result can say so.
+    const notAddedScan = options.rev === undefined ? beginFilesNotAdded(project, options) : Promise.resolve([]);
     const prepared = await prepareData(project, {
       ...(options.rev !== undefined ? { rev: options.rev } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    const notAdded = await notAddedScan;
     const made = await ensureBuild(project, prepared, options);
+    // Ctrl-C after the build was stored: d2.lock is left as it was (a rerun reuses the build).
+    throwIfAborted(options.signal);
     const lockWritten = options.rev === undefined && writeLockFor(project, made);
-    return { ...made, lockWritten, data: describePrepared(prepared) };
+    return { ...made, lockWritten, data: describePrepared(prepared, notAdded) };
   });
 }

@@ -8,9 +8,11 @@
  */
 import type { CommonOptions } from '../core/progress.js';
 import { describePrepared, prepareData, type DataResult } from '../project/prepared.js';
-import { runVerb } from './verb.js';
+import { beginFilesNotAdded } from '../project/working-tree-scan.js';
+import { COMMON_OPTIONS, runVerb } from './verb.js';
 
 export type { DataPreprocessSummary, DataResult } from '../project/prepared.js';
+export type { FilesNotAdded } from '../project/working-tree-scan.js';
 
 export interface DataOptions extends CommonOptions {
   /** Resolve the dataset of this revision (default: the working tree). */
@@ -30,5 +32,9 @@ export interface DataOptions extends CommonOptions {
  * console.log(r.counts.train.items, r.problems);
  */
 export async function data(options: DataOptions = {}): Promise<DataResult> {
-  return runVerb('d2.data', options, { lock: 'd2 data' }, async (project) => describePrepared(await prepareData(project, options)));
+  return runVerb('d2.data', options, { lock: 'd2 data', options: { ...COMMON_OPTIONS, rev: true, preprocess: true, workers: true, lockTimeoutMs: true } }, async (project) => {
+    const notAdded = options.rev === undefined ? beginFilesNotAdded(project, options) : Promise.resolve([]);
+    const prepared = await prepareData(project, options);
+    return describePrepared(prepared, await notAdded);
+  });
 }

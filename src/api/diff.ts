@@ -23,7 +23,8 @@ import { parseRange } from '../core/revision-range.js';
 import { InvalidArgument } from '../errors/index.js';
 import type { EngineRequest } from '../engine/engines.js';
 import { compareStates, DIFF_SCHEMA, type DiffModel, type DiffResult, type DiffSide } from '../project/comparison.js';
-import { runVerb, type VerbOptions } from './verb.js';
+import { beginFilesNotAdded } from '../project/working-tree-scan.js';
+import { COMMON_OPTIONS, runVerb, type VerbOptions } from './verb.js';
 
 export { checkFailOn, parseFailOn, DIFF_SCHEMA, type FailCheck, type FailRule, type DiffModel, type DiffResult, type DiffSide };
 
@@ -43,6 +44,8 @@ export interface DiffOptions extends VerbOptions {
   /** Thresholds to check (`accuracy-drop=0.01,broken-model-tests` or parsed rules): the result's `checks`. */
   failOn?: string | readonly FailRule[];
 }
+
+const DIFF_OPTIONS: Record<keyof DiffOptions, true> = { ...COMMON_OPTIONS, lockTimeoutMs: true, a: true, b: true, on: true, build: true, engine: true, limit: true, failOn: true };
 
 function cap<T>(list: T[], limit: number): T[] {
   return limit > 0 ? list.slice(0, limit) : list;
@@ -82,7 +85,8 @@ export async function diff(options: DiffOptions = {}): Promise<DiffResult> {
   }
   const aRev = range ? range.from : (options.a ?? 'HEAD');
   const bRev = range ? range.to : options.b;
-  return runVerb('d2.diff', options, { lock: 'd2 diff' }, async (project) => {
+  return runVerb('d2.diff', options, { lock: 'd2 diff', options: DIFF_OPTIONS }, async (project) => {
+    const notAddedScan = aRev === undefined || bRev === undefined ? beginFilesNotAdded(project, options) : Promise.resolve([]);
     const { result } = await compareStates(project, {
       a: aRev, b: bRev, build: options.build === true, train: options,
       ...(options.on !== undefined ? { on: options.on } : {}),
@@ -90,6 +94,8 @@ export async function diff(options: DiffOptions = {}): Promise<DiffResult> {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
+    const notAdded = await notAddedScan;
+    for (const side of [result.a, result.b]) if (side.rev === null) side.filesNotAdded = notAdded;
     capLists(result, limit);
     if (rules) result.checks = checkFailOn(result, rules);
     return result;

@@ -11,7 +11,7 @@ import { ObjectStore, STORE_DIR } from '../store/index.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { ensureGitignoreEntries } from '../workspace/index.js';
 import { loadManifest } from '../project/project.js';
-import { withCaller } from './verb.js';
+import { checkOptions, withCaller } from './verb.js';
 
 export interface InitOptions {
   /** Folder to initialise (default: the working directory); created if missing. */
@@ -29,6 +29,7 @@ export interface InitResult {
 
 export async function init(options: InitOptions = {}): Promise<InitResult> {
   return withCaller('d2.init', async () => {
+    checkOptions(options, { dir: true });
     const root = path.resolve(options.dir ?? '.');
     fs.mkdirSync(root, { recursive: true });
     const manifestFile = path.join(root, MANIFEST_FILE);

@@ -32,4 +32,17 @@ describe("import { … } from 'd2'", () => {
     expect(err).toBeInstanceOf(d2.NotAProject);
     expect(err).toMatchObject({ code: 'NotAProject', caller: 'd2.status' });
   });
+
+  it('refuses options it does not know, and a string where a list goes, before touching the project', async () => {
+    const d2 = await import('d2');
+    const dir = tempDir();
+    await expect(d2.build({ dir, preset: 'fast' } as never)).rejects.toMatchObject({
+      code: 'InvalidArgument', caller: 'd2.build', message: "unknown option 'preset'", hint: expect.stringContaining("'model.preset'"),
+    });
+    await expect(d2.data({ dir, revv: 'HEAD' } as never)).rejects.toMatchObject({ code: 'InvalidArgument', message: "unknown option 'revv' (did you mean 'rev'?)" });
+    await expect(d2.add({ dir, paths: 'photos' } as never)).rejects.toMatchObject({ code: 'InvalidArgument', message: expect.stringContaining("option 'paths' must be a list of strings: [\"photos\"]") });
+    await expect(d2.status({ dir, sources: 'img' } as never)).rejects.toMatchObject({ code: 'InvalidArgument' });
+    // an option set to undefined is the same as leaving it out
+    await expect(d2.status({ dir, sources: undefined, nothing: undefined } as never)).rejects.toMatchObject({ code: 'NotAProject' });
+  });
 });

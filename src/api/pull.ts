@@ -8,18 +8,13 @@
  * (transfer.ts); pulled builds and packs are registered only when all their objects arrived;
  * a working file that exists is never overwritten. An interrupted pull keeps what it fetched.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { CommonOptions } from '../core/progress.js';
-import { ObjectCorrupt, ObjectNotFound, UnsafePath } from '../errors/index.js';
+import { ObjectCorrupt, ObjectNotFound } from '../errors/index.js';
 import { headCommit, openGitRepo, resolveRev, revisionCommits } from '../git/index.js';
-import { isTableSource } from '../manifest/index.js';
-import { relativePosix } from '../util/paths.js';
-import type { ObjectStore } from '../store/index.js';
 import { recordBuildPointer } from '../project/builds.js';
 import { registerPackedRecord } from '../project/packing.js';
-import { openProject, withStoreLock, type Project } from '../project/project.js';
-import { readListing } from '../project/sources.js';
+import { openProject, withStoreLock } from '../project/project.js';
+import { writeWorkingFiles } from '../project/working-files.js';
 import { withCaller } from './verb.js';
 import { collectObjects, type ObjectKind } from '../project/reachable.js';
 import { experimentFiles, RevisionReader, workingFiles, type RevisionFiles } from '../project/revision.js';
@@ -126,7 +121,9 @@ export async function pull(options: PullOptions = {}): Promise<PullResult> {
         let keptModified = 0;
         if (checkout) {
           options.onProgress?.({ phase: 'checkout', loaded: 0 });
-          ({ restored, keptModified } = restoreWorkingFiles(project, store));
+          const written = writeWorkingFiles(project, store, workingFiles(project).snapshots);
+          restored = written.restored.length;
+          keptModified = written.keptModified.length;
         }
 
         const corrupt = failures.filter((f) => f.problem === 'corrupt');
@@ -164,78 +161,4 @@ export async function pull(options: PullOptions = {}): Promise<PullResult> {
       await remote.close();
     }
   });
-}
-
-/**
- * The first part of `target`'s path below `root` that is a symbolic link or not a folder, if
- * any: a working file is written only through real folders of the project (as git checks on
- * checkout), so a committed link cannot carry a write outside it.
- */
-function unsafeParent(root: string, target: string): string | undefined {
-  const rel = path.relative(root, path.dirname(target));
-  if (rel === '') return undefined;
-  if (rel.startsWith('..') || path.isAbsolute(rel)) return path.dirname(target);
-  let dir = root;
-  for (const part of rel.split(path.sep)) {
-    dir = path.join(dir, part);
-    let st: fs.Stats;
-    try {
-      st = fs.lstatSync(dir);
-    } catch {
-      return undefined; // from here on nothing exists: mkdir makes real folders
-    }
-    if (st.isSymbolicLink() || !st.isDirectory()) return dir;
-  }
-  return undefined;
-}
-
-/**
- * Write the working files of every source that are missing (never overwriting one that
- * exists). Every target is checked first (inside the project, through real folders only);
- * when any is not, UnsafePath names them and nothing is written. Sources declared `external`
- * (outside the project) are never written to.
- */
-function restoreWorkingFiles(project: Project, store: ObjectStore): { restored: number; keptModified: number } {
-  let keptModified = 0;
-  const writes: { oid: string; target: string }[] = [];
-  const plan = (oid: string, target: string, size: number): void => {
-    let st: fs.Stats | undefined;
-    try {
-      st = fs.lstatSync(target);
-    } catch {
-      st = undefined;
-    }
-    if (st) {
-      if (!st.isFile() || st.size !== size) keptModified++;
-      return;
-    }
-    if (store.has(oid)) writes.push({ oid, target });
-  };
-  for (const { name, snapshot } of workingFiles(project).snapshots) {
-    const decl = project.manifest.sources[name];
-    if (!decl || decl.external) continue;
-    const base = path.resolve(project.root, decl.path);
-    if (snapshot.table !== undefined && isTableSource(decl)) {
-      if (store.has(snapshot.table)) plan(snapshot.table, base, store.size(snapshot.table) ?? 0);
-      continue;
-    }
-    if (!store.has(snapshot.listing)) continue;
-    for (const e of readListing(store, snapshot.listing)) plan(e.oid, path.join(base, ...e.path.split('/')), e.size);
-  }
-  const unsafe = [...new Set(writes.flatMap((w) => unsafeParent(project.root, w.target) ?? []))];
-  if (unsafe.length) {
-    const shown = unsafe.slice(0, 20).map((p) => relativePosix(project.root, p));
-    throw new UnsafePath(`cannot write working files through '${shown[0]}': it is a symbolic link or not a folder${unsafe.length > 1 ? ` (and ${unsafe.length - 1} more)` : ''}`, {
-      data: { paths: shown, count: unsafe.length },
-      hint: 'd2 writes working files only through real folders of the project: replace the link with a folder, then pull again',
-    });
-  }
-  for (const { oid, target } of writes) {
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    const tmp = `${target}.d2-pull-${process.pid}`;
-    store.copyOut(oid, tmp);
-    fs.chmodSync(tmp, 0o644);
-    fs.renameSync(tmp, target);
-  }
-  return { restored: writes.length, keptModified };
 }

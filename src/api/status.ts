@@ -9,20 +9,19 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { diffFiles, diffLabels, isEmptyFileChanges, type FileChanges, type Relabel } from '../core/changes.js';
-import type { ListingEntry } from '../core/listing.js';
+import { diffFiles, diffLabels, isEmptyFileChanges, type Relabel } from '../core/changes.js';
 import type { CommonOptions } from '../core/progress.js';
 import { SourceNotFound, throwIfAborted } from '../errors/index.js';
-import { blobOidsAtCommit, currentBranch, hashBlob, headCommit, openGitRepo, readFileAtCommit } from '../git/index.js';
-import { isTableSource, labelsPath, MANIFEST_FILE, SOURCES_DIR, snapshotPath, type Snapshot, type SourceDecl } from '../manifest/index.js';
-import { readTableItems } from '../project/table-source.js';
-import { hashFileSync } from '../util/hash.js';
-import { isInside, relativePosix } from '../util/paths.js';
-import { beginUnchangedCheck, cancelPrefetched, nowMs, StatCache, takePrefetched, walk, type UnchangedCheck, type WalkProblem } from '../workspace/index.js';
+import { blobOidsAtCommit, currentBranch, hashBlob, headCommit, openGitRepo, readFileAtCommit, workingChanges } from '../git/index.js';
+import { isTableSource, labelsPath, MANIFEST_FILE, SOURCES_DIR, snapshotPath, type Snapshot } from '../manifest/index.js';
+import { relativePosix } from '../util/paths.js';
+import { beginUnchangedCheck, cancelPrefetched, nowMs, StatCache, takePrefetched } from '../workspace/index.js';
 import { beginStampCapture, type SourceStatus, type StampCapture, type StatusResult } from '../project/status-stamp.js';
 import { openProject, type Project } from '../project/project.js';
+import { EMPTY, scanSourceFolder, scanTable, type EarlyCheck, type FolderScan } from '../project/working-tree-scan.js';
+import { committedPaths } from '../project/d2-files.js';
 import { parseLabelsText, parseSnapshotText, parseSourceTexts, readListing, readWorkingSourceTexts, statCachePath, type SourceTexts } from '../project/sources.js';
-import { withCaller } from './verb.js';
+import { checkOptions, COMMON_OPTIONS, withCaller } from './verb.js';
 
 export interface StatusOptions extends CommonOptions {
   /** Only these sources (default: all). */
@@ -30,15 +29,17 @@ export interface StatusOptions extends CommonOptions {
 }
 
 export type { SourceStatus, StatusResult } from '../project/status-stamp.js';
-
-const EMPTY: FileChanges = { added: [], modified: [], deleted: [], renamed: [] };
+export type { PathChange } from '../git/index.js';
 
 export async function status(options: StatusOptions = {}): Promise<StatusResult> {
   return withCaller('d2.status', async () => {
+    checkOptions(options, { ...COMMON_OPTIONS, sources: true }, ['sources']);
     // Stat'ed before anything is read: what a clean result may be replayed from (status-stamp.ts).
     const capture = options.sources?.length ? undefined : beginStampCapture(options.dir ?? '.');
     const project = openProject(options.dir);
     if (capture && capture.root !== project.root) capture.ruleOut();
+    // d2's other committed files: a change to any of them is something to commit.
+    for (const rel of committedPaths(project.root, project.manifest)) capture?.input(path.join(project.root, rel));
     for (const [name, decl] of Object.entries(project.manifest.sources)) {
       capture?.input(statCachePath(project, name));
       if (isTableSource(decl)) capture?.input(path.resolve(project.root, decl.path));
@@ -54,11 +55,6 @@ export async function status(options: StatusOptions = {}): Promise<StatusResult>
       await cancelPrefetched();
     }
   });
-}
-
-interface EarlyCheck {
-  cache: StatCache;
-  check?: UnchangedCheck;
 }
 
 function beginFolderChecks(project: Project, only: readonly string[] | undefined): Map<string, EarlyCheck> {
@@ -136,6 +132,8 @@ async function statusOf(project: Project, early: Map<string, EarlyCheck>, option
       const headSide = parseSourceTexts(name, headTexts, ' (HEAD)');
       if (headSide && !project.store.has(headSide.snapshot.listing)) {
         st.missingListing = headSide.snapshot.listing;
+      } else if (working && !project.store.has(working.listing)) {
+        st.missingListing = working.listing;
       } else {
         const workingSide = parseSourceTexts(name, workTexts);
         const headListing = headSide ? readListing(project.store, headSide.snapshot.listing) : [];
@@ -146,7 +144,12 @@ async function statusOf(project: Project, early: Map<string, EarlyCheck>, option
         st.staged = { files, relabels: diffLabels(headSide?.labels ?? new Map(), workingSide?.labels ?? new Map(), common, files.renamed) };
       }
     }
-    if (decl) {
+    if (decl && working && !project.store.has(working.listing)) {
+      // A fresh clone (or a store without this source's data): nothing to compare the folder
+      // with until `d2 pull` fetches the listing.
+      st.missingListing = working.listing;
+      capture?.ruleOut();
+    } else if (decl) {
       const abs = path.resolve(project.root, decl.path);
       const scan = isTableSource(decl)
         ? scanTable(project, name, abs, decl, working)
@@ -161,52 +164,15 @@ async function statusOf(project: Project, early: Map<string, EarlyCheck>, option
     }
     sources.push(st);
   }
-  const clean = !manifestChanged && sources.every((s) =>
+  // What `d2 commit` would record, file by file (an untracked d2.lock, a labels file edited by
+  // hand in a way that changes no label…): status is clean only when there is none.
+  const d2Files = await workingChanges(repo, committedPaths(project.root, project.manifest).map(gitPath));
+  const clean = !manifestChanged && d2Files.length === 0 && sources.every((s) =>
     s.state !== 'untracked' && s.state !== 'removed' && isEmptyFileChanges(s.staged.files) && s.staged.relabels.length === 0 && isEmptyFileChanges(s.notAdded) && s.notAddedRelabels.length === 0);
-  const result = { head, branch: (await currentBranch(repo)) ?? null, manifestChanged, sources, clean, filesChecked, filesHashed };
+  const result: StatusResult = { head, branch: (await currentBranch(repo)) ?? null, manifestChanged, d2Files, sources, clean, filesChecked, filesHashed };
   const folderSources = Object.values(project.manifest.sources).filter((d) => !isTableSource(d)).length;
   capture?.write(result, repo.dir, folderSources, nowMs());
   return result;
-}
-
-/** A table source: its CSV against the one `d2 add` recorded; rows are compared only if the file changed. */
-function scanTable(project: Project, name: string, abs: string, decl: SourceDecl, working: Snapshot | undefined): FolderScan {
-  const loadListing = (): ListingEntry[] => (working ? readListing(project.store, working.listing) : []);
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(abs);
-  } catch {
-    return { notAdded: { ...EMPTY, deleted: loadListing().map((e) => e.path) }, problems: [], checked: 0, hashed: 0 };
-  }
-  const cacheFile = statCachePath(project, name);
-  const cache = StatCache.read(cacheFile);
-  const file = { path: path.basename(abs), abs, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
-  let oid = cache.lookup(file);
-  let hashed = 0;
-  if (oid === undefined) {
-    oid = hashFileSync(abs).oid;
-    hashed = 1;
-    cache.set(file.path, file, oid);
-    try {
-      cache.write(cacheFile, nowMs());
-    } catch {
-      // the cache is only an accelerator
-    }
-  }
-  if (working?.table === oid) return { notAdded: EMPTY, problems: [], checked: 1, hashed };
-  try {
-    const items = readTableItems(fs.readFileSync(abs, 'utf8'), decl, decl.path);
-    const listing = loadListing();
-    const notAdded = diffFiles(listing, items.entries);
-    const before = new Set(listing.map((e) => e.path));
-    const common = items.entries.filter((e) => before.has(e.path)).map((e) => e.path);
-    const labelsText = readWorkingSourceTexts(project, name).labels;
-    const current = labelsText ? parseLabelsText(labelsText, labelsPath(name)) : new Map<string, string>();
-    return { notAdded, relabels: diffLabels(current, items.labels, common, notAdded.renamed), problems: [], checked: 1, hashed };
-  } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    return { notAdded: EMPTY, problems: [{ kind: 'unreadable', path: decl.path, message, severity: 'error' }], checked: 1, hashed };
-  }
 }
 
 /** A folder source labelled by a CSV: the labels `d2 add` would take from the CSV now, against the recorded ones. */
@@ -228,94 +194,11 @@ async function csvRelabels(project: Project, name: string, csvPath: string, labe
   return diffLabels(recorded, now, paths);
 }
 
-interface FolderScan {
-  /** The stat cache that answered, when the fast path did. */
-  fast?: StatCache;
-  notAdded: FileChanges;
-  relabels?: Relabel[];
-  problems: WalkProblem[];
-  checked: number;
-  hashed: number;
-}
-
-/**
- * Files in a source folder against the listing `d2 add` recorded. The fast path: when the stat
- * cache was written with that very listing and every file's stat still matches, the folder is
- * unchanged and neither file contents nor the listing are read.
- */
+/** A folder source's scan (project/working-tree-scan.ts), noting for the stamp whether the fast path answered. */
 async function scanFolder(project: Project, name: string, abs: string, listingOid: string | undefined, options: StatusOptions, early: EarlyCheck | undefined, capture: StampCapture | undefined): Promise<FolderScan> {
-  const scan = await scanFolderOnce(project, name, abs, listingOid, options, early);
+  const scan = await scanSourceFolder(project, name, abs, listingOid, options, early);
   if (scan.fast) capture?.folder(statCachePath(project, name), abs, scan.fast);
   else capture?.ruleOut();
   return scan;
 }
 
-async function scanFolderOnce(project: Project, name: string, abs: string, listingOid: string | undefined, options: StatusOptions, early: EarlyCheck | undefined): Promise<FolderScan> {
-  const loadListing = (): ListingEntry[] => (listingOid ? readListing(project.store, listingOid) : []);
-  const check = early?.check;
-  if (early) delete early.check; // this scan answers for it now
-  if (!fs.existsSync(abs)) {
-    await check?.cancel();
-    return { notAdded: { ...EMPTY, deleted: loadListing().map((e) => e.path) }, problems: [], checked: 0, hashed: 0 };
-  }
-  const cacheFile = statCachePath(project, name);
-  const cache = early?.cache ?? StatCache.read(cacheFile);
-  // The no-op fast path: no folder listed, no file read (workspace/unchanged.ts).
-  if (listingOid !== undefined && cache.listing === listingOid) {
-    const fast = check ?? beginUnchangedCheck(abs, cache);
-    if (fast && (await fast.result())) return { notAdded: EMPTY, problems: [], checked: cache.size, hashed: 0, fast: cache };
-  } else {
-    await check?.cancel();
-  }
-  const walked = await walk(abs, {
-    projectRoot: project.root,
-    external: !isInside(project.root, fs.realpathSync(abs)),
-    signal: options.signal,
-    expectedFiles: cache.size,
-    onProgress: (n) => options.onProgress?.({ phase: 'walk', loaded: n, detail: { source: name } }),
-  });
-  const checked = walked.files.length;
-  if (listingOid !== undefined && cache.listing === listingOid && cache.matchesAll(walked.files)) {
-    // Clean; record the folders once the tree is plain, so the next status takes the fast path.
-    if (cache.wantsFolders(walked.folders) && project.store.state.exists()) {
-      try {
-        cache.setFolders(walked.folders, abs);
-        cache.write(cacheFile, nowMs(), listingOid);
-      } catch {
-        // a read-only store: the cache is only an accelerator
-      }
-    }
-    return { notAdded: EMPTY, problems: walked.problems, checked, hashed: 0 };
-  }
-  const entries: ListingEntry[] = [];
-  const problems = [...walked.problems];
-  let hashed = 0;
-  for (const f of walked.files) {
-    let oid = cache.lookup(f);
-    if (oid === undefined) {
-      try {
-        oid = hashFileSync(f.abs).oid;
-      } catch (e) {
-        problems.push({ kind: 'unreadable', path: f.path, message: `cannot read '${f.path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, severity: 'error' });
-        continue;
-      }
-      hashed++;
-      cache.set(f.path, f, oid);
-      if (hashed % 1000 === 0) options.onProgress?.({ phase: 'hash', loaded: hashed, detail: { source: name } });
-    }
-    entries.push({ path: f.path, oid, size: f.size });
-  }
-  const notAdded = diffFiles(loadListing(), entries);
-  cache.retain(new Set(entries.map((e) => e.path)));
-  const now = nowMs();
-  const exact = isEmptyFileChanges(notAdded) && problems.length === walked.problems.length;
-  if ((cache.needsWrite(now) || (exact && (cache.listing !== listingOid || cache.wantsFolders(walked.folders)))) && project.store.state.exists()) {
-    try {
-      cache.setFolders(walked.folders, abs);
-      cache.write(cacheFile, now, exact ? listingOid : undefined);
-    } catch {
-      // a read-only store: the cache is only an accelerator
-    }
-  }
-  return { notAdded, problems, checked, hashed };
-}

@@ -22,7 +22,8 @@ export function action<O>(rt: Runtime, body: Body<O>): (...args: unknown[]) => P
     const positional = args.slice(0, -2).flatMap((a) => (Array.isArray(a) ? (a as string[]) : a === undefined ? [] : [String(a)]));
     const flags = readGlobalFlags(cmd, rt.io);
     rt.state.flags = flags;
-    const ctx = new CommandContext(rt.io, flags, rt.api, rt.state);
+    const name = cmd.parent && cmd.parent.parent ? `${cmd.parent.name()} ${cmd.name()}` : cmd.name();
+    const ctx = new CommandContext(rt.io, flags, rt.api, rt.state, name);
     try {
       await body(ctx, positional, options);
     } finally {

@@ -74,7 +74,7 @@ describe('d2 build', { tags: ['slow'] }, () => {
     const log = lastJson((await runD2(['log', '--json'], { cwd: dir })).stdout);
     expect(log.data.commits[0].model).toMatchObject({ oid: other.data.build.model, metrics: { test: { count: b.metrics.test.count } } });
     const text = await runD2(['log'], { cwd: dir });
-    expect(text.stdout).toMatch(/model test acc \d+\.\d%/);
+    expect(text.stdout).toMatch(/model: test acc \d+\.\d%/);
 
     // the text view
     const view = await runD2(['build'], { cwd: dir });

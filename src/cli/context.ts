@@ -15,6 +15,7 @@ export type Api = Pick<typeof library, 'init' | 'add' | 'status' | 'commit' | 'l
   | 'suggest'
   | 'report' | 'ciInit'
   | 'note' | 'expRun' | 'expList' | 'expShow' | 'expApply' | 'expRemove'
+  | 'restore'
 >;
 
 export interface GlobalFlags {
@@ -37,8 +38,9 @@ export class CommandContext {
   readonly style: Style;
   readonly errStyle: Style;
 
-  constructor(readonly io: CliIO, readonly flags: GlobalFlags, readonly api: Api, private readonly state: RunState) {
-    this.progress = createProgress(progressMode(io, flags), io);
+  constructor(readonly io: CliIO, readonly flags: GlobalFlags, readonly api: Api, private readonly state: RunState, command = '') {
+    this.progress = createProgress(progressMode(io, flags, command), io);
+    if (JSON_PROGRESS_COMMANDS.includes(command)) this.progress.preload?.();
     this.style = styleFor(io.stdout, io);
     this.errStyle = styleFor(io.stderr, io);
   }
@@ -54,13 +56,17 @@ export class CommandContext {
     return { dir: this.flags.dir, onProgress: this.onProgress, signal: this.signal };
   }
 
-  /** Print the result of `command`: a JSON result line, or the text view. */
+  /**
+   * Print the result of `command`: a JSON result line, or the text view. `--quiet` drops the
+   * chatter (progress, warnings, "Next:" hints), never the result that was asked for.
+   */
   async emit<T>(command: string, data: T, text: (data: T) => string): Promise<void> {
     await this.progress.finish();
     if (this.flags.json) {
       this.io.stdout.write(resultLine(command, data));
-    } else if (!this.flags.quiet) {
-      this.io.stdout.write(text(data));
+    } else {
+      const out = text(data);
+      this.io.stdout.write(this.flags.quiet ? withoutHints(out) : out);
     }
   }
 
@@ -74,8 +80,23 @@ export class CommandContext {
   }
 }
 
-function progressMode(io: CliIO, flags: GlobalFlags): ProgressMode {
-  if (flags.json) return 'json';
+/**
+ * The commands whose `--json` output starts with progress records (docs/json-output.md lists
+ * the same ones); every other command prints its one result record alone, so
+ * `d2 status --json | jq .data.clean` reads one value.
+ */
+export const JSON_PROGRESS_COMMANDS: readonly string[] = ['add', 'fsck', 'data', 'build', 'diff', 'predict', 'push', 'pull', 'gc'];
+
+/** A text view without its "Next: …" lines (what --quiet leaves out). */
+export function withoutHints(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const kept = text.split('\n').filter((l) => !/^(?:\u001b\[[0-9;]*m)*Next: /.test(l)).join('\n');
+  return kept.trim() === '' ? '' : kept;
+}
+
+/** A progress mode (see render/progress.ts). */
+function progressMode(io: CliIO, flags: GlobalFlags, command: string): ProgressMode {
+  if (flags.json) return JSON_PROGRESS_COMMANDS.includes(command) ? 'json' : 'quiet';
   if (flags.quiet) return 'quiet';
   const ci = io.env.CI !== undefined && io.env.CI !== '' && io.env.CI !== 'false';
   return io.stderr.isTTY && !ci ? 'tty' : 'plain';

@@ -169,7 +169,7 @@ describe('bad input', { tags: ['slow'] }, () => {
     fs.symlinkSync('..', path.join(dir, 'data/a/loop'));
     const r = await runD2(['add', 'data', '--json'], { cwd: dir });
     expect(r.exitCode).toBe(0);
-    expect(lastJson(r.stdout).data.sources[0]).toMatchObject({ items: 1, warnings: [expect.stringMatching(/symbolic link loop: 'a\/loop'/)] });
+    expect(lastJson(r.stdout).data.sources[0]).toMatchObject({ items: 1, warnings: expect.arrayContaining([expect.stringMatching(/symbolic link loop: 'a\/loop'/)]) });
     expect((await runD2(['fsck'], { cwd: dir })).exitCode).toBe(0);
   });
 
@@ -209,8 +209,8 @@ describe('bad input', { tags: ['slow'] }, () => {
     const dir = tempDir();
     const typo = await runD2(['stauts'], { cwd: dir });
     expect(typo.exitCode).toBe(1);
-    expect(typo.stderr).toMatch(/unknown command 'stauts'[\s\S]*Did you mean status\?/);
-    for (const cmd of ['init', 'add', 'status', 'commit', 'log', 'fsck', 'remote', 'push', 'pull', 'gc', 'note', 'exp']) {
+    expect(typo.stderr).toMatch(/^error: unknown command 'stauts' \(did you mean 'status'\?\)\n/);
+    for (const cmd of ['init', 'add', 'status', 'commit', 'log', 'fsck', 'remote', 'push', 'pull', 'gc', 'note', 'exp', 'restore', 'suggest', 'report']) {
       const help = await runD2([cmd, '--help'], { cwd: dir });
       expect(help.exitCode).toBe(0);
       expect(help.stdout).toMatch(/Examples:\n {2}\$ (d2|git clone) /);

@@ -29,6 +29,7 @@ import { registerExport } from './commands/export.js';
 import { registerSuggest } from './commands/suggest.js';
 import { registerReport } from './commands/report.js';
 import { registerCi } from './commands/ci.js';
+import { registerRestore } from './commands/restore.js';
 import type { Api, RunState } from './context.js';
 import { processIO, type CliIO } from './io.js';
 import { renderError } from './render/error.js';
@@ -43,7 +44,7 @@ export function createProgram(io: CliIO, api: Api, state: RunState): Command {
     .description('git for Software 2.0: version datasets, build models from them, diff their behaviour')
     .version(VERSION, '-V, --version')
     .option('--json', 'machine-readable output: JSON lines on stdout (progress, then one result or error)')
-    .option('-q, --quiet', 'print nothing but errors')
+    .option('-q, --quiet', 'no progress, warnings or hints: only results and errors')
     .option('-v, --verbose', 'more detail')
     .option('--debug', 'stack traces on errors')
     .option('-C, --dir <path>', 'run as if d2 was started in <path>')
@@ -87,11 +88,20 @@ Docs: docs/ in d2's repository (manifest.md, json-output.md, errors.md).
   registerPull(program, rt);
   registerFsck(program, rt);
   registerGc(program, rt);
+  registerRestore(program, rt);
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined });
     cmd.showSuggestionAfterError(true);
   }
   return program;
+}
+
+/** A commander error as one git-style line: `unknown command 'stauts' (did you mean 'status'?)`. */
+export function usageMessage(text: string): string {
+  return text
+    .replace(/^error: /, '')
+    .replace(/\s*\n\(Did you mean (?:one of )?(.+?)\?\)\s*$/, (_, names: string) => ` (did you mean ${names.split(/,\s*/).map((n) => `'${n}'`).join(' or ')}?)`)
+    .trim();
 }
 
 export interface MainOptions {
@@ -134,7 +144,7 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     const view = { json: state.flags?.json ?? wantsJson, debug: state.flags?.debug ?? debug, version: VERSION };
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' || e.exitCode === 0) return EXIT.ok;
-      const usage = new InvalidArgument(e.message.replace(/^error: /, ''), { hint: "see 'd2 --help' or 'd2 <command> --help'" });
+      const usage = new InvalidArgument(usageMessage(e.message), { hint: "see 'd2 --help' or 'd2 <command> --help'" });
       renderError(io, usage, view);
       return EXIT.user;
     }

@@ -67,7 +67,7 @@ describe('d2 predict and d2 export', { tags: ['slow'] }, () => {
     expect(rows).toHaveLength(40);
     for (const row of rows) expect(row).toMatch(/^img\/[a-z_]+\/[^ ]+\.png {2,}[a-z_]+ +0\.\d{3} {2}\([a-z_]+ 0\.\d{3}\)$/);
     expect(text.stdout.split('\n')[0]).toMatch(/^input +class +p$/);
-    expect(text.stdout).toMatch(/40 inputs predicted with model [0-9a-f]{7} of [0-9a-f]{7} on wasm@/);
+    expect(text.stdout).toMatch(/40 inputs predicted, model [0-9a-f]{7} of [0-9a-f]{7} on wasm@/);
     expect(text.stderr).not.toMatch(ANSI);
 
     const csv = await runD2(['predict', test.paths[0]!, 'broken.png', '--csv', '--top', '2'], { cwd: dir });

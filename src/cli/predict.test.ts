@@ -40,7 +40,7 @@ describe('d2 predict / d2 export (CLI layer)', () => {
       'input  class p',
       'a.png  bag   0.750  (coat 0.250)',
       'b.png  error: not an image, "really"',
-      '2 inputs predicted, 1 failed with model abababa on wasm@4.22.0+simd',
+      '2 inputs: 1 predicted, 1 failed, model abababa on wasm@4.22.0+simd',
       '',
     ].join('\n'));
   });

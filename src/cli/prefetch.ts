@@ -85,7 +85,7 @@ export async function headStart(argv: readonly string[], io: CliIO = processIO()
     const result = await statusHeadStart(dir, plain !== undefined, minEntries);
     if (!plain || !result) return undefined;
     if (plain.json) io.stdout.write(resultLine('status', result));
-    else if (!plain.quiet) io.stdout.write(renderStatus(result, styleFor(io.stdout, io), plain.limit));
+    else io.stdout.write(renderStatus(result, styleFor(io.stdout, io), plain.limit)); // --quiet: the result still
     return 0;
   } catch {
     return undefined; // only a head start

@@ -75,4 +75,35 @@ describe('d2 CLI layer', () => {
     expect(status).not.toHaveBeenCalled();
     expect(io.err.join('')).toMatch(/--limit '-1' must be a whole number/);
   });
+
+  it('--json: status prints its result line alone even when it reports progress; data prints progress first', async () => {
+    const clean = { head: null, branch: 'main', manifestChanged: false, d2Files: [], sources: [], clean: true, filesChecked: 0, filesHashed: 0 };
+    const status = vi.fn(async (o: { onProgress?: (e: { phase: string; loaded: number }) => void }) => {
+      o.onProgress?.({ phase: 'walk', loaded: 10 });
+      o.onProgress?.({ phase: 'hash', loaded: 10 });
+      return clean;
+    });
+    const io = fakeIO();
+    expect(await main(['status', '--json'], { io, api: fakeApi({ status: status as unknown as Api['status'] }) })).toBe(0);
+    expect(io.out.join('').trim().split('\n')).toEqual([JSON.stringify({ type: 'result', command: 'status', formatVersion: 1, data: clean })]);
+    const data = vi.fn(async (o: { onProgress?: (e: { phase: string; loaded: number }) => void }) => {
+      o.onProgress?.({ phase: 'preprocess', loaded: 1 });
+      return { commit: null, dataset: 'd'.repeat(64), classes: [], counts: {}, left: {}, problems: [], blocked: false, notAdded: [], filesNotAdded: [] };
+    });
+    const dio = fakeIO();
+    await main(['data', '--json'], { io: dio, api: { ...fakeApi(), data } as unknown as Api });
+    expect(dio.out.join('').trim().split('\n').map((l) => JSON.parse(l).type)).toEqual(['progress', 'result']);
+  });
+
+  it('-q drops progress, warnings and hints, never the result', async () => {
+    const log = vi.fn(async () => ({ commits: [{ commit: 'c'.repeat(40), message: 'first', author: { name: 'a', email: 'a@x' }, time: '2026-01-01T00:00:00.000Z', parents: [], sources: {}, model: null }] }));
+    const io = fakeIO();
+    expect(await main(['-q', 'log'], { io, api: fakeApi({ log: log as unknown as Api['log'] }) })).toBe(0);
+    expect(io.out.join('')).toMatch(/^ccccccc 2026-01-01 00:00 first\n$/);
+    const add = vi.fn(async () => addResult);
+    const aio = fakeIO();
+    await main(['add', 'x', '--quiet'], { io: aio, api: fakeApi({ add }) });
+    expect(aio.out.join('')).toBe('');
+    expect(aio.err.join('')).toBe('');
+  });
 });

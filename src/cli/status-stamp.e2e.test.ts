@@ -53,7 +53,7 @@ describe('clean-status stamp', { tags: ['slow'] }, () => {
     const text = await answered(dir, ['status']);
     expect(text).toBe((await runD2(['status'], { cwd: dir })).stdout);
     expect(text).toContain('nothing to commit: 6 files match the last commit');
-    expect(await answered(dir, ['-q', 'status'])).toBe('');
+    expect(await answered(dir, ['-q', 'status'])).toBe(text); // quiet drops chatter, not the result
     // not for a status of named sources, nor from a d2 of another version
     expect(await answered(dir, ['status', 'images'])).toBeUndefined();
     const file = path.join(dir, '.d2', 'state', 'status-clean');
@@ -75,6 +75,10 @@ describe('clean-status stamp', { tags: ['slow'] }, () => {
         fs.writeFileSync(f, lines.join('\n'));
       },
       then: (s) => expect(s.sources[0].staged.relabels).toHaveLength(1),
+    },
+    'a d2.lock written and not committed': {
+      change: async (dir) => fs.writeFileSync(path.join(dir, 'd2.lock'), '# d2.lock\n'),
+      then: (s) => expect(s).toMatchObject({ clean: false, d2Files: [{ path: 'd2.lock', change: 'added' }] }),
     },
     'a commit made with git': {
       change: async (dir) => { expect((await git(['commit', '-q', '--allow-empty', '-m', 'by git'], dir)).exitCode).toBe(0); },

@@ -102,4 +102,29 @@ describe('resolveDataset', () => {
     const back = parseDataset(one);
     expect(back.map((i) => `${i.source}/${i.path}:${i.label}:${i.set}`)).toEqual(resolveDataset([a, b], RULES).items.map((i) => `${i.source}/${i.path}:${i.label}:${i.set}`));
   });
+
+  it('reports one class as an error, and the slips of hand-edited labels as warnings', () => {
+    const one = resolveDataset([source('s', [['a/1.png', 'bag'], ['a/2.png', 'bag']])], RULES);
+    expect(one.problems).toContainEqual(expect.objectContaining({ kind: 'one-class', severity: 'error', label: 'bag' }));
+    const unlabelled = resolveDataset([source('u', [['a/1.png', undefined], ['a/2.png', undefined]]), source('s', many(30))], RULES);
+    expect(unlabelled.problems).toContainEqual(expect.objectContaining({ kind: 'source-unlabelled', source: 'u', items: 2 }));
+
+    // 20 sneakers, 1 'snaeker'; 'Bag' and 'bag'; a label for a file the source does not have
+    const files: [string, string][] = [
+      ...Array.from({ length: 20 }, (_, i): [string, string] => [`sneaker/${i}.png`, i === 3 ? 'snaeker' : 'sneaker']),
+      ...Array.from({ length: 10 }, (_, i): [string, string] => [`bag/${i}.png`, i === 0 ? 'Bag' : 'bag']),
+    ];
+    const s = source('s', files);
+    const labels = new Map(s.labels);
+    labels.set('bag/ghost.png', 'bag');
+    const d = resolveDataset([{ ...s, labels }], RULES);
+    expect(d.problems).toContainEqual(expect.objectContaining({ kind: 'label-typo', label: 'snaeker', didYouMean: 'sneaker', items: 1, paths: ['s/sneaker/3.png'] }));
+    expect(d.problems).toContainEqual(expect.objectContaining({ kind: 'label-case', labels: ['Bag', 'bag'] }));
+    expect(d.problems).toContainEqual(expect.objectContaining({ kind: 'label-stray', source: 's', count: 1, paths: ['bag/ghost.png'] }));
+    expect(d.problems.filter((p) => p.severity === 'error')).toEqual([]);
+    // 'Bag' is not a typo of 'bag' (a case problem), and no common class is suspected
+    expect(d.problems.filter((p) => p.kind === 'label-typo')).toHaveLength(1);
+    // three classes of fair size: nothing to say
+    expect(resolveDataset([source('s', many(30))], RULES).problems).toEqual([]);
+  });
 });

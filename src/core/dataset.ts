@@ -12,12 +12,16 @@
  * - Model tests, and every item with the same content as one, never reach train, validation
  *   or test.
  * - Problems are reported, never hidden: label conflicts, leakage (the same content in two
- *   splits; an error unless allowed), empty classes, classes evaluated but never trained on.
+ *   splits; an error unless allowed), empty classes, classes evaluated but never trained on,
+ *   a single class (an error: nothing to classify), and the slips of hand-edited labels (a
+ *   source with no label, labels of files not in the source, classes differing only in case,
+ *   a rare class one typo away from a common one).
  * - The dataset's text form, and so its oid, depends only on the items (sorted), not on the
  *   order sources or files were read in.
  */
 import picomatch from 'picomatch';
 import { compareStrings } from '../util/compare.js';
+import { editDistance } from '../util/edit-distance.js';
 import { sha256Hex } from '../util/hash.js';
 import type { ListingEntry } from './listing.js';
 
@@ -67,7 +71,12 @@ export type DatasetProblem =
   | { kind: 'empty-class'; severity: 'warning'; label: string; message: string }
   | { kind: 'class-not-in-train'; severity: 'warning'; label: string; sets: ItemSet[]; message: string }
   | { kind: 'model-test-not-found'; severity: 'error'; line: number; path: string; message: string }
-  | { kind: 'model-test-duplicate'; severity: 'error'; line: number; path: string; message: string };
+  | { kind: 'model-test-duplicate'; severity: 'error'; line: number; path: string; message: string }
+  | { kind: 'one-class'; severity: 'error'; label: string; message: string }
+  | { kind: 'source-unlabelled'; severity: 'warning'; source: string; items: number; message: string }
+  | { kind: 'label-stray'; severity: 'warning'; source: string; count: number; paths: string[]; message: string }
+  | { kind: 'label-case'; severity: 'warning'; labels: string[]; message: string }
+  | { kind: 'label-typo'; severity: 'warning'; label: string; items: number; didYouMean: string; paths: string[]; message: string };
 
 export interface Counts {
   total: number;
@@ -219,7 +228,73 @@ export function resolveDataset(sources: readonly SourceInput[], rules: Compositi
   for (const label of [...expected].sort(compareStrings)) {
     if (!classes.includes(label)) problems.push({ kind: 'empty-class', severity: 'warning', label, message: `class '${label}' (named in d2.yaml) has no items` });
   }
+  problems.push(...labelProblems(included, all, classes));
   return { items: all, classes, counts, left, unlabelled, problems };
+}
+
+/**
+ * What a hand-edited labels file gets wrong without d2 noticing otherwise: one class only, a
+ * source with no label at all, labels for files the source does not have, two classes that
+ * differ only in case, and a rare class one typo away from a common one.
+ */
+function labelProblems(included: readonly SourceInput[], items: readonly DatasetItem[], classes: readonly string[]): DatasetProblem[] {
+  const problems: DatasetProblem[] = [];
+  if (classes.length === 1) {
+    problems.push({ kind: 'one-class', severity: 'error', label: classes[0]!, message: `the dataset has one class ('${classes[0]}'): a classifier needs at least 2` });
+  }
+  for (const s of included) {
+    if (s.entries.length > 0 && !s.entries.some((e) => s.labels.has(e.path))) {
+      problems.push({
+        kind: 'source-unlabelled', severity: 'warning', source: s.name, items: s.entries.length,
+        message: `source '${s.name}': ${s.entries.length} items, none labelled (folder names as labels: d2 add --labels dirname)`,
+      });
+    }
+    const present = new Set(s.entries.map((e) => e.path));
+    const strays = [...s.labels.keys()].filter((p) => !present.has(p)).sort(compareStrings);
+    if (strays.length) {
+      problems.push({
+        kind: 'label-stray', severity: 'warning', source: s.name, count: strays.length, paths: strays.slice(0, 20),
+        message: `source '${s.name}': ${strays.length} label row(s) name no file of the source and are ignored, e.g. '${strays[0]}'`,
+      });
+    }
+  }
+  const perClass = new Map<string, DatasetItem[]>();
+  for (const it of items) {
+    const list = perClass.get(it.label);
+    if (list) list.push(it); else perClass.set(it.label, [it]);
+  }
+  const byFold = new Map<string, string[]>();
+  for (const c of classes) {
+    const k = c.toLowerCase();
+    byFold.set(k, [...(byFold.get(k) ?? []), c]);
+  }
+  for (const group of byFold.values()) {
+    if (group.length > 1) {
+      problems.push({ kind: 'label-case', severity: 'warning', labels: group, message: `classes ${group.map((c) => `'${c}'`).join(' and ')} differ only in case: they are separate classes` });
+    }
+  }
+  for (const c of classes) {
+    const n = perClass.get(c)?.length ?? 0;
+    if (n > 2) continue;
+    let best: string | undefined;
+    let bestDistance = Infinity;
+    for (const d of classes) {
+      if (d === c || d.toLowerCase() === c.toLowerCase() || (perClass.get(d)?.length ?? 0) < 5 * n) continue;
+      const dist = editDistance(c.toLowerCase(), d.toLowerCase());
+      if (dist <= (d.length >= 5 ? 2 : 1) && dist < bestDistance) {
+        best = d;
+        bestDistance = dist;
+      }
+    }
+    if (best !== undefined) {
+      const paths = (perClass.get(c) ?? []).map((i) => `${i.source}/${i.path}`);
+      problems.push({
+        kind: 'label-typo', severity: 'warning', label: c, items: n, didYouMean: best, paths,
+        message: `class '${c}' has ${n} item${n === 1 ? '' : 's'} (${paths.join(', ')}): did you mean '${best}'?`,
+      });
+    }
+  }
+  return problems;
 }
 
 function emptyCounts(): Counts {

@@ -13,7 +13,7 @@
  * row-major; predicting disposes every tensor it creates.
  */
 import type { Tensor } from '@tensorflow/tfjs';
-import { InvalidArgument } from '../errors/index.js';
+import { InvalidArgument, throwIfAborted } from '../errors/index.js';
 import { decodeContainer, encodeContainer } from './container.js';
 import { selectEngine, type EngineInfo, type EngineRequest } from './engines.js';
 import { describeNetwork, predictProbabilities, predictWithFeatures, type NetworkShape } from './network.js';
@@ -133,7 +133,7 @@ export async function loadModel(bytes: Uint8Array, options: { engine?: EngineReq
 }
 
 /** Class probabilities for N items packed in x (N × product(inputShape)), N × numClasses. */
-export async function predict(model: LoadedModel, x: Float32Array, options: { batchSize?: number } = {}): Promise<Float32Array> {
+export async function predict(model: LoadedModel, x: Float32Array, options: { batchSize?: number; signal?: AbortSignal } = {}): Promise<Float32Array> {
   const { tf } = await selectEngine(model.engine.name);
   const rowSize = model.inputShape.reduce((a, b) => a * b, 1);
   if (!(x instanceof Float32Array) || x.length % rowSize !== 0) {
@@ -144,6 +144,11 @@ export async function predict(model: LoadedModel, x: Float32Array, options: { ba
   const out = new Float32Array(n * k);
   const chunk = options.batchSize ?? 256;
   for (let start = 0; start < n; start += chunk) {
+    if (options.signal) {
+      // Between chunks the event loop runs (a Ctrl-C's handler), and an abort stops here.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      throwIfAborted(options.signal);
+    }
     const end = Math.min(n, start + chunk);
     const rows = end - start;
     const p = tf.tidy(() => {

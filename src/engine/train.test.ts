@@ -142,3 +142,33 @@ describe('divergence guard (more)', () => {
     expect(checkpoints).toEqual([]);
   });
 });
+
+describe('cancellation in this thread', () => {
+  const images = (n: number) => {
+    const x = new Float32Array(n * 100);
+    for (let i = 0; i < x.length; i++) x[i] = ((i * 7) % 13) / 13;
+    return { x, y: Int32Array.from({ length: n }, (_, i) => i % 2), shape: [10, 10, 1] };
+  };
+
+  it('an abort from a timer (the event loop, as Ctrl-C arrives) stops within a batch of an epoch of a few batches', async () => {
+    // Given 96 items (3 batches an epoch) trained in this thread, when a timer set at the end of
+    // epoch 1 aborts: training yields to the event loop before every step, so the timer runs
+    const controller = new AbortController();
+    const batches: string[] = [];
+    let timer = false;
+    const err = await train({
+      train: images(96), validation: images(32), numClasses: 2, seed: 1, preset: 'fast', engine: 'wasm', workers: 0,
+      signal: controller.signal,
+      onBatch: (b) => void batches.push(`${b.epoch}.${b.batch}`),
+      onEpoch: () => {
+        if (timer) return;
+        timer = true;
+        setTimeout(() => controller.abort(new Error('interrupted by SIGINT')), 0);
+      },
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'Interrupted', data: { epochsDone: 1, reason: 'interrupted by SIGINT' } });
+    expect((err as Error).message).toBe('training interrupted after epoch 1');
+    expect((err as { hint: string }).hint).toMatch(/resumes after epoch 1/);
+    expect(batches.filter((b) => b.startsWith('2.')).length).toBeLessThanOrEqual(1); // at most one more batch ran
+  });
+});

@@ -196,8 +196,18 @@ function trainingKey(plan: TrainingPlan, seed: number, trainCount: number, valCo
   return sha256Hex(canonicalJson({ plan, seed, trainCount, valCount, lr: options.learningRateOverride ?? null, epochs: options.epochsOverride ?? null }));
 }
 
-function throwInterrupted(signal: AbortSignal | undefined): never {
-  throw new Interrupted('interrupted', { data: { reason: String(signal?.reason ?? 'aborted') } });
+/**
+ * Training stopped by the signal. `epochsDone` epochs have their checkpoint delivered, so a
+ * rerun with the same inputs resumes after the last of them.
+ */
+function throwInterrupted(signal: AbortSignal | undefined, epochsDone = 0): never {
+  const reason = signal?.reason instanceof Error ? signal.reason.message : String(signal?.reason ?? 'aborted');
+  throw new Interrupted(epochsDone > 0 ? `training interrupted after epoch ${epochsDone}` : 'training interrupted before its first epoch ended', {
+    data: { reason, epochsDone },
+    hint: epochsDone > 0
+      ? `run the same command again: training resumes after epoch ${epochsDone} (its checkpoint is kept)`
+      : 'run the same command again to train from the start',
+  });
 }
 
 /**
@@ -271,12 +281,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     let stoppedBy: StopReason | null = (state.stopped as StopReason | null) ?? null;
     while (!stoppedBy && state.epochsDone < plan.maxEpochs) {
       const epoch = state.epochsDone;
-      if (signal?.aborted) throwInterrupted(signal);
+      // Let the event loop run between epochs too (a signal's handler, the progress display):
+      // evaluation and the checkpoint run in this thread.
+      await yieldNow();
+      if (signal?.aborted) throwInterrupted(signal, state.epochsDone);
       const t0 = performance.now();
       const order = epochOrder(seed, epoch, trainSet.count);
       const onBatch = options.onBatch ? (s: number, loss: number) => options.onBatch!({ epoch: epoch + 1, batch: s + 1, batches: steps, loss }) : undefined;
       const out = await runner.runEpoch(epoch, order, learningRate, onBatch, signal);
-      if (out.kind === 'aborted') throwInterrupted(signal);
+      if (out.kind === 'aborted') throwInterrupted(signal, state.epochsDone);
       if (out.kind === 'diverged') {
         const layers = out.layers ?? [];
         const layer = layers[0] ?? null;

@@ -184,12 +184,91 @@ export async function hashBlob(content: string | Uint8Array): Promise<string> {
   return (await git.hashBlob({ object: content })).oid;
 }
 
+/** A file of d2's that differs between the working tree and HEAD. */
+export interface PathChange {
+  /** Relative to the git root. */
+  path: string;
+  change: 'added' | 'modified' | 'deleted';
+}
+
+/**
+ * Files under `paths` (relative to the git root) whose working-tree content differs from
+ * HEAD's: what `commitPaths` would record. Ignored files that HEAD does not track are left out,
+ * as git leaves them out.
+ */
+export async function workingChanges(repo: GitRepo, paths: readonly string[]): Promise<PathChange[]> {
+  const rows = await git.statusMatrix({ fs, dir: repo.dir, filepaths: [...paths], cache: repo.cache });
+  const wanted = new Set(paths);
+  const out: PathChange[] = [];
+  for (const [filepath, head, workdir] of rows) {
+    if (!isWanted(filepath, wanted)) continue;
+    if (head === 0 && workdir === 2) out.push({ path: filepath, change: 'added' });
+    else if (head === 1 && workdir === 0) out.push({ path: filepath, change: 'deleted' });
+    else if (head === 1 && workdir === 2) out.push({ path: filepath, change: 'modified' });
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+interface TreeLeaf {
+  mode: string;
+  oid: string;
+}
+
+/**
+ * The files of HEAD's tree and of the index (path → mode and blob oid), read in one walk that
+ * never touches the working tree.
+ */
+async function headAndIndex(repo: GitRepo, head: string | undefined): Promise<{ head: Map<string, TreeLeaf>; index: Map<string, TreeLeaf> }> {
+  const inHead = new Map<string, TreeLeaf>();
+  const inIndex = new Map<string, TreeLeaf>();
+  const leaf = async (e: Awaited<ReturnType<typeof git.STAGE>> | null): Promise<TreeLeaf | undefined> => {
+    const w = e as unknown as { type(): Promise<string>; mode(): Promise<number>; oid(): Promise<string> } | null;
+    if (!w || (await w.type()) !== 'blob') return undefined;
+    return { mode: (await w.mode()).toString(8), oid: await w.oid() };
+  };
+  const trees = head ? [git.TREE({ ref: head }), git.STAGE()] : [git.STAGE()];
+  await git.walk({
+    fs, dir: repo.dir, cache: repo.cache, trees,
+    map: async (filepath, entries) => {
+      if (filepath === '.') return true;
+      const [h, s] = head ? entries : [null, entries[0]];
+      const hl = await leaf(h as never);
+      const sl = await leaf(s as never);
+      if (hl) inHead.set(filepath, hl);
+      if (sl) inIndex.set(filepath, sl);
+      return true;
+    },
+  });
+  return { head: inHead, index: inIndex };
+}
+
+/** Write the nested tree objects of a flat file map (path → mode and oid); returns the root tree's oid. */
+async function writeTrees(repo: GitRepo, files: ReadonlyMap<string, TreeLeaf>): Promise<string> {
+  type Entry = { mode: string; path: string; oid: string; type: 'blob' | 'tree' };
+  const parentOf = (p: string): string => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '');
+  const nameOf = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
+  const dirs = new Map<string, Entry[]>([['', []]]);
+  for (const [p, f] of files) {
+    for (let d = parentOf(p); !dirs.has(d); d = parentOf(d)) dirs.set(d, []);
+    dirs.get(parentOf(p))!.push({ mode: f.mode, path: nameOf(p), oid: f.oid, type: 'blob' });
+  }
+  // Deepest folders first, so each parent gets its children's tree oids.
+  const order = [...dirs.keys()].filter((d) => d !== '').sort((a, b) => b.split('/').length - a.split('/').length);
+  for (const d of order) {
+    const oid = await git.writeTree({ fs, dir: repo.dir, tree: dirs.get(d)! });
+    dirs.get(parentOf(d))!.push({ mode: '040000', path: nameOf(d), oid, type: 'tree' });
+  }
+  return git.writeTree({ fs, dir: repo.dir, tree: dirs.get('')! });
+}
+
 /**
  * Stage exactly `paths` (relative to the git root): new and modified files are added, deleted
- * ones removed; then commit the index. Throws NothingToCommit when the commit would have the
- * same tree as HEAD.
+ * ones removed; then commit them, and only them: whatever else is staged (a `git add` of the
+ * user's own) stays staged and out of the commit, as `git commit -- <paths>` does, and is
+ * returned as `leftStaged`. Throws NothingToCommit when the commit would have the same tree as
+ * HEAD.
  */
-export async function commitPaths(repo: GitRepo, paths: readonly string[], message: string, author: Identity): Promise<{ oid: string; changed: string[] }> {
+export async function commitPaths(repo: GitRepo, paths: readonly string[], message: string, author: Identity): Promise<{ oid: string; changed: string[]; leftStaged: string[] }> {
   if (paths[0] !== undefined && (await git.isIgnored({ fs, dir: repo.dir, filepath: paths[0] }))) {
     throw new NotAGitRepository(`'${paths[0]}' is ignored by the git repository at '${repo.dir}', so d2 cannot commit it`, {
       data: { gitRoot: repo.dir, path: paths[0] },
@@ -216,9 +295,26 @@ export async function commitPaths(repo: GitRepo, paths: readonly string[], messa
       hint: "change the data and run 'd2 add', or edit d2.yaml, first",
     });
   }
+  const { head: headFiles, index } = await headAndIndex(repo, head);
+  const leftStaged: string[] = [];
+  for (const p of new Set([...headFiles.keys(), ...index.keys()])) {
+    if (isWanted(p, wanted)) continue;
+    const h = headFiles.get(p);
+    const i = index.get(p);
+    if (h?.oid !== i?.oid || h?.mode !== i?.mode) leftStaged.push(p);
+  }
+  leftStaged.sort();
+  let tree: string | undefined;
+  if (leftStaged.length) {
+    // HEAD's files, with d2's paths as they are staged now.
+    const files = new Map<string, TreeLeaf>();
+    for (const [p, f] of headFiles) if (!isWanted(p, wanted)) files.set(p, f);
+    for (const [p, f] of index) if (isWanted(p, wanted)) files.set(p, f);
+    tree = await writeTrees(repo, files);
+  }
   const who = { name: author.name, email: author.email, timestamp: author.timestamp, timezoneOffset: author.timezoneOffset };
-  const oid = await git.commit({ fs, dir: repo.dir, message, author: who, committer: who, cache: repo.cache });
-  return { oid, changed };
+  const oid = await git.commit({ fs, dir: repo.dir, message, author: who, committer: who, cache: repo.cache, ...(tree ? { tree } : {}) });
+  return { oid, changed, leftStaged };
 }
 
 function isWanted(filepath: string, wanted: ReadonlySet<string>): boolean {

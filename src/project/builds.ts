@@ -21,7 +21,7 @@ import type { ItemSet } from '../core/dataset.js';
 import { evaluateSet, failingModelTests, serializeEvaluation, type Evaluation } from '../core/evaluation.js';
 import type { CommonOptions } from '../core/progress.js';
 import { isOid } from '../core/safe-path.js';
-import { DatasetBlocked, InvalidArgument, ModelNotBuilt, ObjectCorrupt, ObjectNotFound } from '../errors/index.js';
+import { DatasetBlocked, Interrupted, InvalidArgument, ModelNotBuilt, ObjectCorrupt, ObjectNotFound } from '../errors/index.js';
 import type { EngineRequest } from '../engine/engines.js';
 import type { EpochRecord } from '../engine/checkpoint.js';
 import type { Architecture } from '../engine/plan.js';
@@ -34,6 +34,7 @@ import { prepareData, type PreparedData } from './prepared.js';
 import type { PackedDataset } from './packing.js';
 import { withStoreLock, type Project } from './project.js';
 import { readWorkingText, RevisionReader } from './revision.js';
+import { revisionCommits } from '../git/index.js';
 import { loadSet, type LoadedSet } from './tensors.js';
 import type { TableEncoding } from '../preprocess/index.js';
 
@@ -145,6 +146,46 @@ export function findBuild(store: ObjectStore, key: string): FoundBuild | undefin
   return oid === undefined ? undefined : readBuildRecord(store, oid);
 }
 
+/**
+ * The build of `key`: through its pointer, else through any revision's d2.lock naming a record
+ * of that key (the pointer may name a record `d2 gc --prune` deleted while an identical build,
+ * kept because a commit names it, is still here). A record found this way gets the pointer.
+ */
+export async function findBuildByKey(project: Project, key: string): Promise<FoundBuild | undefined> {
+  const direct = findBuild(project.store, key);
+  if (direct) return direct;
+  for await (const lock of everyLock(project)) {
+    const record = lock.model.build === key ? lock.model.record : undefined;
+    const found = record !== undefined ? readBuildRecord(project.store, record) : undefined;
+    if (found && found.build.key === key) {
+      recordBuildPointer(project.store, key, found.oid);
+      return found;
+    }
+  }
+  return undefined;
+}
+
+/** The d2.lock of the working tree, then of every commit of every branch and tag, each distinct blob once. */
+async function* everyLock(project: Project): AsyncGenerator<Lock> {
+  const working = readWorkingText(project, LOCK_FILE);
+  const lock = working === undefined ? undefined : parseLock(working).lock;
+  if (lock) yield lock;
+  let reader: RevisionReader;
+  try {
+    reader = await RevisionReader.open(project);
+  } catch {
+    return; // not in a git repository: the working tree only
+  }
+  const seen = new Set<string>();
+  for (const commit of await revisionCommits(reader.repo)) {
+    const blob = (await reader.blobs(commit, '')).get(LOCK_FILE);
+    if (blob === undefined || seen.has(blob)) continue;
+    seen.add(blob);
+    const l = await reader.lockAt(commit);
+    if (l) yield l;
+  }
+}
+
 /** A build record object, when it and its model and evaluation are in the store. */
 export function readBuildRecord(store: ObjectStore, oid: string): FoundBuild | undefined {
   if (!store.has(oid)) return undefined;
@@ -249,6 +290,13 @@ function summary(m: { count: number; accuracy: number; macroF1: number }): SetMe
   return { count: m.count, accuracy: m.accuracy, macroF1: m.macroF1 };
 }
 
+/** Interrupted, with what a rerun does, when the signal is aborted (between steps that run in this thread). */
+function throwIfStopped(signal: AbortSignal | undefined, rerun: string): void {
+  if (!signal?.aborted) return;
+  const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'aborted');
+  throw new Interrupted('interrupted after training, before the build was recorded', { data: { reason }, hint: rerun });
+}
+
 /** Run a model over the evaluation sets and compute metrics (shared by build and diff). */
 export async function evaluateModel(
   modelBytes: Uint8Array,
@@ -258,6 +306,7 @@ export async function evaluateModel(
   datasetOid: string,
   engine: EngineRequest,
   onProgress?: CommonOptions['onProgress'],
+  signal?: AbortSignal,
 ): Promise<{ evaluation: Evaluation; metrics: BuildMetrics }> {
   const { loadModel, predict } = await import('../engine/model.js');
   const model = await loadModel(modelBytes, { engine });
@@ -268,9 +317,14 @@ export async function evaluateModel(
     let done = 0;
     for (const name of names) {
       const s = sets[name]!;
+      const rerun = 'the model is trained (its checkpoint is kept): the same command evaluates it again';
+      throwIfStopped(signal, rerun);
       onProgress?.({ phase: 'evaluate', loaded: done, total: names.length, detail: { set: name } });
       if (s.y.length === 0) continue;
-      const probs = await predict(model, s.x);
+      const probs = await predict(model, s.x, signal ? { signal } : {}).catch((e: unknown) => {
+        throwIfStopped(signal, rerun);
+        throw e;
+      });
       const e = evaluateSet({ paths: s.paths, oids: s.oids, labels: Array.from(s.y), probs }, classes);
       evaluation.sets[name] = e;
       if (name === 'validation') metrics.validation = summary(e.metrics);
@@ -358,9 +412,10 @@ async function trainAndStore(
     ...(options.signal ? { signal: options.signal } : {}),
     onCheckpoint: (bytes) => store.state.write('checkpoint', key, bytes),
   });
+  throwIfStopped(options.signal, 'the model is trained (its checkpoint is kept): the same command evaluates it again');
   const modelOid = store.putBytes(trained.model);
   const sets: Partial<Record<ItemSet, LoadedSet>> = { validation, test: loadSet(store, record, 'test'), modelTest: loadSet(store, record, 'modelTest') };
-  const { evaluation, metrics } = await evaluateModel(trained.model, modelOid, sets, classes, prepared.datasetOid, trained.engine.name, options.onProgress);
+  const { evaluation, metrics } = await evaluateModel(trained.model, modelOid, sets, classes, prepared.datasetOid, trained.engine.name, options.onProgress, options.signal);
   const evaluationOid = store.putBytes(serializeEvaluation(evaluation));
   const pre = prepared.packing!;
   const build: BuildRecord = {
@@ -409,11 +464,20 @@ export async function ensureBuild(project: Project, prepared: PreparedData, opti
       hint: "run 'd2 data' to see every problem; fix d2.yaml or the labels, then build again",
     });
   }
-  if (!prepared.packing) throw new InvalidArgument('the dataset has no items: nothing to build', { hint: "add data with 'd2 add' and declare it in d2.yaml" });
+  if (!prepared.packing) {
+    const unlabelled = prepared.resolved.left.unlabelled;
+    if (unlabelled > 0 && prepared.resolved.items.length === 0) {
+      throw new InvalidArgument(`the dataset has no items: ${unlabelled} items, none labelled`, {
+        data: { unlabelled },
+        hint: "did you mean labels from folder names? 'd2 add <folder> --labels dirname' (or write d2.sources/<source>.labels.csv)",
+      });
+    }
+    throw new InvalidArgument('the dataset has no items: nothing to build', { hint: "add data with 'd2 add' and declare it in d2.yaml" });
+  }
   const { selectEngine } = await import('../engine/engines.js');
   const engine = await selectEngine(options.engine ?? 'auto');
   const key = buildKeyOf(prepared, engine.info.id)!;
-  const found = options.force ? undefined : findBuild(store, key);
+  const found = options.force ? undefined : await findBuildByKey(project, key);
   if (found) return { commit: prepared.state.commit, reused: true, resumedAfterEpoch: null, oid: found.oid, build: found.build, workers: 0 };
   const made = await trainAndStore(project, prepared, key, engine.info.name, options);
   return { commit: prepared.state.commit, reused: false, ...made };
@@ -432,7 +496,7 @@ export async function findBuildOf(project: Project, prepared: PreparedData, engi
   if (!prepared.packing) return undefined;
   const { selectEngine } = await import('../engine/engines.js');
   const key = buildKeyOf(prepared, (await selectEngine(engine)).info.id)!;
-  return findBuild(project.store, key);
+  return findBuildByKey(project, key);
 }
 
 /** A state's prepared data and its build, when one is in this store (see `findStateBuild`). */
@@ -509,7 +573,7 @@ export async function findModelBuild(project: Project, options: CommonOptions & 
       const named = parseLock(text).lock?.model.build;
       throw new ModelNotBuilt(`d2.lock names build ${named ? `'${named.slice(0, 12)}'` : '(none)'}, which is not in this store`, {
         data: { build: named ?? null },
-        hint: "run 'd2 build' to build it here",
+        hint: "run 'd2 pull --with-models' to fetch it from the remote, or 'd2 build' to build it here",
       });
     }
     return { oid: found.oid, build: found.build, maxPixels: project.manifest.preprocess.maxPixels, commit: await lockedAtHead(project, found.build.key) };

@@ -30,6 +30,7 @@ import { findStateBuild, type StateBuild, type TrainOptions } from './builds.js'
 import { predictItems } from './predictions.js';
 import { prepareData, type PreparedData } from './prepared.js';
 import type { Project } from './project.js';
+import type { FilesNotAdded } from './working-tree-scan.js';
 
 export const DIFF_SCHEMA = 'd2-diff/1';
 
@@ -66,6 +67,8 @@ export interface DiffSide {
   dataset: string;
   /** The side's model, or null when none is built. */
   model: DiffModel | null;
+  /** The working tree's side only: files `d2 add` has not recorded yet (not in its dataset). */
+  filesNotAdded?: FilesNotAdded[];
 }
 
 export interface DiffResult {

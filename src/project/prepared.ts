@@ -17,6 +17,7 @@ import { buildPacks, ITEM_SETS, type PackedDataset, type PackStats, type Skipped
 import { resolvePreprocess, type ResolvedPreprocess } from './preprocess-config.js';
 import { buildTablePacks } from './table-packing.js';
 import type { Project } from './project.js';
+import type { FilesNotAdded } from './working-tree-scan.js';
 import { loadState, loadWorkingState, resolveStateDataset, type ProjectState } from './revision.js';
 
 export interface DataPreprocessSummary {
@@ -53,6 +54,11 @@ export interface DataResult {
   notAdded: string[];
   /** Items without a label, per source (never trained or evaluated on; `d2 suggest` ranks them). */
   unlabelled: Record<string, number>;
+  /**
+   * The working tree's files that `d2 add` has not recorded yet, per source (they are not in
+   * the dataset); always empty for a revision.
+   */
+  filesNotAdded: FilesNotAdded[];
   preprocess?: DataPreprocessSummary;
 }
 
@@ -163,8 +169,11 @@ async function withDatasetProblems<T>(resolved: ResolvedDataset, pack: () => Pro
   }
 }
 
-/** The user-facing summary of prepared data (what `d2 data` returns, and `d2 build` in `data`). */
-export function describePrepared(prepared: PreparedData): DataResult {
+/**
+ * The user-facing summary of prepared data (what `d2 data` returns, and `d2 build` in `data`),
+ * with the working tree's files not added yet (`filesNotAdded`; see working-tree-scan.ts).
+ */
+export function describePrepared(prepared: PreparedData, filesNotAdded: FilesNotAdded[] = []): DataResult {
   const { state, resolved, datasetOid } = prepared;
   const result: DataResult = {
     commit: state.commit,
@@ -176,6 +185,7 @@ export function describePrepared(prepared: PreparedData): DataResult {
     blocked: prepared.blocked,
     notAdded: prepared.notAdded,
     unlabelled: {},
+    filesNotAdded,
   };
   for (const u of resolved.unlabelled) result.unlabelled[u.source] = (result.unlabelled[u.source] ?? 0) + 1;
   const p = prepared.packing;

@@ -131,7 +131,11 @@ export async function resolveStateDataset(project: Project, state: ProjectState)
     if (!project.store.has(s.snapshot.listing)) {
       throw new ObjectNotFound(`listing of source '${name}' (object ${s.snapshot.listing.slice(0, 12)}) is not in the store`, {
         data: { source: name, oid: s.snapshot.listing },
-        hint: state.commit || state.experiment ? 'fetch the store objects of that commit (d2 pull) first' : "run 'd2 add --all'",
+        hint: state.commit
+          ? `run 'd2 pull ${state.commit.slice(0, 7)}' to fetch that commit's data from the remote`
+          : state.experiment
+            ? "fetch that experiment's data first: 'd2 pull --exps'"
+            : "run 'd2 pull' (a fresh clone has no data yet), or 'd2 add --all' if the files are here",
       });
     }
     inputs.push({ name, entries: readListing(project.store, s.snapshot.listing), labels: s.labels, ...(decl.split ? { pin: decl.split } : {}) });

@@ -4,8 +4,9 @@
  * does the same for the files it tracks). `.d2/state/status-clean`, JSON:
  *   format · d2 version · project root · git (root, HEAD's text, the branch's loose ref) ·
  *   inputs: [path, {size, mtimeMs, ctimeMs, ino} or null when absent] for d2.yaml, the store's
- *   format file, d2.sources/ and each file in it, and every CSV a source reads (labels, tables,
- *   a table's stat cache) · folders: each folder source's stat cache (its stat, the listing it
+ *   format file, d2.sources/ and each file in it, d2's other committed files (d2.lock,
+ *   .gitignore, d2.remotes.yaml, the model-tests file), and every CSV a source reads (labels,
+ *   tables, a table's stat cache) · folders: each folder source's stat cache (its stat, the listing it
  *   vouches for) · writtenAt · the status result.
  *
  * Invariants:
@@ -31,6 +32,7 @@ import { beginUnchangedCheck } from '../workspace/unchanged.js';
 import { findProjectRoot, findUpwards } from './project-root.js';
 import type { FileChanges, Relabel } from '../core/changes.js';
 import type { WalkProblem } from '../workspace/walk.js';
+import type { PathChange } from '../git/repo.js';
 
 /** What `d2 status` returns (api/status.ts); a clean one is what the stamp records. */
 export interface SourceStatus {
@@ -43,7 +45,7 @@ export interface SourceStatus {
   /** Labels that `d2 add` would change: rows of a table, or the rows of a source's labels CSV, edited since. */
   notAddedRelabels: Relabel[];
   problems: WalkProblem[];
-  /** Set when a listing of the last commit is not in the local store (pull it). */
+  /** Set when a listing of the last commit or of the working tree is not in the local store (a fresh clone: `d2 pull` fetches it). */
   missingListing?: string;
 }
 
@@ -51,6 +53,11 @@ export interface StatusResult {
   head: string | null;
   branch: string | null;
   manifestChanged: boolean;
+  /**
+   * d2's files (d2.yaml, d2.lock, d2.sources/…, label CSVs: what `d2 commit` records) that
+   * differ from the last commit, paths relative to the git root; `clean` implies none.
+   */
+  d2Files: PathChange[];
   sources: SourceStatus[];
   clean: boolean;
   filesChecked: number;
@@ -59,7 +66,7 @@ export interface StatusResult {
 }
 
 
-const STAMP_FORMAT = 2;
+const STAMP_FORMAT = 3;
 
 type GitState = LooseHead;
 

@@ -25,7 +25,7 @@ export function registerAdd(program: Command, rt: Runtime): void {
     .option('--external', 'accept a folder outside the project')
     .addHelpText('after', examples(
       '$ d2 add data/fashion --labels dirname      # ImageFolder layout: data/fashion/<label>/<file>',
-      '$ d2 add data/scans --labels scans.csv     # labels from a CSV (path,label; paths relative to the folder)',
+      '$ d2 add data/scans --labels scans.csv     # labels from a CSV: path,label (paths in the folder)',
       '$ d2 add data/houses.csv --label-column price_band   # a table: each row is an item',
       '$ d2 add --all                             # record what changed in every source',
     ))

@@ -17,7 +17,7 @@ export function registerData(program: Command, rt: Runtime): void {
     .option('-r, --rev <rev>', 'the dataset of this revision (default: the working tree)')
     .option('--no-preprocess', 'only resolve items, labels and splits')
     .option('--limit <n>', 'classes shown in the table, problems listed (0 = all)', '30')
-    .addHelpText('after', examples('$ d2 data', '$ d2 data --rev HEAD~1 --no-preprocess', '$ d2 data --json | jq .data.counts.train'))
+    .addHelpText('after', examples('$ d2 data', '$ d2 data --rev HEAD~1 --no-preprocess', '$ d2 data --json | tail -1 | jq .data.counts.train'))
     .action(action<DataFlags>(rt, async (ctx, _args, o) => {
       const limit = parseLimit(o.limit);
       const result = await ctx.api.data({ ...ctx.common(), rev: o.rev, preprocess: o.preprocess, lockTimeoutMs: ctx.flags.lockTimeoutMs });

@@ -52,7 +52,7 @@ items it was never evaluated on, and those predictions are cached. See docs/diff
       const failOn = o.failOn !== undefined ? parseFailOn(o.failOn) : undefined;
       const limit = parseLimit(o.limit);
       // Load the view (Ink) while the diff runs; --json never needs it.
-      const view = ctx.flags.json || ctx.flags.quiet ? undefined : import('../render/diff.js');
+      const view = ctx.flags.json ? undefined : import('../render/diff.js');
       const result = await ctx.api.diff({
         ...ctx.common(), a: a ?? 'HEAD', b, on: o.on, build: o.build === true, engine: o.engine as never, limit,
         lockTimeoutMs: ctx.flags.lockTimeoutMs, ...(failOn ? { failOn } : {}),

@@ -35,7 +35,7 @@ streams: one line per input as soon as its batch is predicted.
         else if (o.csv) {
           if (first) ctx.io.stdout.write(csvHeader());
           ctx.io.stdout.write(csvRow(row));
-        } else if (!ctx.flags.quiet) table.push(row);
+        } else table.push(row);
         first = false;
       };
       let result;
@@ -44,7 +44,7 @@ streams: one line per input as soon as its batch is predicted.
           ...ctx.common(), paths, rev: o.rev, top, engine: o.engine as never, lockTimeoutMs: ctx.flags.lockTimeoutMs, onPrediction, collect: false,
         });
       } finally {
-        if (!ctx.flags.json && !o.csv && !ctx.flags.quiet) table.end(); // rows held back are still results
+        if (!ctx.flags.json && !o.csv) table.end(); // rows held back are still results
       }
       if (result.failed > 0) ctx.checkFailed();
       if (o.csv) return;

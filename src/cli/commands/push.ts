@@ -12,7 +12,7 @@ export function registerPush(program: Command, rt: Runtime): void {
     .option('--with-cache', 'also upload the packed preprocessing of the built models')
     .option('--force', "upload every object even if the remote has it (replaces copies 'd2 pull' found corrupt)")
     .option('--exps', "also the experiments' data and models (git push carries the experiments themselves)")
-    .addHelpText('after', `${examples('$ d2 push', '$ d2 push HEAD --remote share', '$ d2 push --force', '$ d2 push --json | jq .data.uploaded', '$ git push && d2 push --exps')}
+    .addHelpText('after', `${examples('$ d2 push', '$ d2 push HEAD --remote share', '$ d2 push --force', '$ d2 push --json | tail -1 | jq .data.uploaded', '$ git push && d2 push --exps')}
 Objects already on the remote are not sent again, so an interrupted push resumes where it stopped.
 `)
     .action(action<{ remote?: string; withCache?: boolean; force?: boolean; exps?: boolean }>(rt, async (ctx, revs, o) => {

@@ -1,6 +1,6 @@
 /** Text view of `d2 build`: what was built (or reused), on which engine, and how it scores. */
 import type { BuildResult, SetMetricsSummary } from '../../index.js';
-import { plural, shortOid, type Style } from './style.js';
+import { filesNotAddedWarning, plural, shortOid, type Style } from './style.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
@@ -9,10 +9,10 @@ function setLine(name: string, m: SetMetricsSummary | undefined): string | undef
 }
 
 const STOPPED: Record<string, string> = {
-  earlyStopping: 'validation loss stopped improving',
-  maxEpochs: "the preset's epoch limit",
-  timeBudget: "the manifest's time budget",
-  epochs: 'the fixed epoch count',
+  earlyStopping: 'stopped early: validation loss no longer improved',
+  maxEpochs: "stopped at the preset's epoch limit",
+  timeBudget: "stopped at the manifest's time budget",
+  epochs: 'ran the fixed epoch count',
 };
 
 export function renderBuild(r: BuildResult, s: Style): string {
@@ -24,7 +24,8 @@ export function renderBuild(r: BuildResult, s: Style): string {
   } else {
     const resumed = r.resumedAfterEpoch !== null ? ` (resumed after epoch ${r.resumedAfterEpoch})` : '';
     out.push(`built model ${s.yellow(shortOid(b.model))} of ${where}${resumed}`);
-    out.push(s.dim(`  ${b.epochs} epochs in ${b.seconds.toFixed(1)} s on ${b.engine}${r.workers > 1 ? ` × ${r.workers} workers` : ''}, ${Math.round(b.samplesPerSecond)} samples/s; stopped by ${STOPPED[b.stoppedBy] ?? b.stoppedBy}; kept epoch ${b.bestEpoch}`));
+    out.push(s.dim(`  ${b.epochs} epochs in ${b.seconds.toFixed(1)} s on ${b.engine}${r.workers > 1 ? ` × ${r.workers} workers` : ''}, ${Math.round(b.samplesPerSecond)} samples/s`));
+    out.push(s.dim(`  ${STOPPED[b.stoppedBy] ?? `stopped by ${b.stoppedBy}`}; kept the weights of epoch ${b.bestEpoch}`));
   }
   out.push(s.dim(`  preset ${b.preset}, seed ${b.seed}: ${b.architecture.family.toUpperCase()} on ${b.preprocess.shape.join('×')} inputs, ${plural(b.classes.length, 'class', 'classes')}`));
   out.push('');
@@ -35,6 +36,12 @@ export function renderBuild(r: BuildResult, s: Style): string {
     out.push(mt.failed.length ? s.red(`${text}; failing: ${mt.failed.slice(0, 5).join(', ')}${mt.failed.length > 5 ? ', …' : ''}`) : s.green(text));
   }
   if (!b.metrics.test && !b.metrics.validation) out.push(s.yellow('  no validation or test items: nothing to score the model on'));
+  else if (!b.metrics.test) out.push(s.yellow(`  ${'test'.padEnd(12)}no items: the test split is empty (see dataset.split in d2.yaml)`));
+  else if (!b.metrics.validation) out.push(s.yellow(`  ${'validation'.padEnd(12)}no items: early stopping watched the training loss`));
+  const warnings = r.data.problems.filter((p) => p.severity === 'warning').length;
+  if (warnings) out.push('', s.yellow(`${plural(warnings, 'dataset warning')}: see 'd2 data'`));
+  const pending = filesNotAddedWarning(r.data.filesNotAdded);
+  if (pending) out.push('', s.yellow(pending));
   if (r.lockWritten) out.push('', `d2.lock updated: commit it with ${s.cyan("d2 commit -m '…'")}`);
   return `${out.join('\n')}\n`;
 }

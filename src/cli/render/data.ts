@@ -1,6 +1,6 @@
 /** Text view of `d2 data`: the dataset's counts per split and class, its problems, its preprocessing. */
 import type { DataResult, ItemSet } from '../../index.js';
-import { plural, shortOid, type Style } from './style.js';
+import { filesNotAddedWarning, plural, shortOid, wrapText, type Style } from './style.js';
 
 const SETS: [ItemSet, string][] = [['train', 'train'], ['validation', 'validation'], ['test', 'test'], ['modelTest', 'model tests']];
 
@@ -39,16 +39,22 @@ export function renderData(r: DataResult, s: Style, limit: number): string {
     out.push(s.dim(`unlabelled: ${pools.map(([src, n]) => `${src} ${n}`).join(', ')} (not trained on; 'd2 suggest' ranks them for labelling)`));
   }
   for (const n of r.notAdded) out.push(s.yellow(`warning: source '${n}' is declared in d2.yaml but was never added (d2 add ${n})`));
+  const pending = filesNotAddedWarning(r.filesNotAdded);
+  if (pending) out.push('', s.yellow(pending));
   if (r.problems.length) {
     out.push('', 'Problems:');
     const list = limit > 0 ? r.problems.slice(0, limit) : r.problems;
-    for (const p of list) out.push(p.severity === 'error' ? s.red(`  error: ${p.message}`) : s.yellow(`  warning: ${p.message}`));
+    for (const p of list) {
+      const colour = p.severity === 'error' ? s.red : s.yellow;
+      for (const line of wrapText(`  ${p.severity}: ${p.message}`)) out.push(colour(line));
+    }
     if (list.length < r.problems.length) out.push(`  … and ${r.problems.length - list.length} more (--limit 0 shows all)`);
   }
   const pre = r.preprocess;
   if (pre) {
     const what = pre.modality === 'table' ? `table rows → ${pre.features?.length ?? 0} features (${(pre.features ?? []).slice(0, 6).join(', ')}${(pre.features?.length ?? 0) > 6 ? ', …' : ''})` : describeSteps(pre.steps as never);
-    out.push('', `preprocessing: ${what}${pre.derived ? s.dim(` (derived from ${pre.sample?.images ?? 0} images; write preprocess.image in d2.yaml to choose)`) : ''} → ${pre.shape.join('×')}`);
+    out.push('', `preprocessing: ${what} → ${pre.shape.join('×')}`);
+    if (pre.derived) out.push(s.dim(`  derived from ${pre.sample?.images ?? 0} images (write preprocess.image in d2.yaml to choose the steps)`));
     const st = pre.stats;
     const work = st.reused ? 'nothing to do (cached)' : `${st.computed} preprocessed, ${st.copied} from cache, ${st.reusedSets} sets reused`;
     const rate = st.computed > 0 && pre.seconds > 0 ? `, ${Math.round(st.computed / pre.seconds)} ${pre.modality === 'table' ? 'rows' : 'images'}/s` : '';
@@ -58,6 +64,9 @@ export function renderData(r: DataResult, s: Style, limit: number): string {
       for (const k of pre.skipped.slice(0, limit > 0 ? limit : undefined)) out.push(s.yellow(`    ${k.message}`));
     }
   }
-  if (r.blocked) out.push('', s.red("the build is blocked by the errors above (allow leakage with 'dataset.allowLeakage: true' in d2.yaml)"));
+  if (r.blocked) {
+    const leakage = r.problems.some((p) => p.kind === 'leakage' && p.severity === 'error');
+    out.push('', s.red(`the build is blocked by the errors above${leakage ? " (allow leakage with 'dataset.allowLeakage: true' in d2.yaml)" : ''}`));
+  }
   return `${out.join('\n')}\n`;
 }

@@ -15,7 +15,7 @@
 import React from 'react';
 import { Box, renderToString, Text } from 'ink';
 import type { BehaviourDiff, ClassDelta, DiffResult, Flip } from '../../index.js';
-import { fitPath, plural, shortOid, type Style } from './style.js';
+import { filesNotAddedWarning, fitPath, plural, shortOid, type Style } from './style.js';
 
 export { fitPath };
 
@@ -314,6 +314,8 @@ export function renderDiff(r: DiffResult, s: Style): string {
     </Box>,
   ));
   if (b) parts.push(...flipLines('fixed (wrong → right)', b.fixed, b.significance.fixed, s), ...flipLines('broken (right → wrong)', b.broken, b.significance.broken, s));
+  const pending = filesNotAddedWarning(r.a.filesNotAdded ?? r.b.filesNotAdded);
+  if (pending) parts.push('', s.yellow(pending));
   const footer = ink(<Footer r={r} s={s} />);
   if (footer.trim()) parts.push(footer);
   return `${parts.join('\n')}\n`;

@@ -1,10 +1,15 @@
 /** Text and CSV views of `d2 predict`, and the text view of `d2 export`. */
 import type { ExportResult, PredictionRow, PredictResult } from '../../index.js';
-import { formatBytes, plural, shortOid, type Style } from './style.js';
+import { formatBytes, plural, shortOid, wrapText, type Style } from './style.js';
 
 export function renderPredictionRow(row: PredictionRow, s: Style, inputWidth = 0, labelWidth = 0): string {
   const input = row.input.padEnd(inputWidth);
-  if (row.error) return `${input}  ${s.red(`error: ${row.error.message}`)}\n`;
+  if (row.error) {
+    // An error row fits 100 columns: the message goes on its own line when it is long.
+    const line = `${input}  error: ${row.error.message}`;
+    if (line.length <= 100) return `${input}  ${s.red(`error: ${row.error.message}`)}\n`;
+    return `${row.input}\n${wrapText(`  error: ${row.error.message}`).map((l) => s.red(l)).join('\n')}\n`;
+  }
   const [best, ...rest] = row.top;
   const others = rest.map((t) => `${t.label} ${t.probability.toFixed(3)}`).join(', ');
   return `${input}  ${s.bold(best!.label.padEnd(labelWidth))} ${best!.probability.toFixed(3)}${others ? s.dim(`  (${others})`) : ''}\n`;
@@ -45,8 +50,11 @@ export function createPredictionTable(s: Style, write: (text: string) => void, s
 }
 
 export function renderPredictSummary(r: PredictResult, s: Style): string {
-  const failed = r.failed ? s.red(`, ${r.failed} failed`) : '';
-  return s.dim(`${plural(r.count, 'input')} predicted${failed} with model ${shortOid(r.model.oid)}${r.model.commit ? ` of ${shortOid(r.model.commit)}` : ''} on ${r.model.engine}\n`);
+  const ok = r.count - r.failed;
+  const what = r.failed === 0 ? `${plural(r.count, 'input')} predicted`
+    : ok === 0 ? s.red(`no input predicted: ${r.count === 1 ? 'the input' : `all ${r.count} inputs`} failed`)
+    : `${plural(r.count, 'input')}: ${ok} predicted, ${s.red(`${r.failed} failed`)}`;
+  return `${s.dim(`${what}, model ${shortOid(r.model.oid)}${r.model.commit ? ` of ${shortOid(r.model.commit)}` : ''} on ${r.model.engine}`)}\n`;
 }
 
 const csvField = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);

@@ -18,7 +18,17 @@ function Bar({ loaded, total, width }: { loaded: number; total: number; width: n
   return <Text><Text color="cyan">{'█'.repeat(filled)}</Text><Text dimColor>{'░'.repeat(width - filled)}</Text></Text>;
 }
 
-function ProgressView({ subscribe }: { subscribe: (l: Listener) => void }): React.ReactElement {
+/** The live line, fitted to `columns`: a shorter bar first, then the text cut (never wrapped). */
+export function liveLine(e: ProgressEvent, seconds: number, columns: number): { label: string; bar: number; count: string; rate: string } {
+  const label = `${describePhase(e)} `;
+  const count = ` ${countText(e)}`;
+  const rate = e.loaded > 0 && e.phase !== 'train' ? ` ${Math.round(e.loaded / seconds)}/s` : '';
+  const room = columns - 1 - label.length - count.length - rate.length;
+  const bar = e.total === undefined ? 0 : Math.max(0, Math.min(24, room));
+  return { label, bar: bar >= 8 ? bar : 0, count, rate };
+}
+
+function ProgressView({ subscribe, columns }: { subscribe: (l: Listener) => void; columns: number }): React.ReactElement {
   const [done, setDone] = useState<Done[]>([]);
   const [current, setCurrent] = useState<{ e: ProgressEvent; key: string; started: number } | undefined>();
   useEffect(() => {
@@ -43,15 +53,23 @@ function ProgressView({ subscribe }: { subscribe: (l: Listener) => void }): Reac
   const seconds = current ? Math.max(0.001, (Date.now() - current.started) / 1000) : 1;
   return (
     <Box flexDirection="column">
-      <Static items={done}>{(d) => <Text key={d.key} dimColor>{d.text}</Text>}</Static>
-      {e ? (
-        <Box>
-          <Text>{describePhase(e)} </Text>
-          {e.total !== undefined ? <Bar loaded={e.loaded} total={e.total} width={24} /> : null}
-          <Text> {countText(e)}</Text>
-          {e.loaded > 0 && e.phase !== 'train' ? <Text dimColor> {Math.round(e.loaded / seconds)}/s</Text> : null}
-        </Box>
-      ) : null}
+      <Static items={done}>{(d) => <Text key={d.key} dimColor>{d.text.length < columns ? d.text : `${d.text.slice(0, columns - 2)}…`}</Text>}</Static>
+      {e ? <Live e={e} seconds={seconds} columns={columns} /> : null}
+    </Box>
+  );
+}
+
+function Live({ e, seconds, columns }: { e: ProgressEvent; seconds: number; columns: number }): React.ReactElement {
+  const line = liveLine(e, seconds, columns);
+  // One line, cut rather than wrapped: a wrapped live line leaves copies of itself behind.
+  return (
+    <Box width={columns - 1} overflow="hidden">
+      <Text wrap="truncate-end">
+        {line.label}
+        {line.bar > 0 && e.total !== undefined ? <Bar loaded={e.loaded} total={e.total} width={line.bar} /> : null}
+        {line.count}
+        <Text dimColor>{line.rate}</Text>
+      </Text>
     </Box>
   );
 }
@@ -67,7 +85,8 @@ export class InkProgress implements ProgressRenderer {
       for (const e of this.pending) l(e);
       this.pending = [];
     };
-    this.instance = render(<ProgressView subscribe={subscribe} />, {
+    const columns = Math.min(100, io.stderr.columns || 100);
+    this.instance = render(<ProgressView subscribe={subscribe} columns={columns} />, {
       stdout: io.stderr as unknown as NodeJS.WriteStream,
       stderr: io.stderr as unknown as NodeJS.WriteStream,
       patchConsole: false,

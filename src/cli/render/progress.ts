@@ -12,6 +12,12 @@ export type ProgressMode = 'tty' | 'plain' | 'json' | 'quiet';
 
 export interface ProgressRenderer {
   onProgress(e: ProgressEvent): void;
+  /**
+   * The command is a long one: load what drawing needs now, while the command starts, not
+   * later while it computes (module loading takes many turns of an event loop that training
+   * shares with it, which kept a build's first bar back by seconds).
+   */
+  preload?(): void;
   /** Stop drawing (and clear a live bar) before the result is printed. */
   finish(): Promise<void>;
 }
@@ -112,20 +118,31 @@ class NoProgress implements ProgressRenderer {
   async finish(): Promise<void> {}
 }
 
-/** Waits a moment before loading Ink, so quick commands never pay for it. */
+/**
+ * Waits a moment before drawing with Ink, so quick commands never show a flash of progress;
+ * Ink itself is loaded then, or at once for long commands (`preload`).
+ */
 class LazyTtyProgress implements ProgressRenderer {
   private latest: ProgressEvent | undefined;
   private live: ProgressRenderer | undefined;
   private loading: Promise<void> | undefined;
+  private module: Promise<typeof import('./progress-ink.js')> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private done = false;
   constructor(private readonly io: CliIO) {}
+  private load(): Promise<typeof import('./progress-ink.js')> {
+    this.module ??= import('./progress-ink.js');
+    return this.module;
+  }
+  preload(): void {
+    this.load().catch(() => undefined);
+  }
   onProgress(e: ProgressEvent): void {
     this.latest = e;
     if (this.live) return this.live.onProgress(e);
     if (!this.timer && !this.loading) {
       this.timer = setTimeout(() => {
-        this.loading = import('./progress-ink.js').then(({ InkProgress }) => {
+        this.loading = this.load().then(({ InkProgress }) => {
           if (this.done) return;
           this.live = new InkProgress(this.io);
           if (this.latest) this.live.onProgress(this.latest);

@@ -2,8 +2,8 @@
  * Plain-text views of api results (what a person reads at a terminal). Each takes the api's
  * return value unchanged (the same data `--json` prints) and returns lines for stdout.
  */
-import type { AddResult, CommitResult, FileChanges, FsckResult, InitResult, StatusResult, SourceStatus } from '../../index.js';
-import { formatBytes, plural, shortOid, type Style } from './style.js';
+import type { AddResult, CommitResult, FileChanges, FsckResult, InitResult, RestoreResult, StatusResult, SourceStatus } from '../../index.js';
+import { formatBytes, plural, shortOid, wrapText, type Style } from './style.js';
 
 export function renderInit(r: InitResult, s: Style): string {
   const made: string[] = [];
@@ -11,7 +11,7 @@ export function renderInit(r: InitResult, s: Style): string {
   if (r.created.store) made.push('.d2/ (object store)');
   if (r.created.gitRepository) made.push('a git repository');
   if (r.created.gitignoreEntries.length) made.push('.gitignore entries');
-  const head = made.length ? `Initialised d2 project in ${r.root} (created ${made.join(', ')})` : `Reinitialised existing d2 project in ${r.root}`;
+  const head = made.length ? `Initialised d2 project in ${r.root}\n  created ${made.join(', ')}` : `Reinitialised existing d2 project in ${r.root}`;
   return `${head}\n${s.dim("Next: d2 add <folder> --labels dirname")}\n`;
 }
 
@@ -30,7 +30,7 @@ export function renderAdd(r: AddResult, s: Style): string {
   for (const src of r.sources) {
     out.push(`${s.bold(src.source)}: ${plural(src.items, 'item')} (${formatBytes(src.bytes)}), ${src.labelled} labelled; ${changeSummary(src.changes)}`);
     out.push(s.dim(`  read ${plural(src.filesRead, 'file')}, stored ${plural(src.objectsWritten, 'new object')} (${formatBytes(src.bytesWritten)})${src.hiddenSkipped ? `, skipped ${src.hiddenSkipped} hidden` : ''}`));
-    for (const w of src.warnings) out.push(s.yellow(`  warning: ${w}`));
+    for (const w of src.warnings) for (const line of wrapText(`  warning: ${w}`)) out.push(s.yellow(line));
   }
   if (r.manifestUpdated) out.push(s.dim('updated d2.yaml'));
   return `${out.join('\n')}\n${s.dim("Next: d2 status, then d2 commit -m \"…\"")}\n`;
@@ -67,9 +67,18 @@ export function renderStatus(r: StatusResult, s: Style, limit: number): string {
   const out: string[] = [];
   out.push(r.head ? `On branch ${r.branch ?? '(detached)'} at ${shortOid(r.head)}` : `On branch ${r.branch ?? 'main'}: no commits yet`);
   const staged = r.sources.filter(hasStaged);
-  if (staged.length || r.manifestChanged) {
+  // d2's files whose change the lines above do not already show (d2.lock, a hand-edited labels file…).
+  const shown = new Set(staged.map((src) => src.source));
+  const files = (r.d2Files ?? []).filter((f) => {
+    const base = f.path.slice(f.path.lastIndexOf('/') + 1);
+    if (base === 'd2.yaml' && r.manifestChanged) return false;
+    const m = /(?:^|\/)d2\.sources\/([^/]+?)(?:\.labels\.csv|\.yaml)$/.exec(f.path);
+    return !(m && shown.has(m[1]!));
+  });
+  if (staged.length || r.manifestChanged || files.length) {
     out.push('', 'Changes to be committed (d2 commit -m "…"):');
     if (r.manifestChanged) out.push(s.green(r.head ? '  d2.yaml: modified' : '  d2.yaml: new'));
+    for (const f of files) out.push(s.green(`  ${f.path}: ${f.change === 'added' ? 'new' : f.change}`));
     for (const src of staged) {
       out.push(`  ${s.bold(src.source)}${src.state === 'new' ? ' (new source)' : src.state === 'removed' ? ' (removed source)' : ''}: ${changeSummary({ ...counts(src.staged.files), relabelled: src.staged.relabels.length })}`);
       fileLines(out, src.staged.files, limit, s, s.green);
@@ -88,6 +97,9 @@ export function renderStatus(r: StatusResult, s: Style, limit: number): string {
       fileLines(out, src.notAdded, limit, s, s.red);
       listPaths(out, 'relabelled:', src.notAddedRelabels.map((l) => `${l.path}  ${l.from ?? '(none)'} → ${l.to ?? '(none)'}`), limit, s.cyan);
     }
+    if (unadded.some((src) => src.notAdded.deleted.length > 0)) {
+      out.push(s.dim("  deleted files: 'd2 restore' brings them back from the local store ('d2 add --all' records the deletion)"));
+    }
   }
   const problems = r.sources.flatMap((src) => src.problems.map((p) => `${src.source}: ${p.message}`));
   if (problems.length) {
@@ -95,15 +107,25 @@ export function renderStatus(r: StatusResult, s: Style, limit: number): string {
     for (const p of problems.slice(0, limit > 0 ? limit : undefined)) out.push(s.yellow(`  ${p}`));
     if (limit > 0 && problems.length > limit) out.push(`  … and ${problems.length - limit} more`);
   }
-  for (const src of r.sources) {
-    if (src.missingListing) out.push(s.yellow(`warning: the listing of '${src.source}' in the last commit is not in the local store`));
+  const missing = r.sources.filter((src) => src.missingListing);
+  if (missing.length) {
+    out.push('', s.yellow(`Data not in the local store: ${missing.map((src) => src.source).join(', ')}`));
+    out.push(s.yellow("  run 'd2 pull' to fetch it from the remote (a fresh clone has none yet)"));
   }
-  out.push('', r.clean ? `nothing to commit: ${plural(r.filesChecked, 'file')} match the last commit` : s.dim(`${plural(r.filesChecked, 'file')} checked, ${r.filesHashed} read`));
+  out.push('', r.clean ? `nothing to commit: ${plural(r.filesChecked, 'file')} ${r.filesChecked === 1 ? 'matches' : 'match'} the last commit` : s.dim(`${plural(r.filesChecked, 'file')} checked, ${r.filesHashed} read`));
   return `${out.join('\n')}\n`;
 }
 
 export function renderCommit(r: CommitResult): string {
-  return `[${r.branch ?? 'detached'} ${shortOid(r.commit)}] ${plural(r.changed.length, 'file')} changed: ${r.changed.join(', ')}\n`;
+  const out = [`[${r.branch ?? 'detached'} ${shortOid(r.commit)}] ${plural(r.changed.length, 'file')} changed:`];
+  for (const f of r.changed) out.push(`  ${f}`);
+  const left = r.leftStaged ?? [];
+  if (left.length) {
+    out.push(`left out of the commit (staged with git, not d2's files; commit them with 'git commit'):`);
+    for (const f of left.slice(0, 10)) out.push(`  ${f}`);
+    if (left.length > 10) out.push(`  … and ${left.length - 10} more`);
+  }
+  return `${out.join('\n')}\n`;
 }
 
 export function renderFsck(r: FsckResult, s: Style): string {
@@ -116,5 +138,17 @@ export function renderFsck(r: FsckResult, s: Style): string {
   if (r.absentModels) out.push(s.dim(`${plural(r.absentModels, 'model object')} named by d2.lock files are not here (not a fault: 'd2 pull --with-models' or 'd2 build' makes them)`));
   const left = r.problems.filter((p) => !r.repaired.includes(p.oid)).length;
   out.push(r.ok ? s.green(`ok (${plural(r.revisions, 'revision')} checked)`) : s.red(`${plural(left, 'problem')} found`));
+  return `${out.join('\n')}\n`;
+}
+
+export function renderRestore(r: RestoreResult, s: Style): string {
+  const from = r.commit ? ` as ${shortOid(r.commit)} recorded them` : '';
+  const out = [r.restored.length ? s.green(`restored ${plural(r.restored.length, 'file')}${from}`) : `nothing to restore${from}: every file is in place`];
+  for (const f of r.restored.slice(0, 10)) out.push(s.dim(`  ${f.source}: ${f.path}`));
+  if (r.restored.length > 10) out.push(s.dim(`  … and ${r.restored.length - 10} more`));
+  if (r.keptModified.length) {
+    out.push(s.yellow(`${plural(r.keptModified.length, 'file')} changed since and left as they are (--force replaces them), e.g. ${r.keptModified[0]!.source}: ${r.keptModified[0]!.path}`));
+  }
+  if (r.notInStore.length) out.push(s.yellow(`${plural(r.notInStore.length, 'file')} not in the local store: run 'd2 pull' to fetch them`));
   return `${out.join('\n')}\n`;
 }
