@@ -100,7 +100,7 @@ describe('the examples of every --help', { tags: ['slow'] }, () => {
     fs.symlinkSync(D2_BIN, path.join(bin, 'd2'));
     fs.mkdirSync(path.join(work, 'share'));
     proj = path.join(work, 'proj');
-    env = { ...TEST_ENV, PATH: `${bin}:${process.env.PATH ?? ''}`, SHARE: path.join(work, 'share'), ORIGIN: proj };
+    env = { ...TEST_ENV, PATH: `${bin}:${process.env.PATH ?? ''}`, SHARE: path.join(work, 'share'), ORIGIN: proj, EDITOR: 'true', GIT_EDITOR: 'true', RUN_URL: 'https://ci.example.invalid/run/1' };
     fs.mkdirSync(proj);
     // the files the examples name: data/fashion/<label>/, data/scans + scans.csv, new photos
     for (const cls of ['bag', 'shirt', 'sneaker']) copyClass(cls, path.join(proj, 'data', 'fashion', cls), 10);
@@ -188,6 +188,8 @@ describe('the examples of every --help', { tags: ['slow'] }, () => {
     await example('git clone git@example.com:team/fashion.git && cd fashion && d2 pull && d2 build', work);
     await example('d2 pull --with-models');
     await example('d2 pull HEAD~3 --no-checkout');
+    await example('git fetch && d2 pull --exps', path.join(work, 'fashion'));
+    await example('git push && d2 push --exps', path.join(work, 'fashion'));
 
     // the store
     await example('d2 fsck');
@@ -211,6 +213,72 @@ describe('the examples of every --help', { tags: ['slow'] }, () => {
     await example('d2 log');
     await example('d2 log -n 5');
     await example('d2 log HEAD~3 --json');
+
+    // the journal: notes and the log
+    await git(['notes', '--ref', 'd2', 'remove', '--ignore-missing', 'HEAD'], proj);
+    await example('d2 note -m "thorough preset: +2 points; shirts still confused with tops"');
+    await example('d2 note HEAD~2 --append -m "the drop came from the new coats, see d2 diff HEAD~3 HEAD~2"');
+    await example('d2 note --edit');
+    await setup(['note', 'HEAD~1', '-m', 'a note to show and remove']);
+    await example('d2 note HEAD~1');
+    await example('d2 note HEAD~1 --remove');
+
+    // the journal: notes and the log
+    await git(['notes', '--ref', 'd2', 'remove', '--ignore-missing', 'HEAD'], proj);
+    await example('d2 note -m "thorough preset: +2 points; shirts still confused with tops"');
+    await example('d2 note HEAD~2 --append -m "the drop came from the new coats, see d2 diff HEAD~3 HEAD~2"');
+    await example('d2 note --edit');
+    await setup(['note', 'HEAD~1', '-m', 'a note to show and remove']);
+    await example('d2 note HEAD~1');
+    await example('d2 note HEAD~1 --remove');
+    await example('d2 log --metrics -n 20');
+    await example('d2 log --md > journal.md');
+    await example('d2 log HEAD~3 --json | tail -1 | jq .data.commits[0].change', proj, [0]);
+
+    // experiments: 'exp-1a2b3c4' in the examples is the experiment made here under that name
+    await setup(['exp', 'run', '--set', 'model.seed=3', '--name', 'exp-1a2b3c4']);
+    await example('d2 exp run --set model.seed=1');
+    await example('d2 exp run --set model.preset=thorough -m "does a bigger model help?"');
+    await example('d2 exp run --set model.preset=thorough');
+    await example("d2 exp run -S 'preprocess.image=[{resize: {width: 32, height: 32}}, {channels: 1}]' -m 'upscale'");
+    await example("d2 exp run --set 'dataset.split={seed: 7, train: 0.8, validation: 0.1, test: 0.1}' --name split-7");
+    await example('d2 exp run --set model.timeBudget=');
+    await example('d2 exp list');
+    await example('d2 exp list --sort macroF1');
+    await example('d2 exp list --md >> journal.md');
+    await example('d2 exp show exp-1a2b3c4');
+    await example('d2 exp show exp-1a2b3c4 --json | tail -1 | jq .data.experiment.settings');
+    await example('d2 diff HEAD exp-1a2b3c4');
+    await example('d2 exp apply exp-1a2b3c4 && d2 commit -m "thorough preset"');
+    await setup(['exp', 'run', '--set', 'model.seed=4', '--name', 'exp-1a2b3c4', '--force']);
+    await example('d2 exp apply exp-1a2b3c4 && d2 commit -m "thorough preset: +2 points"');
+    await setup(['exp', 'run', '--set', 'model.seed=5', '--name', 'exp-1a2b3c4', '--force']);
+    await example('d2 exp remove exp-1a2b3c4 split-7');
+    await example('d2 exp remove --all');
+
+    // suggest: new-photos added without labels is the pool
+    await setup(['add', 'new-photos']);
+    await setup(['build']);
+    await example('d2 suggest');
+    await example('d2 suggest -n 100 --source new-photos');
+    await example('d2 suggest --csv > to-label.csv');
+    expect(fs.readFileSync(path.join(proj, 'to-label.csv'), 'utf8')).toMatch(/^path,label,decision/);
+    await example('d2 suggest --format label-studio > tasks.json');
+    expect(JSON.parse(fs.readFileSync(path.join(proj, 'tasks.json'), 'utf8'))).toBeInstanceOf(Array);
+    await example('d2 suggest --format label-studio-config > config.xml');
+    await example('d2 suggest --strategy random -n 50');
+
+    // report and CI
+    await setup(['commit', '-m', 'new photos and a model']);
+    await example('d2 report');
+    await example('d2 report HEAD~1..HEAD --out review.html');
+    await example('d2 report main..HEAD --md --link "$RUN_URL" > comment.md');
+    await git(['tag', 'v1', 'HEAD'], proj);
+    await example('d2 report v1 --map umap');
+    await example('d2 ci init github', fresh);
+    await example('d2 ci init github --force --fail-on accuracy-drop=0.005,recall-drop=0.05,broken-model-tests', fresh);
+    fs.rmSync(path.join(fresh, '.github'), { recursive: true, force: true });
+    await example('d2 ci init github && git add .github && git commit -m "CI: d2 on pull requests"', fresh);
 
     // the table examples, in a table project
     await setup(['init'], table);

@@ -96,10 +96,10 @@ describe('d2 CLI layer', () => {
   });
 
   it('-q drops progress, warnings and hints, never the result', async () => {
-    const log = vi.fn(async () => ({ commits: [{ commit: 'c'.repeat(40), message: 'first', author: { name: 'a', email: 'a@x' }, time: '2026-01-01T00:00:00.000Z', parents: [], sources: {}, model: null }] }));
+    const log = vi.fn(async () => ({ commits: [{ commit: 'c'.repeat(40), message: 'first', author: { name: 'a', email: 'a@x' }, time: '2026-01-01T00:00:00.000Z', parents: [], sources: {}, items: 0, model: null, change: { summary: 'first commit' }, problems: [] }] }));
     const io = fakeIO();
     expect(await main(['-q', 'log'], { io, api: fakeApi({ log: log as unknown as Api['log'] }) })).toBe(0);
-    expect(io.out.join('')).toMatch(/^ccccccc 2026-01-01 00:00 first\n$/);
+    expect(io.out.join('')).toMatch(/^ccccccc 2026-01-01 00:00 first\n {4}first commit\n$/);
     const add = vi.fn(async () => addResult);
     const aio = fakeIO();
     await main(['add', 'x', '--quiet'], { io: aio, api: fakeApi({ add }) });

@@ -13,7 +13,7 @@ export function registerLog(program: Command, rt: Runtime): void {
     .option('-n, --limit <n>', 'at most this many commits (0 = all)', '0')
     .option('--metrics', 'a compact table: commit, date, items, accuracy, macro-F1, Δ accuracy, note')
     .option('--md', 'the journal as a Markdown table, for pasting into a document')
-    .addHelpText('after', `${examples('$ d2 log', '$ d2 log --metrics -n 20', '$ d2 log --md > journal.md', '$ d2 log HEAD~3 --json | tail -1 | jq .data.commits[0].delta')}
+    .addHelpText('after', `${examples('$ d2 log', '$ d2 log --metrics -n 20', '$ d2 log --md > journal.md', '$ d2 log HEAD~3 --json | tail -1 | jq .data.commits[0].change')}
 Each commit shows its data change against its parent (+N items, M relabels, sections of d2.yaml
 changed), the test metrics its d2.lock records with the change from the previous build (in
 points), model tests it broke, and its note (d2 note). See docs/journal.md.

@@ -61,7 +61,7 @@ export function renderLog(r: LogResult, s: Style): string {
     const m = c.model?.metrics;
     const score = m?.test ? ` test acc ${pct(m.test.accuracy)}` : m?.validation ? ` val acc ${pct(m.validation.accuracy)}` : '';
     const tests = m?.modelTests ? `, model tests ${m.modelTests.passed}/${m.modelTests.count}` : '';
-    const model = c.build === 'stale' ? s.dim('  d2.lock not rebuilt for this change') : c.model ? s.cyan(`  model${score}${tests}`) : '';
+    const model = c.build === 'stale' ? s.dim('  d2.lock not rebuilt for this change') : c.model ? s.cyan(`  model:${score}${tests}`) : '';
     out.push(`${s.yellow(shortOid(c.commit))} ${s.dim(c.time.slice(0, 16).replace('T', ' '))} ${subject}${srcs ? s.dim(`  [${plural(c.items, 'item')} in ${plural(srcs, 'source')}]`) : ''}${model}`);
     out.push(s.dim(`    ${c.change.summary}`));
     const built: string[] = [];
