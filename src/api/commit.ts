@@ -1,6 +1,6 @@
 /**
  * `d2 commit`: record d2's tracked files in git: d2.yaml, d2.lock, d2.remotes.yaml, .gitignore, d2.sources/
- * (snapshots and labels) and the label CSVs the manifest refers to. Other files of the
+ * (snapshots and labels), d2.review/ (review decisions) and the label CSVs the manifest refers to. Other files of the
  * repository are left to the user's own git workflow.
  *
  * Invariant: only a valid manifest is committed, and only snapshots whose listings are in the
@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { CommonOptions } from '../core/progress.js';
 import { InvalidArgument, ObjectNotFound } from '../errors/index.js';
 import { commitPaths, currentBranch, openGitRepo, resolveIdentity } from '../git/index.js';
-import { LOCK_FILE, MANIFEST_FILE, REMOTES_FILE, SOURCES_DIR } from '../manifest/index.js';
+import { LOCK_FILE, MANIFEST_FILE, REMOTES_FILE, REVIEW_DIR, SOURCES_DIR } from '../manifest/index.js';
 import { relativePosix } from '../util/paths.js';
 import { openProject, withStoreLock } from '../project/project.js';
 import { readWorkingSource } from '../project/sources.js';
@@ -45,6 +45,7 @@ export async function commit(options: CommitOptions): Promise<CommitResult> {
         }
       }
       const paths = [MANIFEST_FILE, '.gitignore', SOURCES_DIR, LOCK_FILE, REMOTES_FILE];
+      if (fs.existsSync(path.join(project.root, REVIEW_DIR))) paths.push(REVIEW_DIR); // d2 label --keep decisions
       for (const decl of Object.values(project.manifest.sources)) {
         if (decl.labels && decl.labels !== 'dirname' && fs.existsSync(path.join(project.root, decl.labels))) paths.push(decl.labels);
       }

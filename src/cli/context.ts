@@ -11,7 +11,7 @@ import { resultLine } from './render/result-line.js';
 import { styleFor, type Style } from './render/style.js';
 
 /** The api functions the CLI calls; tests substitute mocks (DVC's tests/unit/command). */
-export type Api = Pick<typeof library, 'init' | 'add' | 'status' | 'commit' | 'log' | 'fsck' | 'data' | 'build' | 'diff' | 'predict' | 'exportModel' | 'remoteAdd' | 'remoteList' | 'remoteRemove' | 'push' | 'pull' | 'gc'>;
+export type Api = Pick<typeof library, 'init' | 'add' | 'status' | 'commit' | 'log' | 'fsck' | 'data' | 'build' | 'diff' | 'predict' | 'exportModel' | 'remoteAdd' | 'remoteList' | 'remoteRemove' | 'push' | 'pull' | 'gc' | 'review' | 'label' | 'serializeDecisionsCsv'>;
 
 export interface GlobalFlags {
   json: boolean;

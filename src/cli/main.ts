@@ -24,6 +24,8 @@ import { registerPush } from './commands/push.js';
 import { registerPull } from './commands/pull.js';
 import { registerGc } from './commands/gc.js';
 import { registerExport } from './commands/export.js';
+import { registerReview } from './commands/review.js';
+import { registerLabel } from './commands/label.js';
 import type { Api, RunState } from './context.js';
 import { processIO, type CliIO } from './io.js';
 import { renderError } from './render/error.js';
@@ -77,6 +79,8 @@ Docs: docs/ in d2's repository (manifest.md, json-output.md, errors.md).
   registerPull(program, rt);
   registerFsck(program, rt);
   registerGc(program, rt);
+  registerReview(program, rt);
+  registerLabel(program, rt);
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined });
     cmd.showSuggestionAfterError(true);

@@ -1,4 +1,4 @@
-/** d2's committed text formats (d2.yaml, source snapshots, labels CSVs) and the formats it exchanges (Label Studio JSON, decisions CSV); their parsers. */
+/** d2's committed text formats (d2.yaml, source snapshots, labels CSVs, review decisions) and the formats it exchanges (Label Studio JSON, decisions CSV); their parsers. */
 export * from './schema.js';
 export * from './manifest.js';
 export * from './template.js';
@@ -11,3 +11,4 @@ export * from './csv-stream.js';
 export * from './remotes-file.js';
 export * from './label-studio.js';
 export * from './decisions-file.js';
+export * from './review-file.js';

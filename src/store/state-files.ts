@@ -9,6 +9,9 @@
  * - `packed-<dataset[:32]>-<config[:32]>`: one oid, the packed record of (dataset, config);
  * - `packs-<config>`: oids of the packs cached for a preprocessing configuration, one a line;
  * - `predictions-<build key>`: oids of a build's prediction chunks, one a line;
+ * - `crossval-<cross-validation key>`: one oid, the cross-validation record (`d2 review`'s folds);
+ * - `review-<review key>`: one oid, a stored review (likely label errors); `review-working`: the
+ *   last review of the working tree (what `d2 label --keep` reads its evidence from);
  * - `checkpoint-<build key>`: a training checkpoint (bytes; names no object);
  * - `timing-<build key>`: how long this store's training of a build took (JSON; names no object);
  * - `stat-<source>`: a source's stat cache (bytes; names no object);
@@ -29,13 +32,13 @@ import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { stateDirOf } from './layout.js';
 
 /** Kinds of `.d2/state/` file whose content is object ids (a pointer or a list). */
-export type PointerKind = 'build' | 'packed' | 'packs' | 'predictions';
+export type PointerKind = 'build' | 'packed' | 'packs' | 'predictions' | 'crossval' | 'review';
 /** Every kind of `.d2/state/` file. */
 export type StateKind = PointerKind | 'checkpoint' | 'timing' | 'stat' | 'status-clean';
 
-const POINTER_KINDS: readonly PointerKind[] = ['build', 'packed', 'packs', 'predictions'];
+const POINTER_KINDS: readonly PointerKind[] = ['build', 'packed', 'packs', 'predictions', 'crossval', 'review'];
 /** Pointers hold one oid; lists hold any number (one a line). */
-const SINGLE: ReadonlySet<PointerKind> = new Set(['build', 'packed']);
+const SINGLE: ReadonlySet<PointerKind> = new Set(['build', 'packed', 'crossval', 'review']);
 
 const KEY = /^[A-Za-z0-9_.-]+$/;
 
