@@ -163,7 +163,7 @@ export function setLabelsInCsvText(text: string, changes: ReadonlyMap<string, st
     if (label === undefined || record.length <= labelCol) continue;
     const next = record.slice();
     next[labelCol] = label;
-    const ending = /\r\n$/.test(raw) ? '\r\n' : /\n$/.test(raw) ? '\n' : '';
+    const ending = /[\r\n]+$/.exec(raw)?.[0] ?? ''; // csv-parse's raw keeps some line-break characters
     parts.push(text.slice(cursor, at), stringify([next], { record_delimiter: 'unix' }).replace(/\n$/, ending));
     cursor = at + raw.length;
     found.add(path!);
