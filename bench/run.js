@@ -1,12 +1,12 @@
 // `npm run bench [-- name...]`: runs d2's benchmarks (all, or those named), each printing its
-// figures and its ratio to the peer measured in the same run. Names: store, preprocess, dataset, train, diff, build, remote, predict.
+// figures and its ratio to the peer measured in the same run. Names: store, preprocess, dataset, train, diff, build, remote, predict, review.
 import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const all = { store: 'store.js', preprocess: 'preprocess-speed.js', dataset: 'dataset.js', train: 'train-speed.js', diff: 'diff.js', build: 'build.js', remote: 'remote.js', predict: 'predict.js' };
+const all = { store: 'store.js', preprocess: 'preprocess-speed.js', dataset: 'dataset.js', train: 'train-speed.js', diff: 'diff.js', build: 'build.js', remote: 'remote.js', predict: 'predict.js', review: 'review.js' };
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const passthrough = process.argv.slice(2).filter((a) => a.startsWith('-'));
 const chosen = names.length ? names : Object.keys(all);

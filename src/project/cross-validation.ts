@@ -54,7 +54,8 @@ export const DEFAULT_FOLD_SEED = 0;
 export const FOLD_PRESET: ModelSpec['preset'] = 'fast';
 /**
  * Training steps a fold model takes at most (batches of 64): epochs are capped at
- * ceil(FOLD_STEPS / steps per epoch), between 2 and the preset's 10. Small sets keep all 10
+ * round(FOLD_STEPS / steps per epoch), between 2 and the preset's 10 (rounded, not ceiled, so
+ * folds a few items apart get the same cap). Small sets keep all 10
  * epochs (the bundled 400 images: ~10 steps an epoch); Fashion-MNIST's 60,000 images (about
  * 43,000 training items per fold, 672 steps an epoch) get 4, which keeps five folds within
  * the 10-minute target on two cores (bench/review.js).
@@ -154,7 +155,7 @@ export function foldDataset(resolved: ResolvedDataset, items: readonly DatasetIt
 export function foldModelSpec(manifestSeed: number, trainCount: number, fold: { k: number; index: number; seed: number }): ModelSpec {
   const batch = trainCount < 2000 ? 32 : 64; // the plan's batch size (engine/plan.ts)
   const stepsPerEpoch = Math.max(1, Math.ceil(trainCount / batch));
-  const maxEpochs = Math.min(10, Math.max(2, Math.ceil(FOLD_STEPS / stepsPerEpoch)));
+  const maxEpochs = Math.min(10, Math.max(2, Math.round(FOLD_STEPS / stepsPerEpoch)));
   return { preset: FOLD_PRESET, seed: manifestSeed, timeBudgetSeconds: null, maxEpochs, fold };
 }
 

@@ -42,11 +42,12 @@ export function renderReview(r: ReviewResult, s: Style): string {
   if (c.flagged === 0) {
     out.push(s.green('no suspects: no label looks wrong to the fold models'));
   } else {
-    const parts = [`${plural(c.flagged, 'suspect')} flagged`];
-    if (c.kept) parts.push(`${c.kept} kept by a reviewer${c.shown < c.flagged ? ' (hidden; --all shows them)' : ''}`);
-    if (c.shown !== c.flagged - (c.kept && c.shown < c.flagged ? c.kept : 0)) parts.push(`${c.shown} of the classes asked`);
-    if (r.since) parts.push(`${c.new} new, ${c.relabelled} relabelled since ${shortOid(r.since)}`);
-    out.push(`${parts.join('; ')}${c.listed ? ', most likely wrong first:' : ''}`);
+    const hiddenKept = c.kept && !r.suspects.some((x) => x.kept) && c.shown <= c.flagged - c.kept ? c.kept : 0;
+    let head = `${plural(c.flagged, 'suspect')} flagged`;
+    if (c.kept) head += `; ${c.kept} kept by a reviewer${hiddenKept ? ' (hidden; --all shows them)' : ''}`;
+    if (c.shown !== c.flagged - hiddenKept) head += `; ${c.shown} in the classes asked`;
+    out.push(r.since ? head : `${head}${c.listed ? ', most likely wrong first:' : ''}`);
+    if (r.since) out.push(`${c.new} new, ${c.relabelled} relabelled since ${shortOid(r.since)}${c.listed ? ' (listed first); most likely wrong first:' : ''}`);
   }
   if (r.suspects.length) {
     const labelW = Math.min(14, Math.max(5, ...r.suspects.map((x) => x.label.length)));
