@@ -181,16 +181,16 @@ export async function label(options: LabelOptions): Promise<LabelResult> {
       if (classes.includes(c)) {
         const mapped = Object.prototype.hasOwnProperty.call(manifest.dataset.labelMap, c) ? manifest.dataset.labelMap[c] : c;
         if (mapped === c) return true;
-        badClass.push(`${where}: 'dataset.labelMap' in d2.yaml turns '${c}' into ${mapped === null ? 'nothing (dropped)' : `'${mapped}'`}`);
+        badClass.push(`${where}'dataset.labelMap' in d2.yaml turns '${c}' into ${mapped === null ? 'nothing (dropped)' : `'${mapped}'`}`);
         return false;
       }
       const dym = suggest(c, classes);
-      badClass.push(`${where}: unknown class '${c}'${dym ? ` (did you mean '${dym}'?)` : ''}`);
+      badClass.push(`${where}unknown class '${c}'${dym ? ` (did you mean '${dym}'?)` : ''}`);
       return false;
     };
 
     for (const d of decisions) {
-      const where = d.origin ?? `'${d.ref}'`;
+      const where = d.origin ? `${d.origin}: ` : ''; // a CSV row's location; a path given on the command line names itself
       const found = find(d.ref);
       if (typeof found === 'string') {
         missing.push(d.origin ? `${d.origin}: ${found}` : found);
@@ -200,7 +200,7 @@ export async function label(options: LabelOptions): Promise<LabelResult> {
       const key = `${it.source}/${it.path}`;
       const decided = `${d.kind} ${d.label ?? ''}`;
       if (seen.has(key) && seen.get(key) !== decided) {
-        refused.push(`${where}: '${key}' has two decisions ('${seen.get(key)!.trim()}' and '${decided.trim()}')`);
+        refused.push(`${where}'${key}' has two decisions ('${seen.get(key)!.trim()}' and '${decided.trim()}')`);
         continue;
       }
       if (seen.has(key)) continue;
@@ -253,7 +253,7 @@ export async function label(options: LabelOptions): Promise<LabelResult> {
         continue;
       }
       if (isTableSource(decl)) {
-        refused.push(`${where}: '${key}' is a row of the table '${decl.path}': its label is the column '${decl.labelColumn ?? ''}' of the data itself (edit it there, then 'd2 add ${decl.path}')`);
+        refused.push(`${where}'${key}' is a row of the table '${decl.path}': its label is the column '${decl.labelColumn ?? ''}' of the data itself (edit it there, then 'd2 add ${decl.path}')`);
         continue;
       }
       if (it.set === 'test') result.warnings.push(`'${key}' is in the test split: relabelling it changes what the test score measures`);

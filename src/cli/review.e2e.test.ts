@@ -6,8 +6,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { copyFixtureImages, git, lastJson, runD2, tempDir } from '../testing/index.js';
+import { copyFixtureImages, D2_BIN, git, lastJson, runD2, tempDir, TEST_ENV } from '../testing/index.js';
 
 /** Items whose labels are flipped on purpose (path in source, true label, given label): classes unlike each other. */
 const FLIPPED: [string, string, string][] = [];
@@ -194,4 +195,49 @@ describe('d2 review and d2 label', { tags: ['slow'] }, () => {
     expect((await runD2(['add', '--all'], { cwd: dir })).exitCode).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'd2.sources', 'scans.labels.csv'), 'utf8')).toContain(`\n${target},${otherClass}\n`);
   }, 60_000);
+
+  it('resumes an interrupted review: finished folds are reused, the fold in progress continues, the result is the uninterrupted one', async () => {
+    const make = async () => {
+      const dir = tempDir('d2-review-');
+      expect((await runD2(['init'], { cwd: dir })).exitCode).toBe(0);
+      copyFixtureImages(path.join(dir, 'images'), { perClass: 30, classes: 5 });
+      expect((await runD2(['add', 'images', '--labels', 'dirname'], { cwd: dir })).exitCode).toBe(0);
+      return dir;
+    };
+    // Given a review stopped by SIGINT while fold 2 trains
+    const dir = await make();
+    const child = execa(process.execPath, [D2_BIN, 'review', '--json'], { cwd: dir, env: TEST_ENV, reject: false, buffer: { stdout: false } });
+    let sent = false;
+    let pending = '';
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) {
+        const e = line ? JSON.parse(line) : undefined;
+        if (!sent && e?.type === 'progress' && e.phase === 'train' && e.detail?.fold === 2 && e.loaded >= 2) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      }
+    });
+    const stopped = await child;
+    expect(sent).toBe(true);
+    expect(stopped.exitCode).toBe(130);
+    // When it runs again
+    const resumed = await runD2(['review', '--json', '--limit', '0'], { cwd: dir });
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    const r = lastJson(resumed.stdout).data;
+    // Then fold 1 is reused, the rest trained now (fold 2 from its checkpoint, unless it had finished)
+    expect(r.crossValidation.trained).toBeLessThanOrEqual(4);
+    expect(r.crossValidation.trained).toBeGreaterThanOrEqual(3);
+    expect(r.crossValidation.resumed).toBeLessThanOrEqual(1);
+    // and the result is bit for bit the one of a review that was never interrupted
+    const fresh = lastJson((await runD2(['review', '--json', '--limit', '0'], { cwd: await make() })).stdout).data;
+    expect(fresh.crossValidation.trained).toBe(5);
+    expect(r.crossValidation.evaluation).toBe(fresh.crossValidation.evaluation);
+    expect(r.suspects).toEqual(fresh.suspects);
+  }, 120_000);
 });
+
