@@ -15,7 +15,7 @@ import type { EngineRequest } from '../engine/engines.js';
 import type { EpochEvent } from '../engine/train.js';
 import { InvalidArgument, LabelsInvalid, RevNotFound } from '../errors/index.js';
 import { KEPT_FILE, parseKeptCsv, suggest, type KeptItem } from '../manifest/index.js';
-import { crossValidate, type FoldRecord } from '../project/cross-validation.js';
+import { crossValidate, crossValidatedItems, type FoldRecord } from '../project/cross-validation.js';
 import { findLabelIssuesOf, type ClassNoise, type Suspect } from '../project/label-issues.js';
 import { prepareData } from '../project/prepared.js';
 import type { Project } from '../project/project.js';
@@ -93,8 +93,10 @@ export interface ReviewResult {
   /** The stored review object (all suspects, thresholds, joint). */
   review: string;
   counts: {
-    /** Items reviewed (every labelled item but the model tests). */
+    /** Items reviewed (every labelled item but the model tests, with an out-of-sample prediction). */
     items: number;
+    /** Labelled items left without one: skipped by preprocessing, or in a fold with nothing to train on. */
+    unscored: number;
     /** Suspects flagged by confident learning. */
     flagged: number;
     /** Of those, kept by a reviewer with the same evidence (hidden unless option 'all'). */
@@ -218,6 +220,7 @@ export async function review(options: ReviewOptions = {}): Promise<ReviewResult>
       review: found.oid,
       counts: {
         items: found.review.items,
+        unscored: crossValidatedItems(prepared.resolved).length - found.review.items,
         flagged: found.review.suspects.length,
         kept: keptCount,
         shown: shown.length,

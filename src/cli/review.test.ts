@@ -20,7 +20,7 @@ const result: ReviewResult = {
   commit: null, since: 'b'.repeat(40), dataset: 'c'.repeat(64), classes: ['shirt', 'tshirt_top'], filter: 'prune_by_noise_rate',
   crossValidation: { oid: 'd'.repeat(64), key: 'e'.repeat(64), k: 5, seed: 0, preset: 'fast', engine: 'wasm@4.22.0+simd', folds: [], trained: 0, resumed: 0, seconds: 0, evaluation: 'f'.repeat(64), count: 400, accuracy: 0.708, macroF1: 0.7 },
   review: '1'.repeat(64),
-  counts: { items: 400, flagged: 3, kept: 1, shown: 2, new: 0, relabelled: 1, listed: 1 },
+  counts: { items: 400, unscored: 0, flagged: 3, kept: 1, shown: 2, new: 0, relabelled: 1, listed: 1 },
   noise: [{ given: 'shirt', true: 'tshirt_top', rate: 0.2, count: 8 }, { given: 'tshirt_top', true: 'shirt', rate: 0.1, count: 4 }, { given: 'a_very_long_class_name_indeed', true: 'shirt', rate: 0.05, count: 2 }],
   suspects: [suspect],
 };

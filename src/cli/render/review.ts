@@ -36,6 +36,7 @@ export function renderReview(r: ReviewResult, s: Style): string {
     : `${plural(cv.trained, 'fold model')} trained now in ${cv.seconds.toFixed(1)} s${cv.resumed ? ` (${cv.resumed} resumed)` : ''} on ${cv.engine}`;
   out.push(s.dim(`  ${trained}`));
   out.push(`  cross-validated accuracy ${s.bold(pct(cv.accuracy))}   macro-F1 ${pct(cv.macroF1)}   ${s.dim(`(out of sample, ${plural(cv.count, 'item')})`)}`);
+  if (r.counts.unscored) out.push(s.yellow(`  ${plural(r.counts.unscored, 'item')} not reviewed: not preprocessed (see 'd2 data'), or too few items for ${cv.k} folds`));
   out.push('');
 
   const c = r.counts;
