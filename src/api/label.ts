@@ -21,11 +21,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { stringify } from 'csv-stringify/sync';
 import type { DatasetItem, ItemSet } from '../core/dataset.js';
 import { InvalidArgument, LabelProtected, LabelsInvalid, PathNotFound } from '../errors/index.js';
 import {
-  isTableSource, KEPT_FILE, labelsPath, MANIFEST_FILE, normalizeItemPath, parseDecisionsCsv, parseKeptCsv, serializeKeptCsv,
+  appendLabelRows, isTableSource, KEPT_FILE, labelsPath, MANIFEST_FILE, normalizeItemPath, parseDecisionsCsv, parseKeptCsv, serializeKeptCsv,
   serializeLabels, setLabelsInCsvText, setModelTestsInManifestText, suggest, type KeptItem, type Labels,
 } from '../manifest/index.js';
 import { readStoredReview } from '../project/label-issues.js';
@@ -138,11 +137,6 @@ function decisionsOf(project: Project, o: LabelOptions, base: string): Decision[
     throw new LabelsInvalid(messages.length > 1 ? `${messages[0]} (and ${messages.length - 1} more)` : messages[0]!, { data: { file: shown, issues: messages } });
   }
   return decisions.map((d) => ({ ref: d.path, kind: d.decision, label: d.label, origin: `${shown}:${d.line}` }));
-}
-
-function appendRows(text: string | undefined, rows: readonly [string, string][]): string {
-  const head = text === undefined || text.trim() === '' ? 'path,label\n' : text.endsWith('\n') ? text : `${text}\n`;
-  return head + stringify(rows.map((r) => [...r]), { record_delimiter: 'unix' });
 }
 
 /**
@@ -292,7 +286,7 @@ export async function label(options: LabelOptions): Promise<LabelResult> {
       if (file !== undefined && file !== 'dirname') {
         const text = readWorkingText(project, file) ?? 'path,label\n';
         const changed = setLabelsInCsvText(text, edits);
-        put(file, changed.missing.length ? appendRows(changed.text, changed.missing.map((p) => [p, edits.get(p)!])) : changed.text);
+        put(file, changed.missing.length ? appendLabelRows(changed.text, changed.missing.map((p) => [p, edits.get(p)!])) : changed.text);
       }
     }
     if (keptNow.size) {
@@ -315,7 +309,7 @@ export async function label(options: LabelOptions): Promise<LabelResult> {
       }
       let text = readWorkingText(project, file);
       if (testEdits.size) text = setLabelsInCsvText(text ?? '', testEdits).text;
-      put(file, testRows.length ? appendRows(text, testRows) : text!);
+      put(file, testRows.length ? appendLabelRows(text, testRows) : text!);
     }
     for (const [rel, text] of writes) {
       fs.mkdirSync(path.dirname(path.join(project.root, rel)), { recursive: true });

@@ -171,3 +171,9 @@ export function setLabelsInCsvText(text: string, changes: ReadonlyMap<string, st
   parts.push(text.slice(cursor));
   return { text: parts.join(''), missing: [...changes.keys()].filter((p) => !found.has(p)) };
 }
+
+/** A labels CSV's text with rows added at its end (a header first when the file is empty or new). */
+export function appendLabelRows(text: string | undefined, rows: readonly (readonly [string, string])[]): string {
+  const head = text === undefined || text.trim() === '' ? 'path,label\n' : text.endsWith('\n') ? text : `${text}\n`;
+  return head + stringify(rows.map((r) => [...r]), { record_delimiter: 'unix' });
+}
