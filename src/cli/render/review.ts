@@ -48,7 +48,7 @@ export function renderReview(r: ReviewResult, s: Style): string {
     if (c.kept) head += `; ${c.kept} kept by a reviewer${hiddenKept ? ' (hidden; --all shows them)' : ''}`;
     if (c.shown !== c.flagged - hiddenKept) head += `; ${c.shown} in the classes asked`;
     out.push(r.since ? head : `${head}${c.listed ? ', most likely wrong first:' : ''}`);
-    if (r.since) out.push(`${c.new} new, ${c.relabelled} relabelled since ${shortOid(r.since)}${c.listed ? ' (listed first); most likely wrong first:' : ''}`);
+    if (r.since) out.push(`${c.new} new, ${c.relabelled} relabelled since ${shortOid(r.since)}${c.new + c.relabelled && c.listed ? ' (listed first)' : ''}${c.listed ? '; most likely wrong first:' : ''}`);
   }
   if (r.suspects.length) {
     const labelW = Math.min(14, Math.max(5, ...r.suspects.map((x) => x.label.length)));
