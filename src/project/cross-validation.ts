@@ -229,7 +229,8 @@ export async function crossValidate(project: Project, prepared: PreparedData, op
       ...(options.engine ? { engine: options.engine } : {}),
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      ...(onProgress ? { onProgress: (e) => onProgress({ ...e, detail: { ...e.detail, fold: f + 1, folds: k } }) } : {}),
+      // Each event names its fold; the opening event of training has no figures, so it keeps no detail.
+      ...(onProgress ? { onProgress: (e) => onProgress(e.phase === 'train' && !e.detail ? e : { ...e, detail: { ...e.detail, fold: f + 1, folds: k } }) } : {}),
       ...(options.onEpoch ? { onEpoch: (e: EpochEvent) => options.onEpoch!({ ...e, fold: f + 1 }) } : {}),
     });
     const b = build.build;

@@ -66,10 +66,7 @@ export function describePhase(e: ProgressEvent): string {
 
 export function countText(e: ProgressEvent): string {
   const count = e.total !== undefined ? `${e.loaded}/${e.total}` : `${e.loaded}`;
-  if (e.phase === 'train' && e.detail) {
-    const figures = trainText(e.detail);
-    return `epoch ${count}${figures ? `  ${figures}` : ''}`;
-  }
+  if (e.phase === 'train' && e.detail) return `epoch ${count}  ${trainText(e.detail)}`;
   return count;
 }
 
