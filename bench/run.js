@@ -1,5 +1,5 @@
 // `npm run bench [-- name...]`: runs d2's benchmarks (all, or those named), each printing its
-// figures and its ratio to the peer measured in the same run. Names: store, preprocess, dataset, train, diff, build, remote, predict, suggest, report, log.
+// figures and its ratio to the peer measured in the same run. Names: store, preprocess, dataset, train, diff, build, remote, predict, suggest, report, log, review.
 import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,6 +9,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const all = { store: 'store.js', preprocess: 'preprocess-speed.js', dataset: 'dataset.js', train: 'train-speed.js', diff: 'diff.js', build: 'build.js', remote: 'remote.js', predict: 'predict.js', suggest: 'suggest.js',
   report: 'report.js',
   log: 'log.js',
+  review: 'review.js',
 };
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const passthrough = process.argv.slice(2).filter((a) => a.startsWith('-'));

@@ -52,6 +52,14 @@ export { exportModel, loadBundle, BUNDLE_FORMAT, type ExportOptions, type Export
 export type { Preprocessing, InferenceItem } from './project/inference.js';
 export type { SkippedItem, PackStats, PackedDataset, PackedSet } from './project/packing.js';
 export type { Counts, DatasetProblem, ItemSet, Split } from './core/dataset.js';
+export {
+  review, type ReviewOptions, type ReviewResult, type ReviewSuspect, type ReviewCrossValidation,
+} from './api/review.js';
+export { label, DEFAULT_MODEL_TESTS_FILE, type LabelOptions, type LabelResult, type LabelChange } from './api/label.js';
+export type { Suspect, ClassNoise, StoredReview } from './project/label-issues.js';
+export type { FoldRecord, CrossValidationRecord } from './project/cross-validation.js';
+export { LABEL_ISSUE_FILTERS, type LabelIssueFilter } from './core/confident-learning.js';
+export { parseDecisionsCsv, serializeDecisionsCsv, type DecisionsCsvRow, type CsvDecision, type DecisionKind } from './manifest/decisions-file.js';
 export { openProject, findProjectRoot, type Project } from './project/project.js';
 export { parseRange } from './core/revision-range.js';
 export { ENGINE_REQUESTS, ENGINE_NAMES, type EngineRequest, type EngineName } from './engine/names.js';

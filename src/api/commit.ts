@@ -1,8 +1,8 @@
 /**
  * `d2 commit`: record d2's tracked files in git: d2.yaml, d2.lock, d2.remotes.yaml, .gitignore, d2.sources/
- * (snapshots and labels) and the label CSVs the manifest refers to (project/d2-files.ts). Other
- * files of the repository are left to the user's own git workflow: staged ones stay staged and
- * out of the commit.
+ * (snapshots and labels), d2.review/ (review decisions) and the label CSVs the manifest refers to
+ * (project/d2-files.ts). Other files of the repository are left to the user's own git
+ * workflow: staged ones stay staged and out of the commit.
  *
  * Invariant: only a valid manifest is committed, and only snapshots whose listings are in the
  * store (so the commit can always be checked out and resolved on this machine).

@@ -26,10 +26,10 @@ describe('docs/api.md', { tags: ['slow'] }, () => {
 
   it('has an example for every section of the API', () => {
     expect(runnable.map((b) => b.heading)).toEqual([
-      'Project and data', 'Build: train and evaluate', 'Evaluation: stored per-item predictions', 'Diff', 'Predict', 'Export and load a bundle', 'Remotes: push, pull, gc', 'Report and CI', 'Journal: notes, log, experiments',
+      'Project and data', 'Build: train and evaluate', 'Evaluation: stored per-item predictions', 'Diff', 'Review and label: likely label errors', 'Predict', 'Export and load a bundle', 'Remotes: push, pull, gc', 'Report and CI', 'Journal: notes, log, experiments',
     ]);
     const exported = Object.keys(blocks.map((b) => b.code).join('\n').match(/import \{[^}]+\} from 'd2'/g)!.join(' ').match(/\b\w+\b/g)!.reduce((a, w) => ({ ...a, [w]: 1 }), {}));
-    for (const name of ['init', 'add', 'status', 'commit', 'log', 'data', 'fsck', 'openProject', 'build', 'readEvaluation', 'diff', 'predict', 'predictStream', 'loadModel', 'topK', 'exportModel', 'loadBundle', 'remoteAdd', 'remoteList', 'push', 'pull', 'gc', 'report', 'ciInit', 'note', 'expRun', 'expList', 'expApply']) {
+    for (const name of ['init', 'add', 'status', 'commit', 'log', 'data', 'fsck', 'openProject', 'build', 'readEvaluation', 'diff', 'review', 'label', 'predict', 'predictStream', 'loadModel', 'topK', 'exportModel', 'loadBundle', 'remoteAdd', 'remoteList', 'push', 'pull', 'gc', 'report', 'ciInit', 'note', 'expRun', 'expList', 'expApply']) {
       expect(exported, name).toContain(name);
     }
   });

@@ -16,6 +16,7 @@ export type Api = Pick<typeof library, 'init' | 'add' | 'status' | 'commit' | 'l
   | 'report' | 'ciInit'
   | 'note' | 'expRun' | 'expList' | 'expShow' | 'expApply' | 'expRemove'
   | 'restore'
+  | 'review' | 'label' | 'serializeDecisionsCsv'
 >;
 
 export interface GlobalFlags {

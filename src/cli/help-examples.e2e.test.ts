@@ -280,6 +280,27 @@ describe('the examples of every --help', { tags: ['slow'] }, () => {
     fs.rmSync(path.join(fresh, '.github'), { recursive: true, force: true });
     await example('d2 ci init github && git add .github && git commit -m "CI: d2 on pull requests"', fresh);
 
+    // review and label, in a project shaped like the bundled example (source 'images')
+    const rev = path.join(work, 'review');
+    fs.mkdirSync(rev);
+    for (const cls of ['bag', 'coat', 'shirt', 'tshirt_top']) copyClass(cls, path.join(rev, 'images', cls), 20);
+    fs.copyFileSync(path.join(FIXTURE_IMAGES, 'shirt', 't10k-00040.png'), path.join(rev, 'images', 'shirt', 't10k-00040.png'));
+    await setup(['init'], rev);
+    await setup(['add', 'images', '--labels', 'dirname'], rev);
+    fs.appendFileSync(path.join(rev, 'd2.yaml'), '\nmodel:\n  preset: fast\n');
+    await setup(['commit', '-m', 'images'], rev);
+    for (const m of ['one', 'two', 'three']) await git(['commit', '-q', '--allow-empty', '-m', m], rev);
+    await example('d2 review', rev);
+    await example('d2 review HEAD --since HEAD~3 --limit 50', rev);
+    await example('d2 review --class shirt --class tshirt_top', rev);
+    await example('d2 review --csv > review.csv', rev);
+    await example('d2 review --json | tail -1 | jq .data.crossValidation.accuracy', rev);
+    await example('d2 label images/shirt/t10k-00040.png --as tshirt_top', rev);
+    await example('d2 label --keep images/coat/t10k-00006.png images/coat/t10k-00010.png', rev);
+    await example('d2 label images/bag/t10k-00018.png --as-model-test', rev);
+    await example('d2 review --csv > review.csv && d2 label --from review.csv', rev);
+    await example('git diff && d2 commit -m "review: 3 relabels"', rev);
+
     // the table examples, in a table project
     await setup(['init'], table);
     await example('d2 add data/houses.csv --label-column price_band', table);

@@ -30,6 +30,8 @@ import { registerSuggest } from './commands/suggest.js';
 import { registerReport } from './commands/report.js';
 import { registerCi } from './commands/ci.js';
 import { registerRestore } from './commands/restore.js';
+import { registerReview } from './commands/review.js';
+import { registerLabel } from './commands/label.js';
 import type { Api, RunState } from './context.js';
 import { processIO, type CliIO } from './io.js';
 import { renderError } from './render/error.js';
@@ -89,6 +91,8 @@ Docs: docs/ in d2's repository (manifest.md, json-output.md, errors.md).
   registerFsck(program, rt);
   registerGc(program, rt);
   registerRestore(program, rt);
+  registerReview(program, rt);
+  registerLabel(program, rt);
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => undefined });
     cmd.showSuggestionAfterError(true);

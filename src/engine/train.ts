@@ -80,6 +80,11 @@ export interface TrainOptions {
   learningRateOverride?: number;
   /** Tests and benchmarks only: exactly this many epochs, no early stopping, last weights kept. */
   epochsOverride?: number;
+  /**
+   * At most this many epochs (the plan's limit when lower); early stopping and the best
+   * weights as usual. Cross-validation folds use it to bound their time (project/cross-validation.ts).
+   */
+  maxEpochs?: number;
   /** Tests only: where the worker script is (default: train-worker.js beside this module). */
   workerUrl?: URL;
 }
@@ -233,7 +238,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (options.epochsOverride !== undefined && (!Number.isInteger(options.epochsOverride) || options.epochsOverride < 1)) {
     throw new InvalidArgument(`epochsOverride must be a whole number >= 1, not ${options.epochsOverride}`);
   }
-  const basePlan = planFor(options);
+  if (options.maxEpochs !== undefined && (!Number.isInteger(options.maxEpochs) || options.maxEpochs < 1)) {
+    throw new InvalidArgument(`maxEpochs must be a whole number >= 1, not ${options.maxEpochs}`);
+  }
+  const planned = planFor(options);
+  const basePlan = options.maxEpochs !== undefined && options.maxEpochs < planned.maxEpochs ? { ...planned, maxEpochs: options.maxEpochs } : planned;
   const plan: TrainingPlan = options.epochsOverride !== undefined ? { ...basePlan, maxEpochs: options.epochsOverride, restoreBest: false } : basePlan;
   const learningRate = options.learningRateOverride ?? plan.optimizer.learningRate;
   if (signal?.aborted) throwInterrupted(signal);

@@ -111,6 +111,8 @@ export class RemoteAccessDenied extends D2Error { static override readonly code 
 export class RemoteNotFound extends D2Error { static override readonly code = 'RemoteNotFound'; }
 /** A remote does not hold an object that was asked of it. */
 export class RemoteObjectMissing extends D2Error { static override readonly code = 'RemoteObjectMissing'; }
+/** `d2 label` was asked to relabel a model test without option 'force'; `data.items` lists them. */
+export class LabelProtected extends D2Error { static override readonly code = 'LabelProtected'; }
 /** The operation was interrupted (SIGINT, SIGTERM or an AbortSignal); nothing half-written was kept. */
 export class Interrupted extends D2Error { static override readonly code = 'Interrupted'; }
 /** `d2 note -m` on a commit that has a note already (append or edit it instead). */
@@ -132,6 +134,7 @@ export const errorClasses = [
   AuthorUnknown, NotAGitRepository, ItemInvalid, DatasetBlocked, ModelNotBuilt, EngineUnavailable, TrainingDiverged,
   RemoteUnavailable, RemoteAccessDenied, RemoteNotFound, RemoteObjectMissing, Interrupted, InternalError,
   NoteExists, NoteNotFound, ExperimentNotFound, ExperimentExists,
+  LabelProtected,
 ] as const;
 
 export function isD2Error(e: unknown): e is D2Error {

@@ -1,4 +1,4 @@
-/** d2's committed text formats (d2.yaml, source snapshots, labels CSVs) and the formats it exchanges (Label Studio JSON, decisions CSV); their parsers. */
+/** d2's committed text formats (d2.yaml, source snapshots, labels CSVs, review decisions) and the formats it exchanges (Label Studio JSON, decisions CSV); their parsers. */
 export * from './schema.js';
 export * from './manifest.js';
 export * from './template.js';
@@ -13,3 +13,4 @@ export * from './label-studio.js';
 export * from './decisions-file.js';
 export * from './ci-workflow.js';
 export * from './settings.js';
+export * from './review-file.js';

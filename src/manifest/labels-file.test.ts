@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diffLabelsText, parseLabelsCsv, serializeLabels } from './labels-file.js';
+import { diffLabelsText, parseLabelsCsv, serializeLabels, setLabelsInCsvText } from './labels-file.js';
 
 describe('labels CSV', () => {
   it('serialises sorted, two columns, quoting where needed, and parses back', () => {
@@ -143,5 +143,28 @@ describe('diffLabelsText (the journal\'s relabel count)', () => {
     expect(diffLabelsText(one, serializeLabels(new Map([['a,b.png', 'x']])))).toBeUndefined();
     expect(diffLabelsText(one, 'path,label\r\na.png,x\r\n')).toBeUndefined();
     expect(diffLabelsText(one, 'path,label\nb.png,x\na.png,y\n')).toBeUndefined(); // not sorted
+  });
+});
+
+describe('setLabelsInCsvText', () => {
+  it('changes only the rows named, each rewritten in place (other columns, order and line ends kept)', () => {
+    const text = 'id,Path,note,label\r\n1,"a/x.png",keep me,cat\r\n2,./b/y.png,"q, r",dog\r\n3,c/z.png,,dog\r\n';
+    const r = setLabelsInCsvText(text, new Map([['b/y.png', 'cat'], ['a/x.png', 'dog']]));
+    expect(r.missing).toEqual([]);
+    expect(r.text).toBe('id,Path,note,label\r\n1,a/x.png,keep me,dog\r\n2,./b/y.png,"q, r",cat\r\n3,c/z.png,,dog\r\n');
+    expect(parseLabelsCsv(r.text).labels).toEqual(new Map([['a/x.png', 'dog'], ['b/y.png', 'cat'], ['c/z.png', 'dog']]));
+  });
+
+  it('keeps LF files LF, a last line without a line break as it is, and reports paths with no row', () => {
+    expect(setLabelsInCsvText('path,label\na.png,x\nb.png,y', new Map([['b.png', 'z'], ['n.png', 'z']]))).toEqual({ text: 'path,label\na.png,x\nb.png,z', missing: ['n.png'] });
+  });
+
+  it('handles a quoted line break in another row', () => {
+    const text = 'path,label,note\na.png,x,"two\nlines"\nb.png,y,\n';
+    expect(setLabelsInCsvText(text, new Map([['b.png', 'x']])).text).toBe('path,label,note\na.png,x,"two\nlines"\nb.png,x,\n');
+  });
+
+  it('changes nothing in a file without path and label columns', () => {
+    expect(setLabelsInCsvText('a,b\n1,2\n', new Map([['1', 'x']]))).toEqual({ text: 'a,b\n1,2\n', missing: ['1'] });
   });
 });

@@ -223,3 +223,48 @@ export function diffLabelsText(before: string, after: string): LabelsTextDiff | 
   }
   return out;
 }
+
+/**
+ * A labels CSV with the labels of some paths replaced, every other byte as it was: each row to
+ * change is written again (its other columns, in their order, quoted only where CSV needs it),
+ * so a relabel is a one-line change of the user's own file (`labels: FILE.csv` sources, the
+ * model tests file). Paths are matched as `normalizeItemPath` gives them. Returns the new text
+ * and the paths that have no row (the caller decides: add them, or report them).
+ */
+export function setLabelsInCsvText(text: string, changes: ReadonlyMap<string, string>): { text: string; missing: string[] } {
+  if (changes.size === 0) return { text, missing: [] };
+  let rows: { record: string[]; raw: string }[];
+  try {
+    rows = parse(text, { raw: true, relax_column_count: true, skip_empty_lines: true, bom: true, trim: false }) as unknown as typeof rows;
+  } catch {
+    return { text, missing: [...changes.keys()] }; // unreadable: the caller's parse reports why
+  }
+  const header = rows[0]?.record.map((h) => h.trim().toLowerCase());
+  const pathCol = header?.indexOf('path') ?? -1;
+  const labelCol = header?.indexOf('label') ?? -1;
+  if (pathCol < 0 || labelCol < 0) return { text, missing: [...changes.keys()] };
+  const found = new Set<string>();
+  const parts: string[] = [];
+  let cursor = 0;
+  for (const [i, { record, raw }] of rows.entries()) {
+    const at = text.indexOf(raw, cursor);
+    if (at < 0) return { text, missing: [...changes.keys()] }; // not where expected: change nothing
+    const path = i === 0 ? undefined : normalizeItemPath(record[pathCol] ?? '');
+    const label = path === undefined ? undefined : changes.get(path);
+    if (label === undefined || record.length <= labelCol) continue;
+    const next = record.slice();
+    next[labelCol] = label;
+    const ending = /[\r\n]+$/.exec(raw)?.[0] ?? ''; // csv-parse's raw keeps some line-break characters
+    parts.push(text.slice(cursor, at), stringify([next], { record_delimiter: 'unix' }).replace(/\n$/, ending));
+    cursor = at + raw.length;
+    found.add(path!);
+  }
+  parts.push(text.slice(cursor));
+  return { text: parts.join(''), missing: [...changes.keys()].filter((p) => !found.has(p)) };
+}
+
+/** A labels CSV's text with rows added at its end (a header first when the file is empty or new). */
+export function appendLabelRows(text: string | undefined, rows: readonly (readonly [string, string])[]): string {
+  const head = text === undefined || text.trim() === '' ? 'path,label\n' : text.endsWith('\n') ? text : `${text}\n`;
+  return head + stringify(rows.map((r) => [...r]), { record_delimiter: 'unix' });
+}

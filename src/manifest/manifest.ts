@@ -169,3 +169,16 @@ export function setSourceInManifestText(text: string, name: string, decl: Source
   }
   return doc.toString({ lineWidth: 0 });
 }
+
+/**
+ * Set `dataset.modelTests` in the manifest text (`d2 label --as-model-test` declares a model
+ * tests file when there is none), keeping the rest of the document as the user wrote it.
+ */
+export function setModelTestsInManifestText(text: string, file: string): string {
+  const doc = parseDocument(text);
+  if (!isMap(doc.get('dataset'))) doc.set('dataset', doc.createNode({}));
+  doc.setIn(['dataset', 'modelTests'], file);
+  const dataset = doc.get('dataset');
+  if (isMap(dataset)) dataset.flow = false;
+  return doc.toString({ lineWidth: 0 });
+}

@@ -41,6 +41,26 @@ import type { TableEncoding } from '../preprocess/index.js';
 /** Bump when training or evaluation changes the model or predictions for the same inputs. */
 export const TRAINER_VERSION = 'd2-trainer-2';
 
+/**
+ * The model settings a build trains with: the manifest's model section (`modelSpecOf`), or
+ * those of a cross-validation fold (project/cross-validation.ts). Part of the build key.
+ */
+export interface ModelSpec {
+  preset: Lock['model']['preset'];
+  seed: number;
+  timeBudgetSeconds: number | null;
+  /** At most this many epochs (cross-validation folds bound their time with it). */
+  maxEpochs?: number;
+  /** Which cross-validation fold this build is: k folds, this one's index, the fold seed. */
+  fold?: { k: number; index: number; seed: number };
+}
+
+/** The model settings d2.yaml declares. */
+export function modelSpecOf(manifest: PreparedData['state']['manifest']): ModelSpec {
+  const m = manifest.model;
+  return { preset: m.preset, seed: m.seed, timeBudgetSeconds: m.timeBudget === undefined ? null : durationSeconds(m.timeBudget) };
+}
+
 /** How to train when no build has the key. */
 export interface TrainOptions extends CommonOptions {
   /** Engine: 'auto' (default: the fastest present), 'gpu', 'node', 'wasm' or 'cpu'. */
@@ -51,6 +71,8 @@ export interface TrainOptions extends CommonOptions {
   workers?: number | 'auto';
   /** Each epoch's figures, as it ends. */
   onEpoch?: (e: EpochEvent) => void;
+  /** Train with these settings instead of the manifest's (cross-validation folds). */
+  model?: ModelSpec;
 }
 
 export interface SetMetricsSummary {
@@ -94,6 +116,10 @@ export interface BuildRecord {
   preset: Lock['model']['preset'];
   seed: number;
   timeBudgetSeconds: number | null;
+  /** Cross-validation folds: the epoch limit they trained under. */
+  maxEpochs?: number;
+  /** Cross-validation folds: which fold of how many, and the fold seed. */
+  fold?: ModelSpec['fold'];
   architecture: Architecture;
   engine: string;
   trainer: string;
@@ -258,27 +284,27 @@ export function recordBuildPointer(store: ObjectStore, key: string, recordOid: s
   store.state.writePointer('build', key, recordOid);
 }
 
-function buildKey(packedOid: string, record: PackedDataset, model: { preset: string; seed: number; timeBudgetSeconds: number | null }, engineId: string): string {
+function buildKey(packedOid: string, record: PackedDataset, model: ModelSpec, engineId: string): string {
   return sha256Hex(canonicalJson({
     kind: 'd2-build-key',
     trainer: TRAINER_VERSION,
     packed: packedOid,
     // The packed record covers the pixel steps; normalisation is applied when sets are loaded.
     steps: record.steps,
-    model,
+    // `maxEpochs` and `fold` only when set (canonical JSON drops undefined members), so the
+    // key of a build of d2.yaml's own settings is what it always was.
+    model: { preset: model.preset, seed: model.seed, timeBudgetSeconds: model.timeBudgetSeconds, maxEpochs: model.maxEpochs, fold: model.fold },
     engine: engineId,
   }));
 }
 
 /**
  * The key of the build of prepared (packed) data on an engine: the one place it is computed.
- * Undefined when the data was not packed.
+ * `model` defaults to the state's d2.yaml settings. Undefined when the data was not packed.
  */
-export function buildKeyOf(prepared: PreparedData, engineId: string): string | undefined {
+export function buildKeyOf(prepared: PreparedData, engineId: string, model: ModelSpec = modelSpecOf(prepared.state.manifest)): string | undefined {
   if (!prepared.packing) return undefined;
-  const m = prepared.state.manifest.model;
-  const timeBudgetSeconds = m.timeBudget === undefined ? null : durationSeconds(m.timeBudget);
-  return buildKey(prepared.packing.oid, prepared.packing.record, { preset: m.preset, seed: m.seed, timeBudgetSeconds }, engineId);
+  return buildKey(prepared.packing.oid, prepared.packing.record, model, engineId);
 }
 
 export function readBuild(store: ObjectStore, oid: string): BuildRecord {
@@ -367,11 +393,11 @@ async function trainAndStore(
   prepared: PreparedData,
   key: string,
   engine: EngineRequest,
+  spec: ModelSpec,
   options: TrainOptions,
 ): Promise<{ oid: string; build: BuildRecord; resumedAfterEpoch: number | null; workers: number }> {
   const { store } = project;
   const record = prepared.packing!.record;
-  const manifest = prepared.state.manifest;
   const classes = record.classes;
   const trainSet = loadSet(store, record, 'train');
   if (trainSet.y.length === 0) {
@@ -394,17 +420,19 @@ async function trainAndStore(
     }
   }
   const { train, planFor } = await import('../engine/train.js');
-  const maxEpochs = planFor({ train: { x: trainSet.x, y: trainSet.y, shape: record.shape }, numClasses: classes.length, preset: manifest.model.preset }).maxEpochs;
+  const planned = planFor({ train: { x: trainSet.x, y: trainSet.y, shape: record.shape }, numClasses: classes.length, preset: spec.preset }).maxEpochs;
+  const maxEpochs = Math.min(planned, spec.maxEpochs ?? planned);
   options.onProgress?.({ phase: 'train', loaded: resumedAfterEpoch ?? 0, total: maxEpochs });
-  const timeBudgetSeconds = manifest.model.timeBudget === undefined ? undefined : durationSeconds(manifest.model.timeBudget);
+  const timeBudgetSeconds = spec.timeBudgetSeconds ?? undefined;
   const trained = await train({
     train: { x: trainSet.x, y: trainSet.y, shape: record.shape },
     validation: { x: validation.x, y: validation.y, shape: record.shape },
     numClasses: classes.length,
-    seed: manifest.model.seed,
-    preset: manifest.model.preset,
+    seed: spec.seed,
+    preset: spec.preset,
     engine,
     ...(timeBudgetSeconds !== undefined ? { timeBudgetSeconds } : {}),
+    ...(spec.maxEpochs !== undefined ? { maxEpochs: spec.maxEpochs } : {}),
     ...(options.workers !== undefined ? { workers: options.workers } : {}),
     ...(resumeFrom ? { resumeFrom } : {}),
     ...(options.onEpoch ? { onEpoch: options.onEpoch } : {}),
@@ -432,9 +460,11 @@ async function trainAndStore(
     },
     model: modelOid,
     evaluation: evaluationOid,
-    preset: manifest.model.preset,
-    seed: manifest.model.seed,
+    preset: spec.preset,
+    seed: spec.seed,
     timeBudgetSeconds: timeBudgetSeconds ?? null,
+    ...(spec.maxEpochs !== undefined ? { maxEpochs: spec.maxEpochs } : {}),
+    ...(spec.fold ? { fold: spec.fold } : {}),
     architecture: trained.plan.architecture,
     engine: trained.engine.id,
     trainer: TRAINER_VERSION,
@@ -476,10 +506,11 @@ export async function ensureBuild(project: Project, prepared: PreparedData, opti
   }
   const { selectEngine } = await import('../engine/engines.js');
   const engine = await selectEngine(options.engine ?? 'auto');
-  const key = buildKeyOf(prepared, engine.info.id)!;
+  const spec = options.model ?? modelSpecOf(prepared.state.manifest);
+  const key = buildKeyOf(prepared, engine.info.id, spec)!;
   const found = options.force ? undefined : await findBuildByKey(project, key);
   if (found) return { commit: prepared.state.commit, reused: true, resumedAfterEpoch: null, oid: found.oid, build: found.build, workers: 0 };
-  const made = await trainAndStore(project, prepared, key, engine.info.name, options);
+  const made = await trainAndStore(project, prepared, key, engine.info.name, spec, options);
   return { commit: prepared.state.commit, reused: false, ...made };
 }
 

@@ -9,11 +9,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { LOCK_FILE, MANIFEST_FILE, REMOTES_FILE, SOURCES_DIR, type Manifest } from '../manifest/index.js';
+import { LOCK_FILE, MANIFEST_FILE, REMOTES_FILE, SOURCES_DIR, type Manifest, REVIEW_DIR } from '../manifest/index.js';
 
 /** The paths `d2 commit` records (relative to the project root; `d2.sources` is a folder). */
 export function committedPaths(root: string, manifest: Manifest): string[] {
   const paths = [MANIFEST_FILE, '.gitignore', SOURCES_DIR, LOCK_FILE, REMOTES_FILE];
+  // review decisions (d2 label --keep): committed text like the labels
+  if (fs.existsSync(path.join(root, REVIEW_DIR))) paths.push(REVIEW_DIR);
   for (const decl of Object.values(manifest.sources)) {
     if (decl.labels && decl.labels !== 'dirname' && fs.existsSync(path.join(root, decl.labels))) paths.push(decl.labels);
   }

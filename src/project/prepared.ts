@@ -170,6 +170,41 @@ async function withDatasetProblems<T>(resolved: ResolvedDataset, pack: () => Pro
 }
 
 /**
+ * Pack another dataset made of `like`'s items (cross-validation folds: the same items in other
+ * sets) with exactly the preprocessing `like` was packed with — the same pixel configuration
+ * (derived steps are not derived again from another sample) or the same table settings — so
+ * every item's pixels come from the per-item cache. Expects the lock held and `like` packed.
+ */
+export async function packLike(project: Project, like: PreparedData, resolved: ResolvedDataset, options: CommonOptions = {}): Promise<PreparedData> {
+  const base = like.packing;
+  if (!base) throw new InvalidArgument('internal: packLike needs packed data');
+  const { state } = like;
+  const datasetOid = project.store.putBytes(serializeDataset(resolved));
+  const started = Date.now();
+  const out: PreparedData = { project, state, resolved, datasetOid, blocked: false, notAdded: like.notAdded };
+  if (resolved.items.length === 0) return out;
+  if (base.record.modality === 'table') {
+    const built = await buildTablePacks(project.store, state, resolved, datasetOid, { onBadItem: state.manifest.dataset.onBadItem, signal: options.signal });
+    return { ...out, packing: { oid: built.oid, record: built.record, steps: [], derived: false, stats: built.stats, seconds: (Date.now() - started) / 1000 } };
+  }
+  const { createImagePool } = await import('../preprocess/index.js');
+  const pool = createImagePool({ workers: os.availableParallelism() }); // workers start only if an item is not cached
+  try {
+    const built = await buildPacks(project.store, resolved, datasetOid, { steps: base.steps, maxPixels: state.manifest.preprocess.maxPixels }, pool, {
+      onBadItem: state.manifest.dataset.onBadItem,
+      onProgress: options.onProgress,
+      signal: options.signal,
+    });
+    return {
+      ...out,
+      packing: { oid: built.oid, record: built.record, steps: base.steps, derived: base.derived, ...(base.sample ? { sample: base.sample } : {}), stats: built.stats, seconds: (Date.now() - started) / 1000 },
+    };
+  } finally {
+    await pool.close();
+  }
+}
+
+/**
  * The user-facing summary of prepared data (what `d2 data` returns, and `d2 build` in `data`),
  * with the working tree's files not added yet (`filesNotAdded`; see working-tree-scan.ts).
  */

@@ -11,6 +11,9 @@
  * - `predictions-<build key>`: oids of a build's prediction chunks, one a line;
  * - `thumbnails-<size>`: oids of thumbnail chunks (`d2 report`), one a line;
  * - `projection-<hash>`: one oid, a cached feature-space map (UMAP) of a model on some items;
+ * - `crossval-<cross-validation key>`: one oid, the cross-validation record (`d2 review`'s folds);
+ * - `review-<review key>`: one oid, a stored review (likely label errors); `review-working`: the
+ *   last review of the working tree (what `d2 label --keep` reads its evidence from);
  * - `checkpoint-<build key>`: a training checkpoint (bytes; names no object);
  * - `timing-<build key>`: how long this store's training of a build took (JSON; names no object);
  * - `stat-<source>`: a source's stat cache (bytes; names no object);
@@ -31,13 +34,13 @@ import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { stateDirOf } from './layout.js';
 
 /** Kinds of `.d2/state/` file whose content is object ids (a pointer or a list). */
-export type PointerKind = 'build' | 'packed' | 'packs' | 'predictions' | 'thumbnails' | 'projection';
+export type PointerKind = 'build' | 'packed' | 'packs' | 'predictions' | 'thumbnails' | 'projection' | 'crossval' | 'review';
 /** Every kind of `.d2/state/` file. */
 export type StateKind = PointerKind | 'checkpoint' | 'timing' | 'stat' | 'status-clean';
 
-const POINTER_KINDS: readonly PointerKind[] = ['build', 'packed', 'packs', 'predictions', 'thumbnails', 'projection'];
+const POINTER_KINDS: readonly PointerKind[] = ['build', 'packed', 'packs', 'predictions', 'thumbnails', 'projection', 'crossval', 'review'];
 /** Pointers hold one oid; lists hold any number (one a line). */
-const SINGLE: ReadonlySet<PointerKind> = new Set(['build', 'packed', 'projection']);
+const SINGLE: ReadonlySet<PointerKind> = new Set(['build', 'packed', 'projection', 'crossval', 'review']);
 
 const KEY = /^[A-Za-z0-9_.-]+$/;
 

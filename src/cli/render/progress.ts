@@ -30,6 +30,7 @@ const PHASE_TEXT: Record<string, string> = {
   verify: 'verifying objects',
   preprocess: 'preprocessing',
   train: 'training',
+  fold: 'cross-validating (d2 review)',
   evaluate: 'evaluating',
   predict: 'predicting',
   infer: 'running a model on items it was never evaluated on',
@@ -65,7 +66,8 @@ export function describePhase(e: ProgressEvent): string {
   const base = PHASE_TEXT[e.phase] ?? e.phase;
   const source = typeof e.detail?.source === 'string' ? ` (${e.detail.source})` : '';
   const waiting = typeof e.detail?.waitingFor === 'string' ? `: held by ${e.detail.waitingFor}` : '';
-  return `${base}${source}${waiting}`;
+  const fold = typeof e.detail?.fold === 'number' && typeof e.detail.folds === 'number' ? ` (fold ${e.detail.fold}/${e.detail.folds})` : '';
+  return `${base}${source}${fold}${waiting}`;
 }
 
 export function countText(e: ProgressEvent): string {
