@@ -9,7 +9,8 @@
  *   the item until that evidence changes;
  * - model test (`asModelTest`): a row of the model tests file (`dataset.modelTests`, declared
  *   as `model-tests.csv` when d2.yaml has none), which holds the item out of every split;
- * - `from`: a reviewed decisions CSV (manifest/decisions-file.ts; `d2 review --csv` writes one).
+ * - `from`: a reviewed decisions CSV (manifest/decisions-file.ts; `d2 review --csv` and
+ *   `d2 suggest --csv` write one), or a Label Studio JSON export (manifest/label-studio.ts).
  * The verb reads the decisions; project/label-decisions.ts plans them and applies the plan.
  *
  * Invariants:
@@ -23,7 +24,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgument, LabelsInvalid, PathNotFound } from '../errors/index.js';
-import { parseDecisionsCsv } from '../manifest/index.js';
+import { parseDecisionsCsv, parseLabelStudioExport } from '../manifest/index.js';
+import { prepareData } from '../project/prepared.js';
 import { applyLabelPlan, planLabelDecisions, type LabelDecision, type LabelOutcome } from '../project/label-decisions.js';
 import type { Project } from '../project/project.js';
 import { relativePosix } from '../util/paths.js';
@@ -60,8 +62,27 @@ function checkOptions(o: LabelOptions): void {
   if (!o.keep && !o.asModelTest && o.as === undefined) throw new InvalidArgument('no decision given', { hint: "relabel with option 'as' CLASS, or give option 'keep' or 'asModelTest'" });
 }
 
-/** The decisions of the options, or of the CSV file they name. */
-function decisionsOf(project: Project, o: LabelOptions, base: string): LabelDecision[] {
+/**
+ * The decisions of a Label Studio JSON export (`d2 suggest --format label-studio` tasks, labelled
+ * and exported): each task's item and the most recent live annotation. Every problem of the file
+ * (unknown class, conflicting annotations, a task without d2's item id) stops the whole file.
+ */
+async function labelStudioDecisions(project: Project, text: string, shown: string): Promise<LabelDecision[]> {
+  const prepared = await prepareData(project, { preprocess: false });
+  const classes = [...new Set([...prepared.resolved.classes, ...prepared.resolved.items.map((i) => i.label)])].sort();
+  const { decisions, issues } = parseLabelStudioExport(text, shown, { classes });
+  const missing = decisions.filter((d) => d.path === undefined);
+  const messages = [...issues.map((i) => i.message), ...missing.map((d) => `${shown}: task ${d.task}: no 'd2_path' in its data (was it made by d2 suggest?)`)];
+  if (messages.length) {
+    throw new LabelsInvalid(messages.length > 1 ? `${messages[0]} (and ${messages.length - 1} more)` : messages[0]!, {
+      data: { file: shown, issues: messages }, hint: 'nothing was applied: fix the export (or the labelling project) and run the command again',
+    });
+  }
+  return decisions.map((d) => ({ ref: d.path!, kind: 'relabel' as const, label: d.label, origin: `${shown}: task ${d.task}` }));
+}
+
+/** The decisions of the options, or of the CSV file (or Label Studio JSON export) they name. */
+async function decisionsOf(project: Project, o: LabelOptions, base: string): Promise<LabelDecision[]> {
   if (o.from === undefined) {
     const kind = o.keep ? 'keep' : o.asModelTest ? 'model-test' : 'relabel';
     return (o.paths ?? []).map((ref) => ({ ref, kind, ...(o.as !== undefined ? { label: o.as } : {}) }));
@@ -74,6 +95,7 @@ function decisionsOf(project: Project, o: LabelOptions, base: string): LabelDeci
     throw new PathNotFound(`decisions file '${o.from}' does not exist`, { data: { path: o.from } });
   }
   const shown = relativePosix(project.root, file);
+  if (/\.json$/i.test(file) || text.trimStart().startsWith('[')) return labelStudioDecisions(project, text, shown);
   const { decisions, issues } = parseDecisionsCsv(text, shown);
   if (issues.length) {
     const messages = issues.map((i) => i.message);
@@ -95,7 +117,7 @@ export async function label(options: LabelOptions): Promise<LabelResult> {
   return runVerb('d2.label', options, { lock: 'd2 label' }, async (project) => {
     checkOptions(options);
     const base = path.resolve(options.dir ?? '.');
-    const decisions = decisionsOf(project, options, base);
+    const decisions = await decisionsOf(project, options, base);
     // Paths in a decisions file are relative to the project root; on the command line, to `dir`.
     const plan = await planLabelDecisions(project, decisions, { base: options.from === undefined ? base : project.root, ...(options.force ? { force: true } : {}) });
     return applyLabelPlan(project, plan);

@@ -86,7 +86,7 @@ export class CommandContext {
  * the same ones); every other command prints its one result record alone, so
  * `d2 status --json | jq .data.clean` reads one value.
  */
-export const JSON_PROGRESS_COMMANDS: readonly string[] = ['add', 'fsck', 'data', 'build', 'diff', 'predict', 'push', 'pull', 'gc'];
+export const JSON_PROGRESS_COMMANDS: readonly string[] = ['add', 'fsck', 'data', 'build', 'diff', 'predict', 'push', 'pull', 'gc', 'review', 'suggest', 'report', 'exp'];
 
 /** A text view without its "Next: …" lines (what --quiet leaves out). */
 export function withoutHints(text: string): string {

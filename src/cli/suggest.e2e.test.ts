@@ -99,4 +99,36 @@ describe('d2 suggest', () => {
     expect(text.exitCode, text.stderr).toBe(0);
     for (const l of text.stdout.split('\n')) expect([...l].length, l).toBeLessThanOrEqual(100);
   });
+
+  it('brings labels back from a Label Studio export and from the CSV, then builds with them', async () => {
+    // Label Studio: the tasks d2 wrote, annotated (the true class is the file name's prefix), exported as JSON
+    const tasks = JSON.parse((await runD2(['suggest', '-n', '3', '--checks', '0', '--format', 'label-studio'], { cwd: dir })).stdout) as any[];
+    const truth = (p: string) => path.basename(p).split('-')[0]!;
+    const exported = tasks.map((t, i) => ({
+      id: 500 + i, data: t.data, predictions: t.predictions,
+      annotations: [{ id: 900 + i, was_cancelled: false, result: [{ from_name: 'label', to_name: 'image', type: 'choices', value: { choices: [truth(t.data.d2_path)] } }] }],
+    }));
+    fs.writeFileSync(path.join(dir, 'export.json'), JSON.stringify(exported));
+    const before = (await ok(['data'], dir)).unlabelled.new as number;
+    const applied = await ok(['label', '--from', 'export.json'], dir);
+    expect(applied.relabelled.length).toBe(3);
+    expect((await ok(['data'], dir)).unlabelled.new).toBe(before - 3);
+
+    // a broken export: an unknown class names its task, and nothing is applied
+    exported[0]!.annotations[0]!.result[0]!.value.choices = ['snaeker'];
+    fs.writeFileSync(path.join(dir, 'export.json'), JSON.stringify(exported));
+    const bad = await runD2(['label', '--from', 'export.json', '--json'], { cwd: dir });
+    expect(bad.exitCode).toBe(1);
+    expect(lastJson(bad.stdout).error.message).toMatch(/task 500: unknown class 'snaeker'/);
+
+    // the plain CSV: the label column corrected, then applied
+    const csv = (await runD2(['suggest', '-n', '4', '--checks', '0', '--csv'], { cwd: dir })).stdout.trim().split('\n');
+    const rows = csv.slice(1).map((l) => { const p = l.split(',')[0]!; return `${p},${truth(p)}`; });
+    fs.writeFileSync(path.join(dir, 'to-label.csv'), `path,label\n${rows.join('\n')}\n`);
+    await ok(['label', '--from', 'to-label.csv'], dir);
+    expect((await ok(['data'], dir)).unlabelled.new).toBe(before - 7);
+    await ok(['commit', '-m', 'seven labels from suggest'], dir);
+    const built = await ok(['build'], dir);
+    expect(built.reused).toBe(false);
+  });
 });

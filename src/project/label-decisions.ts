@@ -99,7 +99,10 @@ export async function planLabelDecisions(project: Project, decisions: readonly L
     const state = await loadState(project);
     const resolved = await resolveStateDataset(project, state);
     const classes = resolved.classes;
-    const find = itemFinder(project, resolved.items, options.base);
+    // Unlabelled items (the pool 'd2 suggest' ranks) can be given a label too: their label is
+    // '' until then, and they are in no split yet ('train' stands in: no split warning applies).
+    const pool = resolved.unlabelled.map((u): DatasetItem => ({ ...u, label: '', set: 'train' }));
+    const find = itemFinder(project, [...resolved.items, ...pool], options.base);
 
     const missing: string[] = [];
     const badClass: string[] = [];
