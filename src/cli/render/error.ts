@@ -5,7 +5,10 @@
  */
 import type { D2Error } from '../../index.js';
 import type { CliIO } from '../io.js';
-import { styleFor } from './style.js';
+import { styleFor, wrapText } from './style.js';
+
+/** Error text is folded to this many columns (at spaces; a longer word, a path, stays whole). */
+const WIDTH = 100;
 
 export interface ErrorView {
   json: boolean;
@@ -19,31 +22,6 @@ export interface ErrorView {
  */
 export function inFlags(text: string): string {
   return text.replace(/option '([a-z][A-Za-z]*)'/g, (_, name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
-}
-
-const WIDTH = 100;
-
-/**
- * Fold a line at spaces to WIDTH columns; continuation lines get `indent`. A word longer than
- * the width (a long path) is left whole on its own line rather than cut.
- */
-export function foldLine(line: string, indent: string, width = WIDTH): string[] {
-  if (line.length <= width) return [line];
-  const lead = /^ */.exec(line)![0];
-  const out: string[] = [];
-  let current = lead;
-  for (const word of line.slice(lead.length).split(' ')) {
-    const next = current === lead ? `${lead}${word}` : `${current} ${word}`;
-    const limit = out.length === 0 ? width : width - indent.length;
-    if (next.length > limit && current !== lead) {
-      out.push(current);
-      current = word;
-    } else {
-      current = next;
-    }
-  }
-  if (current !== lead) out.push(current);
-  return out.map((l, i) => (i === 0 ? l : `${indent}${l}`));
 }
 
 /** Problems listed under an error line; the rest are counted (all are in the JSON record). */
@@ -75,11 +53,11 @@ export function renderError(io: CliIO, err: D2Error, view: ErrorView): void {
   }
   const s = styleFor(io.stderr, io);
   // fold before colouring, so the escape codes do not count as columns
-  const [first, ...rest] = foldLine(`error: ${message}`, '  ');
+  const [first, ...rest] = wrapText(`error: ${message}`, WIDTH, '  ');
   const lines = [`${s.red('error:')}${first!.slice('error:'.length)}`, ...rest];
-  for (const d of detailLines(err)) lines.push(...foldLine(`  ${d}`, '    '));
+  for (const d of detailLines(err)) lines.push(...wrapText(`  ${d}`, WIDTH, '    '));
   if (hint) {
-    const [h, ...more] = foldLine(`hint: ${hint}`, '  ');
+    const [h, ...more] = wrapText(`hint: ${hint}`, WIDTH, '  ');
     lines.push(`${s.dim('hint:')}${h!.slice('hint:'.length)}`, ...more);
   }
   if (err.code === 'InternalError') {
