@@ -78,14 +78,7 @@ export interface ReportClassFigures {
   f1: number;
 }
 
-export interface ReportModel {
-  name: string;
-  rev: string | null;
-  commit: string | null;
-  oid: string;
-  key: string;
-  preset: string;
-  engine: string;
+export interface ReportModel extends Pick<ReportModelInput, 'name' | 'rev' | 'commit' | 'oid' | 'key' | 'preset' | 'engine'> {
   /** Per item: index into `classes` of the prediction (-1: could not be run). */
   pred: number[];
   /** Per item: the predicted class's probability (4 decimals). */
