@@ -62,7 +62,12 @@ export function renderLog(r: LogResult, s: Style): string {
     const score = m?.test ? ` test acc ${pct(m.test.accuracy)}` : m?.validation ? ` val acc ${pct(m.validation.accuracy)}` : '';
     const tests = m?.modelTests ? `, model tests ${m.modelTests.passed}/${m.modelTests.count}` : '';
     const model = c.build === 'stale' ? s.dim('  d2.lock not rebuilt for this change') : c.model ? s.cyan(`  model:${score}${tests}`) : '';
-    out.push(`${s.yellow(shortOid(c.commit))} ${s.dim(c.time.slice(0, 16).replace('T', ' '))} ${subject}${srcs ? s.dim(`  [${plural(c.items, 'item')} in ${plural(srcs, 'source')}]`) : ''}${model}`);
+    // the subject gives way (cut with '…') so the line fits WIDTH columns
+    const where = srcs ? `  [${plural(c.items, 'item')} in ${plural(srcs, 'source')}]` : '';
+    const modelText = c.build === 'stale' ? '  d2.lock not rebuilt for this change' : c.model ? `  model:${score}${tests}` : '';
+    const room = WIDTH - 7 - 1 - 16 - 1 - where.length - modelText.length;
+    const shown = subject.length > room ? `${subject.slice(0, Math.max(1, room - 1))}…` : subject;
+    out.push(`${s.yellow(shortOid(c.commit))} ${s.dim(c.time.slice(0, 16).replace('T', ' '))} ${shown}${where ? s.dim(where) : ''}${model}`);
     out.push(s.dim(`    ${c.change.summary}`));
     const built: string[] = [];
     if (c.delta) built.push(`${c.headline?.set === 'validation' ? 'val ' : ''}acc ${points(c.delta.accuracy)} pts, macro-F1 ${points(c.delta.macroF1)} pts (vs ${shortOid(c.delta.against)})`);
