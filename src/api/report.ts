@@ -81,6 +81,12 @@ export interface ReportResult {
   maps: { model: string; method: MapMethod; points: number; seconds: number; cached: boolean }[];
   thumbnails: { items: number; drawn: number };
   checks?: FailCheck[];
+  /**
+   * `d2 review`'s label suspects of the reported revision (a diff's: B), as the page shows
+   * them: `review` is the stored review's oid, null when none was computed for that revision's
+   * data (`command` computes it).
+   */
+  suspects: { rev: string | null; review: string | null; command: string; total: number; listed: number; kept: number };
   /** The Markdown summary (with `markdown`). */
   markdown?: string;
 }
@@ -130,6 +136,10 @@ export async function report(options: ReportOptions = {}): Promise<ReportResult>
       })),
       maps: made.maps,
       thumbnails: { items: data.thumbs.length, drawn: made.thumbnailsDrawn },
+      suspects: {
+        rev: data.suspects!.rev, review: data.suspects!.review?.oid ?? null, command: data.suspects!.command,
+        total: data.suspects!.review?.total ?? 0, listed: data.suspects!.review?.suspects.length ?? 0, kept: data.suspects!.review?.kept ?? 0,
+      },
     };
     if (data.diff) {
       const d = data.diff;

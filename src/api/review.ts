@@ -13,10 +13,10 @@ import type { LabelIssueFilter } from '../core/confident-learning.js';
 import { LABEL_ISSUE_FILTERS } from '../core/confident-learning.js';
 import type { EngineRequest } from '../engine/engines.js';
 import type { EpochEvent } from '../engine/train.js';
-import { InvalidArgument, LabelsInvalid, RevNotFound } from '../errors/index.js';
-import { KEPT_FILE, parseKeptCsv, suggest, type KeptItem } from '../manifest/index.js';
+import { InvalidArgument, RevNotFound } from '../errors/index.js';
+import { suggest } from '../manifest/index.js';
 import { crossValidate, crossValidatedItems, type FoldRecord } from '../project/cross-validation.js';
-import { findLabelIssuesOf, type ClassNoise, type Suspect } from '../project/label-issues.js';
+import { findLabelIssuesOf, isKept, noteReviewOfDataset, readKept, type ClassNoise, type Suspect } from '../project/label-issues.js';
 import { prepareData } from '../project/prepared.js';
 import type { Project } from '../project/project.js';
 import { loadState, resolveStateDataset, RevisionReader, type ProjectState } from '../project/revision.js';
@@ -125,19 +125,6 @@ async function defaultSince(project: Project, rev: string | undefined): Promise<
   }
 }
 
-async function keptOf(state: ProjectState): Promise<Map<string, KeptItem>> {
-  const text = await state.readText(KEPT_FILE);
-  if (text === undefined) return new Map();
-  const { kept, issues } = parseKeptCsv(text, state.commit ? `${KEPT_FILE} (at ${state.commit.slice(0, 7)})` : KEPT_FILE);
-  if (issues.length) throw new LabelsInvalid(issues.length > 1 ? `${issues[0]} (and ${issues.length - 1} more)` : issues[0]!, { data: { file: KEPT_FILE, issues } });
-  return new Map(kept.map((k) => [k.path, k]));
-}
-
-function isKept(s: Suspect, kept: Map<string, KeptItem>): boolean {
-  const k = kept.get(s.path);
-  return k !== undefined && k.item === s.oid && k.label === s.label && (k.suggested === null || k.suggested === s.suggested);
-}
-
 /**
  * The items whose labels are most likely wrong, by k-fold cross-validation and confident
  * learning, with what changed since the previous commit first.
@@ -177,6 +164,8 @@ export async function review(options: ReviewOptions = {}): Promise<ReviewResult>
       ...(options.signal ? { signal: options.signal } : {}),
     });
     const found = findLabelIssuesOf(project.store, cv, filter);
+    // The last review of this data: what `d2 report` shows for any revision with the same data.
+    noteReviewOfDataset(project.store, found.oid, found.review);
     if (options.rev === undefined) project.store.state.writePointer('review', 'working', found.oid);
 
     // What changed since the previous commit (or `since`).
@@ -186,7 +175,7 @@ export async function review(options: ReviewOptions = {}): Promise<ReviewResult>
       const state = await loadState(project, since);
       for (const it of (await resolveStateDataset(project, state)).items) before.set(`${it.source}/${it.path}`, { oid: it.oid, label: it.label });
     }
-    const kept = await keptOf(prepared.state);
+    const kept = await readKept(prepared.state);
     const wanted = options.classes?.length ? new Set(options.classes) : undefined;
 
     let keptCount = 0;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildReportData, type ReportInput, type ReportModelInput } from './report-data.js';
+import { buildReportData, reviewCommand, SUSPECTS_SHOWN, type ReportInput, type ReportModelInput, type ReportSuspectsInput } from './report-data.js';
 import { MARKDOWN_LIMIT, REPORT_MARKER, mdCode, mdText, renderReportMarkdown } from './report-markdown.js';
 
 const PNG = 'data:image/png;base64,iVBORw0KGgo=';
@@ -98,6 +98,48 @@ describe('buildReportData', () => {
   });
 });
 
+/** A stored review's suspects: `n` of them, the first one of item 3 (which has no picture), then items with pictures. */
+function reviewed(n: number, kept = 0): ReportSuspectsInput {
+  const suspects = Array.from({ length: n }, (_, i) => ({
+    path: `img/coat/s${i}.png`, oid: `${i === 0 ? 3 : i % 2 ? 1 : 100 + i}`.padStart(64, '0'), set: i % 3 ? 'train' : 'test',
+    label: 'coat', suggested: i % 2 ? 'shirt' : 'bag', confidence: 0.912345 - i / 1000, selfConfidence: 0.0512345 + i / 1000,
+  }));
+  const noise = Array.from({ length: 25 }, (_, i) => ({ given: 'coat', true: `c${i}`, rate: 0.2 - i / 200, count: 25 - i }));
+  return { rev: 'HEAD', review: { oid: 'e'.repeat(64), items: 800, kept, suspects, noise } };
+}
+
+describe('buildReportData: label suspects', () => {
+  it('lists the review\'s suspects as it ranks them, at most SUSPECTS_SHOWN, with the total and the noise', () => {
+    const input = reviewed(SUSPECTS_SHOWN + 7, 2);
+    const thumbnails = new Map([...diffInput().thumbnails!, ...input.review!.suspects.slice(1).map((s, i) => [s.oid, `data:image/png;base64,S${i}`] as const)]);
+    const d = buildReportData({ ...diffInput(), thumbnails, suspects: input });
+    const r = d.suspects!.review!;
+    expect(d.suspects!.command).toBe('d2 review HEAD');
+    expect(r).toMatchObject({ oid: 'e'.repeat(64), items: 800, total: SUSPECTS_SHOWN + 7, kept: 2, noisePairs: 25 });
+    expect(r.suspects).toHaveLength(SUSPECTS_SHOWN);
+    expect(r.suspects.map((s) => s.path)).toEqual(input.review!.suspects.slice(0, SUSPECTS_SHOWN).map((s) => s.path));
+    expect(r.suspects[0]).toEqual({ path: 'img/coat/s0.png', set: 'test', label: 'coat', suggested: 'bag', confidence: 0.9123, selfConfidence: 0.0512, thumb: -1 });
+    // a suspect's picture is a thumbnail of the page like any other: shared when the same
+    expect(d.thumbs[r.suspects[2]!.thumb]).toBe(thumbnails.get(input.review!.suspects[2]!.oid));
+    expect(r.suspects[1]!.thumb).toBe(d.items.thumb[1]);
+    expect(r.noise).toHaveLength(20);
+    expect(r.noise[0]).toEqual({ given: 'coat', true: 'c0', rate: 0.2, count: 25 });
+  });
+
+  it('says that no review was computed, and which command computes it', () => {
+    const d = buildReportData({ ...diffInput(), suspects: { rev: 'HEAD~1' } });
+    expect(d.suspects).toEqual({ rev: 'HEAD~1', command: 'd2 review HEAD~1', review: null });
+    expect(buildReportData({ ...diffInput(), suspects: { rev: null } }).suspects!.command).toBe('d2 review');
+    expect(buildReportData(diffInput()).suspects).toBeUndefined();
+  });
+
+  it('quotes a revision a shell would split', () => {
+    expect(reviewCommand('v1.0')).toBe('d2 review v1.0');
+    expect(reviewCommand('main~2')).toBe('d2 review main~2');
+    expect(reviewCommand("it's mine")).toBe("d2 review 'it'\\''s mine'");
+  });
+});
+
 describe('renderReportMarkdown', () => {
   it('renders a diff as the pull-request comment (snapshot)', () => {
     const md = renderReportMarkdown(buildReportData({
@@ -108,13 +150,23 @@ describe('renderReportMarkdown', () => {
         modelTests: { before: 2, after: 2, added: [], removed: [] },
         bySource: { img: { added: 2, removed: 0, modified: 0, renamed: 0, relabelled: 3, moved: 0 } }, byClass: {}, manifest: [],
       },
+      suspects: reviewed(14, 1),
     }), { link: 'https://github.com/o/r/actions/runs/1' });
     expect(md.startsWith(`${REPORT_MARKER}\n`)).toBe(true);
     expect(md).toMatchSnapshot();
   });
 
   it('renders a build (snapshot)', () => {
-    expect(renderReportMarkdown(buildReportData({ ...diffInput(), models: [A], checks: undefined }), { htmlPath: 'report.html' })).toMatchSnapshot();
+    expect(renderReportMarkdown(buildReportData({ ...diffInput(), models: [A], checks: undefined, suspects: { rev: 'HEAD' } }), { htmlPath: 'report.html' })).toMatchSnapshot();
+  });
+
+  it('lists the top suspects, and says when the review found none', () => {
+    const md = renderReportMarkdown(buildReportData({ ...diffInput(), models: [A], suspects: reviewed(3) }));
+    expect(md).toContain('Label suspects in `HEAD`: 3 of 800 items reviewed, most likely wrong first');
+    expect(md).toContain('| `img/coat/s0.png` | coat | bag | 91% |');
+    expect(md).not.toContain('--limit 0');
+    const none = renderReportMarkdown(buildReportData({ ...diffInput(), models: [A], suspects: { rev: 'HEAD', review: { ...reviewed(0).review!, noise: [] } } }));
+    expect(none).toContain('Label suspects: none among 800 items reviewed in `HEAD`.');
   });
 
   it('stays within a comment\'s limit however many flips, and says what it cut', () => {

@@ -13,6 +13,10 @@
  *   (flips) are indices into them.
  * - `classes` holds every label that is a truth or a prediction of any model, sorted; a
  *   prediction index of -1 means the model could not be run on that item.
+ * - Label suspects (`d2 review`'s) are those of one revision (a diff's: B's), listed as the
+ *   review ranks them (most likely wrong first), at most `SUSPECTS_SHOWN`, with the total;
+ *   `suspects.review` is null when no review of that revision's data is stored, and the page
+ *   then says which command computes it (a report never trains).
  */
 import { compareStrings } from '../util/compare.js';
 import { diffBehaviour, type ClassDelta, type Delta, type PairedItem } from './behaviour-diff.js';
@@ -21,6 +25,43 @@ import type { FailCheck } from './fail-on.js';
 import { computeMetrics } from './metrics.js';
 
 export const REPORT_SCHEMA = 'd2-report/1';
+
+/** Label suspects listed on a report (the rest are counted). */
+export const SUSPECTS_SHOWN = 50;
+/** Estimated noise rates (class pairs) listed on a report. */
+export const NOISE_SHOWN = 20;
+
+/** One suspect of a stored review (project/label-issues.ts's `Suspect`, the fields a report shows). */
+export interface ReportSuspectInput {
+  /** '<source>/<path>'. */
+  path: string;
+  oid: string;
+  set: string;
+  /** The given label. */
+  label: string;
+  /** The label it more likely has, and the out-of-sample probability of it. */
+  suggested: string;
+  confidence: number;
+  /** The out-of-sample probability of the given label. */
+  selfConfidence: number;
+}
+
+export interface ReportSuspectsInput {
+  /** The revision whose review is shown, as the user named it (null: the working tree). */
+  rev: string | null;
+  /** The stored review of that revision's data; absent when none was computed. */
+  review?: {
+    oid: string;
+    /** Items reviewed. */
+    items: number;
+    /** Suspects a reviewer kept (d2.review/kept.csv), left out of `suspects`. */
+    kept: number;
+    /** Most likely wrong first. */
+    suspects: readonly ReportSuspectInput[];
+    /** Estimated noise per class pair, largest rate first. */
+    noise: readonly { given: string; true: string; rate: number; count: number }[];
+  };
+}
 
 export interface ReportItemInput {
   /** '<source>/<path>'. */
@@ -68,6 +109,8 @@ export interface ReportInput {
   /** A diff's data changes. */
   data?: DataDiff;
   checks?: FailCheck[];
+  /** `d2 review`'s label suspects of the reported revision (a diff's: B), or that none are stored. */
+  suspects?: ReportSuspectsInput;
 }
 
 export interface ReportClassFigures {
@@ -120,6 +163,39 @@ export interface ReportDataChanges {
   relabelledGroups: { from: string; to: string; count: number }[];
 }
 
+export interface ReportSuspect {
+  path: string;
+  set: string;
+  label: string;
+  suggested: string;
+  /** p̂(suggested), 4 decimals. */
+  confidence: number;
+  /** p̂(label), 4 decimals. */
+  selfConfidence: number;
+  /** Index into `thumbs` (-1: no picture). */
+  thumb: number;
+}
+
+export interface ReportSuspects {
+  /** The revision reviewed (null: the working tree). */
+  rev: string | null;
+  /** The command that computes the review (`d2 review REV`). */
+  command: string;
+  /** Null: no review of this revision's data is stored. */
+  review: {
+    oid: string;
+    items: number;
+    /** Suspects flagged, kept ones apart. */
+    total: number;
+    kept: number;
+    /** The first `SUSPECTS_SHOWN`, most likely wrong first. */
+    suspects: ReportSuspect[];
+    /** The first `NOISE_SHOWN` class pairs, largest rate first, and how many there are. */
+    noise: { given: string; true: string; rate: number; count: number }[];
+    noisePairs: number;
+  } | null;
+}
+
 export interface ReportData {
   schema: typeof REPORT_SCHEMA;
   kind: 'build' | 'diff';
@@ -141,6 +217,13 @@ export interface ReportData {
   diff?: ReportDiff;
   data?: ReportDataChanges;
   checks?: FailCheck[];
+  suspects?: ReportSuspects;
+}
+
+/** The command that reviews a revision, as a user types it (a name with odd characters quoted). */
+export function reviewCommand(rev: string | null): string {
+  if (rev === null) return 'd2 review';
+  return `d2 review ${/^[A-Za-z0-9_./~^@{}:+-]+$/.test(rev) ? rev : `'${rev.replace(/'/g, "'\\''")}'`}`;
 }
 
 function round(x: number, digits: number): number {
@@ -247,5 +330,21 @@ export function buildReportData(input: ReportInput): ReportData {
     };
   }
   if (input.checks) out.checks = input.checks;
+  if (input.suspects) {
+    const { rev, review } = input.suspects;
+    out.suspects = {
+      rev,
+      command: reviewCommand(rev),
+      review: review ? {
+        oid: review.oid, items: review.items, total: review.suspects.length, kept: review.kept,
+        suspects: review.suspects.slice(0, SUSPECTS_SHOWN).map((s) => ({
+          path: s.path, set: s.set, label: s.label, suggested: s.suggested,
+          confidence: round(s.confidence, 4), selfConfidence: round(s.selfConfidence, 4), thumb: thumbOf(s.oid),
+        })),
+        noise: review.noise.slice(0, NOISE_SHOWN).map((n) => ({ given: n.given, true: n.true, rate: n.rate, count: n.count })),
+        noisePairs: review.noise.length,
+      } : null,
+    };
+  }
   return out;
 }

@@ -1,13 +1,14 @@
 /**
  * The report as Markdown, for a pull-request comment (`d2 report --md`): headline metrics
  * with deltas, `--fail-on` checks, broken model tests, per-class figures, the top flips, the
- * data changes, and where the full HTML report is. Pure: a function of the report's data.
+ * data changes, `d2 review`'s top label suspects (or the command that computes them), and
+ * where the full HTML report is. Pure: a function of the report's data.
  *
  * Invariants:
  * - Starts with `REPORT_MARKER`, a hidden HTML comment by which CI finds its own comment and
  *   updates it in place instead of adding one per push.
  * - At most `MARKDOWN_LIMIT` characters (GitHub refuses comments over 65,536): lists are cut
- *   first (flips, then classes), each cut said in the text; paths are shortened to
+ *   first (flips and suspects, then classes), each cut said in the text; paths are shortened to
  *   `PATH_CHARS`.
  * - Text from the repository (paths, labels) is escaped, so a file name cannot break the
  *   tables or inject markup.
@@ -90,13 +91,35 @@ function footer(data: ReportData, o: MarkdownOptions): string[] {
   ];
 }
 
+function suspectsLines(data: ReportData, limit: number): string[] {
+  const sus = data.suspects;
+  if (!sus) return [];
+  const of = sus.rev === null ? 'the working tree' : mdCode(sus.rev);
+  const r = sus.review;
+  if (!r) return ['', `Label suspects: no \`d2 review\` computed for ${of}; run ${mdCode(sus.command)} to list the labels most likely wrong.`];
+  const kept = r.kept ? `, ${r.kept} kept by a reviewer` : '';
+  if (!r.total) return ['', `Label suspects: none among ${r.items.toLocaleString('en-US')} items reviewed in ${of}${kept}.`];
+  const lines = ['', `<details><summary>Label suspects in ${of}: ${r.total} of ${r.items.toLocaleString('en-US')} items reviewed${kept}, most likely wrong first</summary>`, ''];
+  const rows = r.suspects.slice(0, limit);
+  if (rows.length) {
+    lines.push('| item | label | likely | confidence |', '|---|---|---|---:|');
+    for (const x of rows) lines.push(`| ${mdCode(x.path)} | ${mdText(x.label)} | ${mdText(x.suggested)} | ${(x.confidence * 100).toFixed(0)}% |`);
+  }
+  if (r.total > rows.length) lines.push('', `…and ${r.total - rows.length} more: ${mdCode(`${sus.command} --limit 0`)}.`);
+  const noise = r.noise.slice(0, 5);
+  if (noise.length) lines.push('', `Estimated noise (labelled → really): ${noise.map((n) => `${mdText(n.given)} → ${mdText(n.true)} ${pct(n.rate)} (${n.count})`).join(', ')}${r.noisePairs > noise.length ? ', …' : ''}.`);
+  lines.push('', '</details>');
+  return lines;
+}
+
 interface Limits {
+  suspects: number;
   flips: number;
   tests: number;
   classes: number;
 }
 
-function diffMarkdown(data: ReportData, o: MarkdownOptions, { flips, tests, classes: classLimit }: Limits): string {
+function diffMarkdown(data: ReportData, o: MarkdownOptions, { flips, tests, classes: classLimit, suspects }: Limits): string {
   const [a, b] = data.models as [ReportData['models'][number], ReportData['models'][number]];
   const d = data.diff!;
   const mt = (m: typeof a): string => `${m.metrics.modelTests.passed} / ${m.metrics.modelTests.count}`;
@@ -137,11 +160,11 @@ function diffMarkdown(data: ReportData, o: MarkdownOptions, { flips, tests, clas
     const groups = c.relabelledGroups.slice(0, 5).map((g) => `${mdText(g.from)} → ${mdText(g.to)}: ${g.count}`).join(', ');
     lines.push('', `Data: ${c.before} → ${c.after} items; ${c.added} added, ${c.removed} removed, ${c.modified} modified, ${c.relabelled} relabelled${groups ? ` (${groups}${c.relabelledGroups.length > 5 ? ', …' : ''})` : ''}, ${c.moved} moved between splits${c.moved ? ' ⚠️' : ''}.`);
   }
-  lines.push(...footer(data, o));
+  lines.push(...suspectsLines(data, suspects), ...footer(data, o));
   return `${lines.join('\n')}\n`;
 }
 
-function buildMarkdown(data: ReportData, o: MarkdownOptions, { flips: cells, tests, classes: classLimit }: Limits): string {
+function buildMarkdown(data: ReportData, o: MarkdownOptions, { flips: cells, tests, classes: classLimit, suspects }: Limits): string {
   const m = data.models[0]!;
   const lines: string[] = [
     REPORT_MARKER,
@@ -171,7 +194,7 @@ function buildMarkdown(data: ReportData, o: MarkdownOptions, { flips: cells, tes
   lines.push('', '<details><summary>Per class: precision and recall</summary>', '', '| class | items | precision | recall | F1 |', '|---|---:|---:|---:|---:|');
   for (const c of m.perClass.slice(0, classLimit)) lines.push(`| ${mdText(c.label)} | ${c.support} | ${pct(c.precision)} | ${pct(c.recall)} | ${pct(c.f1)} |`);
   if (m.perClass.length > classLimit) lines.push('', `…and ${m.perClass.length - classLimit} more classes in the full report.`);
-  lines.push('', '</details>', ...footer(data, o));
+  lines.push('', '</details>', ...suspectsLines(data, suspects), ...footer(data, o));
   return `${lines.join('\n')}\n`;
 }
 
@@ -182,11 +205,14 @@ function buildMarkdown(data: ReportData, o: MarkdownOptions, { flips: cells, tes
  * const md = renderReportMarkdown(data, { link: 'https://github.com/o/r/actions/runs/1' });
  */
 export function renderReportMarkdown(data: ReportData, options: MarkdownOptions = {}): string {
-  const limits: Limits = { flips: options.flips ?? 10, tests: 100, classes: 50 };
+  const limits: Limits = { flips: options.flips ?? 10, suspects: options.flips ?? 10, tests: 100, classes: 50 };
   for (;;) {
     const md = data.kind === 'diff' ? diffMarkdown(data, options, limits) : buildMarkdown(data, options, limits);
     if (md.length <= MARKDOWN_LIMIT) return md;
-    if (limits.flips > 0) limits.flips = Math.floor(limits.flips / 2);
+    if (limits.flips > 0 || limits.suspects > 0) {
+      limits.flips = Math.floor(limits.flips / 2);
+      limits.suspects = Math.floor(limits.suspects / 2);
+    }
     else if (limits.tests > 5) limits.tests = Math.floor(limits.tests / 2);
     else if (limits.classes > 0) limits.classes = Math.floor(limits.classes / 2);
     else return `${md.slice(0, MARKDOWN_LIMIT - 40)}\n\n…(cut to fit a comment)\n`;

@@ -2,7 +2,8 @@
  * The report page's script, run in the browser: it reads the page's data (the JSON of
  * core/report-data.ts in `#d2-data`) and draws every section — headline, checks, model
  * tests, per-class table and chart, confusion heat maps (click a cell: its items), flips,
- * the feature-space maps (hover: the item's thumbnail; drag a box: the items in it).
+ * `d2 review`'s label suspects (or the command that computes them), the feature-space maps
+ * (hover: the item's thumbnail; drag a box: the items in it).
  *
  * Invariants:
  * - `reportClient` is self-contained: it is inlined into the page as its source text
@@ -281,6 +282,40 @@ export function reportClient(): void {
     const fixed = el('div', { id: 'flips-fixed' });
     s.append(fixed);
     grid(fixed, d.fixed, 'No item went from wrong to right.');
+  }
+
+  // ---- label suspects (d2 review) -------------------------------------------------------
+  if (data.suspects) {
+    const sus = data.suspects;
+    const r = sus.review;
+    const s = section('suspects', r ? `Label suspects (${r.total})` : 'Label suspects',
+      r ? `Items whose label is most likely wrong, from 'd2 review' of ${sus.rev === null ? 'the working tree' : sus.rev}: models that never saw an item predicted it out of sample (k-fold cross-validation), and confident learning flagged the ones whose label disagrees. Most likely wrong first. Fix a label with 'd2 label PATH --as LABEL', or keep it with 'd2 label --keep PATH'.` : '');
+    if (!r) {
+      s.append(el('p', { class: 'empty', 'data-review': 'none' }, `No review computed for ${sus.rev === null ? 'the working tree' : sus.rev}: run `, el('code', { text: sus.command }), ' to list the labels most likely wrong (the report never trains).'));
+    } else {
+      s.append(el('p', { class: 'help', text: `${r.total} suspect${r.total === 1 ? '' : 's'} among ${r.items.toLocaleString('en-US')} reviewed items${r.kept ? `, ${r.kept} kept by a reviewer (not shown)` : ''}${r.total > r.suspects.length ? `; the first ${r.suspects.length} shown ('${sus.command} --limit 0' lists all)` : ''}.` }));
+      const box = el('div', { class: 'grid', id: 'suspect-items' });
+      s.append(box);
+      if (!r.suspects.length) box.append(el('p', { class: 'good', text: 'No label looks wrong.' }));
+      for (const x of r.suspects) {
+        const img = x.thumb >= 0 ? el('img', { src: data.thumbs[x.thumb], alt: x.path }) : el('div', { class: 'noimg', text: 'no picture' });
+        box.append(el('figure', { class: 'item suspect', title: x.path, 'data-path': x.path },
+          img,
+          el('figcaption', {},
+            el('div', { class: 'truth', text: `label: ${x.label}` }),
+            el('div', { class: 'pred bad', text: `likely: ${x.suggested} ${Math.round(x.confidence * 100)}%` }),
+            el('div', { class: 'path', text: x.path }))));
+      }
+      if (r.noise.length) {
+        s.append(el('h3', { text: 'Estimated label noise per class pair' }));
+        s.append(el('p', { class: 'help', text: 'Of the items labelled as the first class, the share (and number) estimated to really be the second. Largest first.' }));
+        const table = el('table', { class: 'per-class', id: 'noise' });
+        table.append(el('thead', {}, el('tr', {}, ['labelled', 'really', 'share', 'items'].map((h) => el('th', { text: h })))));
+        table.append(el('tbody', {}, r.noise.map((nz: any) => el('tr', {}, el('td', { text: nz.given }), el('td', { text: nz.true }), el('td', { text: pct(nz.rate) }), el('td', { text: String(nz.count) })))));
+        s.append(el('div', { class: 'scroll' }, table));
+        if (r.noisePairs > r.noise.length) s.append(el('p', { class: 'empty', text: `…and ${r.noisePairs - r.noise.length} more pairs.` }));
+      }
+    }
   }
 
   // ---- feature-space maps --------------------------------------------------------------

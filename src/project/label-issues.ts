@@ -6,18 +6,22 @@
  *
  * Invariants: the stored review names classes (never indices) and items by
  * '<source>/<path>' and content hash; numbers are the raw probabilities (an infinite threshold,
- * a class with no item, is null); a review is found only by the key of what it was computed
- * from, never by a revision.
+ * a class with no item, is null); a review is computed only from what its key hashes. The last
+ * review of a dataset is also named by that dataset's oid (`review-dataset-<oid>`), so a
+ * reader that must not train (`d2 report`) finds a revision's review from its data alone; a
+ * review found there whose own `dataset` is another is ignored.
  */
 import { findLabelIssues, type LabelIssueFilter } from '../core/confident-learning.js';
 import type { Split } from '../core/dataset.js';
 import { SPLITS } from '../core/dataset.js';
 import { isOid } from '../core/safe-path.js';
-import { ObjectCorrupt } from '../errors/index.js';
+import { LabelsInvalid, ObjectCorrupt } from '../errors/index.js';
+import { KEPT_FILE, parseKeptCsv, type KeptItem } from '../manifest/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { sha256Hex } from '../util/hash.js';
 import type { CrossValidation } from './cross-validation.js';
+import type { ProjectState } from './revision.js';
 
 /** Bump when the analysis gives other results for the same probabilities. */
 export const REVIEW_VERSION = 1;
@@ -174,4 +178,41 @@ export function findLabelIssuesOf(store: ObjectStore, cv: CrossValidation, filte
   const oid = store.putBytes(JSON.stringify(review));
   store.state.writePointer('review', key, oid);
   return { oid, review, reused: false };
+}
+
+function datasetKey(dataset: string): string {
+  return `dataset-${dataset}`;
+}
+
+/** Name `oid` the last review of its dataset (a review found by its key is the last one too). */
+export function noteReviewOfDataset(store: ObjectStore, oid: string, review: StoredReview): void {
+  if (store.state.readPointer('review', datasetKey(review.dataset)) !== oid) store.state.writePointer('review', datasetKey(review.dataset), oid);
+}
+
+/**
+ * The last review computed for a dataset (by its oid), when one is stored; never computes one.
+ *
+ * @example
+ * const found = findReviewOfDataset(project.store, prepared.datasetOid);
+ */
+export function findReviewOfDataset(store: ObjectStore, dataset: string): { oid: string; review: StoredReview } | undefined {
+  if (!isOid(dataset)) return undefined;
+  const oid = store.state.readPointer('review', datasetKey(dataset));
+  const review = readStoredReview(store, oid);
+  return review && review.dataset === dataset ? { oid: oid!, review } : undefined;
+}
+
+/** The suspects a reviewer kept (d2.review/kept.csv of a state), by item path. */
+export async function readKept(state: ProjectState): Promise<Map<string, KeptItem>> {
+  const text = await state.readText(KEPT_FILE);
+  if (text === undefined) return new Map();
+  const { kept, issues } = parseKeptCsv(text, state.commit ? `${KEPT_FILE} (at ${state.commit.slice(0, 7)})` : KEPT_FILE);
+  if (issues.length) throw new LabelsInvalid(issues.length > 1 ? `${issues[0]} (and ${issues.length - 1} more)` : issues[0]!, { data: { file: KEPT_FILE, issues } });
+  return new Map(kept.map((k) => [k.path, k]));
+}
+
+/** Whether a reviewer kept this suspect with the same evidence (its content, label and suggestion). */
+export function isKept(s: Suspect, kept: ReadonlyMap<string, KeptItem>): boolean {
+  const k = kept.get(s.path);
+  return k !== undefined && k.item === s.oid && k.label === s.label && (k.suggested === null || k.suggested === s.suggested);
 }

@@ -12,6 +12,9 @@
  * - A UMAP map is a function of (seed, build key, items): cached as a `d2-projection`
  *   object named by that hash, so a second report does not recompute it. PCA is not cached
  *   (it takes milliseconds).
+ * - Label suspects are read, never computed: the last `d2 review` of the reported revision's
+ *   data (a diff's: B's), found by its dataset oid (project/label-issues.ts); without one the
+ *   data says so, and the page names the command.
  * - Expects the store lock held (predictions, thumbnails and maps may be cached).
  */
 import type { DatasetItem } from '../core/dataset.js';
@@ -19,7 +22,7 @@ import { base64ToF32, f32ToBase64 } from '../core/evaluation.js';
 import { checkFailOn, type FailRule } from '../core/fail-on.js';
 import type { CommonOptions } from '../core/progress.js';
 import { pcaMap, umap, type MapMethod, type Projection } from '../core/projection.js';
-import { buildReportData, type ReportData, type ReportMapInput, type ReportModelInput } from '../core/report-data.js';
+import { buildReportData, SUSPECTS_SHOWN, type ReportData, type ReportMapInput, type ReportModelInput, type ReportSuspectsInput } from '../core/report-data.js';
 import type { EngineRequest } from '../engine/engines.js';
 import { ModelNotBuilt, throwIfAborted } from '../errors/index.js';
 import type { ObjectStore } from '../store/index.js';
@@ -27,6 +30,7 @@ import { canonicalJson } from '../util/canonical-json.js';
 import { sha256Hex } from '../util/hash.js';
 import type { StateBuild } from './builds.js';
 import { compareStates, evaluationItems, findSide, predictSide, type DiffResult, type SidePredictions } from './comparison.js';
+import { findReviewOfDataset, isKept, readKept } from './label-issues.js';
 import type { Project } from './project.js';
 import { thumbnailsFor } from './thumbnails.js';
 
@@ -144,6 +148,21 @@ function modelInput(name: string, s: StateBuild, p: SidePredictions): Omit<Repor
   };
 }
 
+/** The stored review of a side's data (kept suspects left out), and the items to draw for it. */
+async function suspectsOf(project: Project, side: StateBuild): Promise<{ input: ReportSuspectsInput; pictures: DatasetItem[] }> {
+  const rev = side.rev ?? null;
+  const found = findReviewOfDataset(project.store, side.prepared.datasetOid);
+  if (!found) return { input: { rev }, pictures: [] };
+  const kept = await readKept(side.prepared.state);
+  const shown = found.review.suspects.filter((s) => !isKept(s, kept));
+  const byPath = new Map(side.prepared.resolved.items.map((it) => [`${it.source}/${it.path}`, it]));
+  const pictures = shown.slice(0, SUSPECTS_SHOWN).map((s) => byPath.get(s.path)).filter((it): it is DatasetItem => it !== undefined);
+  return {
+    input: { rev, review: { oid: found.oid, items: found.review.items, kept: found.review.suspects.length - shown.length, suspects: shown, noise: found.review.noise } },
+    pictures,
+  };
+}
+
 /** Make a report's data: a build's (`rev`) or a diff's (`range`). Expects the store lock held. */
 export async function makeReport(project: Project, spec: ReportSpec): Promise<MadeReport> {
   const method = spec.map ?? 'pca';
@@ -186,12 +205,14 @@ export async function makeReport(project: Project, spec: ReportSpec): Promise<Ma
     if (m) maps.push({ model: s.name, method, points: m.points, seconds: m.seconds, cached: m.cached });
     models.push({ ...modelInput(s.name, s.side, s.p), ...(m ? { map: m.input } : {}) });
   }
+  const reviewed = sides[sides.length - 1]!.side;
+  const suspects = await suspectsOf(project, reviewed);
   // Pictures of image items only (a table row has none).
   const images = sides.every((s) => s.side.build!.build.preprocess.modality === 'image');
   let thumbnails: Map<string, string | null> | undefined;
   let thumbnailsDrawn = 0;
   if (images) {
-    const t = await thumbnailsFor(project, items, { ...common, maxPixels: evalSide.prepared.state.manifest.preprocess.maxPixels });
+    const t = await thumbnailsFor(project, [...items, ...suspects.pictures], { ...common, maxPixels: evalSide.prepared.state.manifest.preprocess.maxPixels });
     thumbnails = t.thumbnails;
     thumbnailsDrawn = t.drawn;
   }
@@ -204,6 +225,7 @@ export async function makeReport(project: Project, spec: ReportSpec): Promise<Ma
     ...(thumbnails ? { thumbnails } : {}),
     ...(comparison ? { data: comparison.data } : {}),
     ...(comparison?.checks ? { checks: comparison.checks } : {}),
+    suspects: suspects.input,
   });
   return { data, ...(comparison ? { comparison } : {}), maps, thumbnailsDrawn };
 }
