@@ -11,6 +11,9 @@
  * - The snapshot is written only after every object it references is durable.
  * - Labels set by hand in d2.sources/<source>.labels.csv survive a re-add: for a 'dirname'
  *   source only files new to the source take their label from their folder.
+ * - A source added with `unlabelled` (a pool to label later, `unlabelled: true` in d2.yaml)
+ *   gets no label from anything but its labels file (`d2 label` writes it): never from folder
+ *   names.
  * - A file whose stat matches the stat cache and whose object is in the store is not read.
  */
 import fs from 'node:fs';
@@ -47,6 +50,12 @@ export interface AddOptions extends CommonOptions {
   labelColumn?: string;
   /** Table sources: the column naming each row. */
   idColumn?: string;
+  /**
+   * Declare the source a pool to label later (`unlabelled: true` in d2.yaml): its items have no
+   * label until `d2 label` gives them one, and `d2 data` does not warn that it has none. Not
+   * with `labels` or `labelColumn`; labels already given to its items stay.
+   */
+  unlabelled?: boolean;
   lockTimeoutMs?: number;
   /** Test-only hooks into the store. */
   storeHooks?: PutFileOptions;
@@ -64,6 +73,8 @@ export interface AddedSource {
   source: string;
   path: string;
   labels: string | null;
+  /** Declared a pool to label later (`unlabelled: true` in d2.yaml). */
+  pool: boolean;
   items: number;
   bytes: number;
   labelled: number;
@@ -85,7 +96,7 @@ export interface AddResult {
 }
 
 const ADD_OPTIONS: Record<keyof AddOptions, true> = {
-  ...COMMON_OPTIONS, paths: true, all: true, source: true, labels: true, external: true, labelColumn: true, idColumn: true, lockTimeoutMs: true, storeHooks: true,
+  ...COMMON_OPTIONS, paths: true, all: true, source: true, labels: true, external: true, labelColumn: true, idColumn: true, unlabelled: true, lockTimeoutMs: true, storeHooks: true,
 };
 
 interface Target {
@@ -106,7 +117,8 @@ export async function add(options: AddOptions): Promise<AddResult> {
     let manifestText = project.manifestText;
     for (const t of targets) {
       const current = project.manifest.sources[t.name];
-      if (!current || current.path !== t.decl.path || current.labels !== t.decl.labels) {
+      if (!current || current.path !== t.decl.path || current.labels !== t.decl.labels || current.unlabelled !== t.decl.unlabelled
+        || current.labelColumn !== t.decl.labelColumn) {
         manifestText = setSourceInManifestText(manifestText, t.name, t.decl);
       }
     }
@@ -145,6 +157,14 @@ function planTargets(project: Project, cwd: string, options: AddOptions): Target
       throw new InvalidArgument(`option 'labels' '${options.labels}': expected 'dirname' or a .csv file with columns path,label`);
     }
     if (!fs.existsSync(path.join(project.root, labelsRule!))) throw new PathNotFound(`labels file '${options.labels}' does not exist`, { data: { path: options.labels } });
+  }
+  if (options.unlabelled) {
+    const clash = options.labels !== undefined ? 'labels' : options.labelColumn !== undefined ? 'labelColumn' : options.all ? 'all' : undefined;
+    if (clash) {
+      throw new InvalidArgument(`option 'unlabelled' adds a pool to label later: give it without option '${clash}'`, {
+        data: { option: 'unlabelled' }, hint: "label its items later with 'd2 label' (after 'd2 suggest' says which first)",
+      });
+    }
   }
   if (options.source !== undefined && !SOURCE_NAME_PATTERN.test(options.source)) {
     throw new InvalidArgument(`invalid source name '${options.source}': use lower-case letters, digits, '.', '_' and '-'`, { hint: `for example option 'source' ${sanitizeName(options.source)}` });
@@ -204,6 +224,7 @@ function planTargets(project: Project, cwd: string, options: AddOptions): Target
     }
     const recordPath = isInside(project.root, abs) ? relativePosix(project.root, abs) : abs;
     const decl: SourceDecl = { path: recordPath };
+    if (options.unlabelled) decl.unlabelled = true;
     if (labelsRule !== undefined) decl.labels = labelsRule;
     if (options.labelColumn !== undefined) decl.labelColumn = options.labelColumn;
     if (options.idColumn !== undefined) decl.idColumn = options.idColumn;
@@ -212,10 +233,17 @@ function planTargets(project: Project, cwd: string, options: AddOptions): Target
   return [...targets.values()];
 }
 
+/** A declared source as re-added: a labelling rule given now replaces the old, and ends a pool; `unlabelled` makes it one. */
 function withLabels(decl: SourceDecl, rule: string | undefined, options: AddOptions = {}): SourceDecl {
   const out = rule === undefined ? { ...decl } : { ...decl, labels: rule };
   if (options.labelColumn !== undefined) out.labelColumn = options.labelColumn;
   if (options.idColumn !== undefined) out.idColumn = options.idColumn;
+  if (rule !== undefined || options.labelColumn !== undefined) delete out.unlabelled;
+  if (options.unlabelled) {
+    delete out.labels;
+    delete out.labelColumn;
+    out.unlabelled = true;
+  }
   return out;
 }
 
@@ -319,6 +347,7 @@ async function addSource(project: Project, target: Target, options: AddOptions):
       source: name,
       path: decl.path,
       labels: decl.labels ?? null,
+      pool: decl.unlabelled === true,
       items: listing.length,
       bytes,
       labelled: labels.size,
@@ -393,6 +422,7 @@ async function addTableSource(project: Project, target: Target, options: AddOpti
       source: name,
       path: decl.path,
       labels: decl.labelColumn ? `column:${decl.labelColumn}` : null,
+      pool: decl.unlabelled === true,
       items: items.entries.length,
       bytes,
       labelled: items.labels.size,
@@ -441,14 +471,16 @@ function deriveLabels(project: Project, decl: SourceDecl, listing: readonly List
     }
     if (atRoot) warnings.push(`${atRoot} file(s) sit directly in the source folder, so 'dirname' gives them no label`);
   }
+  // A pool to label later has unlabelled items by design: nothing to warn about.
+  if (decl.unlabelled) return { labels, warnings };
   const unlabelled = listing.length - labels.size;
   if (unlabelled > 0 && listing.length > 0 && (decl.labels !== undefined || labels.size > 0)) warnings.push(`${unlabelled} of ${listing.length} item(s) have no label`);
   if (labels.size === 0 && listing.length > 0 && decl.labels === undefined) {
     // Unlabelled items are left out of the dataset: say so now, not at `d2 build`.
     const items = listing.length === 1 ? '1 item, not labelled' : `${listing.length} items, none labelled`;
     warnings.push(listing.some((e) => e.path.includes('/'))
-      ? `${items}: did you mean 'd2 add ${decl.path} --labels dirname' (labels from folder names)?`
-      : `${items}: give labels with --labels FILE.csv (path,label), or edit d2.sources/<source>.labels.csv`);
+      ? `${items}: did you mean 'd2 add ${decl.path} --labels dirname' (labels from folder names), or '--unlabelled' (a pool to label later)?`
+      : `${items}: give labels with --labels FILE.csv (path,label), or edit d2.sources/<source>.labels.csv; a pool to label later: --unlabelled`);
   }
   return { labels, warnings };
 }

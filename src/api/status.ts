@@ -127,6 +127,10 @@ async function statusOf(project: Project, early: Map<string, EarlyCheck>, option
       notAdded: EMPTY,
       notAddedRelabels: [],
       problems: [],
+      // The snapshot's counts (d2 add and d2 label keep them); exact from the files when they are read below.
+      items: decl && working ? working.items : null,
+      unlabelled: decl && working ? Math.max(0, working.items - working.labelled) : null,
+      pool: decl?.unlabelled === true,
     };
     if (!unchanged) {
       const headSide = parseSourceTexts(name, headTexts, ' (HEAD)');
@@ -139,6 +143,7 @@ async function statusOf(project: Project, early: Map<string, EarlyCheck>, option
         const headListing = headSide ? readListing(project.store, headSide.snapshot.listing) : [];
         const workingListing = working ? readListing(project.store, working.listing) : [];
         const files = diffFiles(headListing, workingListing);
+        if (decl && working && workingSide) st.unlabelled = workingListing.filter((e) => !workingSide.labels.has(e.path)).length;
         const before = new Set(headListing.map((e) => e.path));
         const common = workingListing.filter((e) => before.has(e.path)).map((e) => e.path);
         st.staged = { files, relabels: diffLabels(headSide?.labels ?? new Map(), workingSide?.labels ?? new Map(), common, files.renamed) };

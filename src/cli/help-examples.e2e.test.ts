@@ -256,8 +256,8 @@ describe('the examples of every --help', { tags: ['slow'] }, () => {
     await example('d2 exp remove exp-1a2b3c4 split-7');
     await example('d2 exp remove --all');
 
-    // suggest: new-photos added without labels is the pool
-    await setup(['add', 'new-photos']);
+    // suggest: new-photos added as a pool to label later
+    await example('d2 add new-photos --unlabelled');
     await setup(['build']);
     await example('d2 suggest');
     await example('d2 suggest -n 100 --source new-photos');

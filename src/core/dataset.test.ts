@@ -108,6 +108,11 @@ describe('resolveDataset', () => {
     expect(one.problems).toContainEqual(expect.objectContaining({ kind: 'one-class', severity: 'error', label: 'bag' }));
     const unlabelled = resolveDataset([source('u', [['a/1.png', undefined], ['a/2.png', undefined]]), source('s', many(30))], RULES);
     expect(unlabelled.problems).toContainEqual(expect.objectContaining({ kind: 'source-unlabelled', source: 'u', items: 2 }));
+    // a source declared a pool to label later has no label by design: no warning, and its items are left out
+    const pool = resolveDataset([{ ...source('u', [['a/1.png', undefined], ['a/2.png', undefined]]), pool: true }, source('s', many(30))], RULES);
+    expect(pool.problems.filter((p) => p.kind === 'source-unlabelled')).toEqual([]);
+    expect(pool.unlabelled.map((u) => `${u.source}/${u.path}`)).toEqual(['u/a/1.png', 'u/a/2.png']);
+    expect(pool.items.some((i) => i.source === 'u')).toBe(false);
 
     // 20 sneakers, 1 'snaeker'; 'Bag' and 'bag'; a label for a file the source does not have
     const files: [string, string][] = [

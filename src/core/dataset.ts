@@ -37,6 +37,8 @@ export interface SourceInput {
   /** The source's listing, sorted by path. */
   entries: readonly ListingEntry[];
   labels: ReadonlyMap<string, string>;
+  /** Declared a pool to label later (`unlabelled: true` in d2.yaml): having no label is not a problem. */
+  pool?: boolean;
 }
 
 export interface ModelTestRow {
@@ -234,7 +236,7 @@ export function resolveDataset(sources: readonly SourceInput[], rules: Compositi
 
 /**
  * What a hand-edited labels file gets wrong without d2 noticing otherwise: one class only, a
- * source with no label at all, labels for files the source does not have, two classes that
+ * source with no label at all (unless declared a pool to label later), labels for files the source does not have, two classes that
  * differ only in case, and a rare class one typo away from a common one.
  */
 function labelProblems(included: readonly SourceInput[], items: readonly DatasetItem[], classes: readonly string[]): DatasetProblem[] {
@@ -243,7 +245,7 @@ function labelProblems(included: readonly SourceInput[], items: readonly Dataset
     problems.push({ kind: 'one-class', severity: 'error', label: classes[0]!, message: `the dataset has one class ('${classes[0]}'): a classifier needs at least 2` });
   }
   for (const s of included) {
-    if (s.entries.length > 0 && !s.entries.some((e) => s.labels.has(e.path))) {
+    if (!s.pool && s.entries.length > 0 && !s.entries.some((e) => s.labels.has(e.path))) {
       problems.push({
         kind: 'source-unlabelled', severity: 'warning', source: s.name, items: s.entries.length,
         message: `source '${s.name}': ${s.entries.length} items, none labelled (folder names as labels: d2 add --labels dirname)`,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { changedSections, countRelabels, describeChange, headlineDelta, headlineOf, isDataUnchanged, modelTestsSummary, type DataChange } from './journal.js';
 
-const none: DataChange = { first: false, items: 0, labelled: 0, relabels: 0, labelsChanged: false, sourcesAdded: [], sourcesRemoved: [], manifest: [] };
+const none: DataChange = { first: false, items: 0, labelled: 0, unlabelled: 0, relabels: 0, labelsChanged: false, sourcesAdded: [], sourcesRemoved: [], manifest: [] };
 
 describe('the journal, pure parts', () => {
   it('says what a commit changed in one phrase', () => {
@@ -10,7 +10,12 @@ describe('the journal, pure parts', () => {
     expect(describeChange(none, 10)).toBe('no data change');
     expect(describeChange({ ...none, items: 120, labelled: 120, relabels: 40, labelsChanged: true, manifest: ['model'] }, 520)).toBe('+120 items, 40 relabels, model section changed');
     expect(describeChange({ ...none, items: -1, labelled: -1 }, 9)).toBe('-1 item');
-    expect(describeChange({ ...none, items: 5, labelled: 2 }, 9)).toBe('+5 items, +2 labelled');
+    expect(describeChange({ ...none, items: 5, labelled: 2, unlabelled: 3 }, 9)).toBe('+5 items, +2 labelled, +3 unlabelled');
+    // a pool added, then given its first labels
+    expect(describeChange({ ...none, items: 500, labelled: 0, unlabelled: 500, sourcesAdded: ['new-photos'], manifest: ['sources'] }, 900))
+      .toBe("new source 'new-photos', +500 items, +500 unlabelled");
+    expect(describeChange({ ...none, labelled: 100, unlabelled: -100, labelsChanged: true }, 900)).toBe('+100 labelled, -100 unlabelled');
+    expect(describeChange({ ...none, first: true }, 900, 500)).toBe('first data: 900 items, 500 unlabelled');
     expect(describeChange({ ...none, relabels: 1, labelsChanged: true, manifest: ['preprocess', 'model'] }, 9)).toBe('1 relabel, preprocessing and model sections changed');
     expect(describeChange({ ...none, items: 50, labelled: 50, sourcesAdded: ['extra'], manifest: ['sources'] }, 90)).toBe("new source 'extra', +50 items");
     expect(describeChange({ ...none, relabels: null, labelsChanged: true }, 9)).toBe('labels changed');

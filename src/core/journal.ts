@@ -86,6 +86,8 @@ export interface DataChange {
   items: number;
   /** Net change in the number of labelled items. */
   labelled: number;
+  /** Net change in the number of unlabelled items (`items - labelled`): a pool added, or labelled. */
+  unlabelled: number;
   /** Items present on both sides whose label changed (null: not counted, see `d2 log --metrics`). */
   relabels: number | null;
   /** A source's committed labels file changed (known even when relabels are not counted). */
@@ -106,15 +108,16 @@ function signed(n: number): string {
 
 const SECTION_WORDS: Record<ManifestSection, string> = { sources: 'sources', dataset: 'dataset', preprocess: 'preprocessing', model: 'model' };
 
-/** One phrase: '+120 items, 40 relabels, model section changed'. */
-export function describeChange(c: DataChange, totalItems: number): string {
-  if (c.first) return totalItems ? `first data: ${totalItems} item${totalItems === 1 ? '' : 's'}` : 'no data yet';
+/** One phrase: '+120 items, 40 relabels, model section changed'; '+500 items, +500 unlabelled'. */
+export function describeChange(c: DataChange, totalItems: number, totalUnlabelled = 0): string {
+  if (c.first) return totalItems ? `first data: ${totalItems} item${totalItems === 1 ? '' : 's'}${totalUnlabelled ? `, ${totalUnlabelled} unlabelled` : ''}` : 'no data yet';
   const parts: string[] = [];
   const quote = (names: string[]): string => names.map((n) => `'${n}'`).join(', ');
   if (c.sourcesAdded.length) parts.push(`new source${c.sourcesAdded.length > 1 ? 's' : ''} ${quote(c.sourcesAdded)}`);
   if (c.sourcesRemoved.length) parts.push(`removed source${c.sourcesRemoved.length > 1 ? 's' : ''} ${quote(c.sourcesRemoved)}`);
   if (c.items) parts.push(`${signed(c.items)} item${Math.abs(c.items) === 1 ? '' : 's'}`);
   if (c.labelled !== c.items && c.labelled) parts.push(`${signed(c.labelled)} labelled`);
+  if (c.unlabelled) parts.push(`${signed(c.unlabelled)} unlabelled`);
   if (c.relabels) parts.push(`${c.relabels} relabel${c.relabels === 1 ? '' : 's'}`);
   else if (c.relabels === null && c.labelsChanged && !c.items && !c.labelled) parts.push('labels changed');
   const sections = c.manifest.filter((s) => s !== 'sources' || !(c.sourcesAdded.length || c.sourcesRemoved.length));

@@ -24,7 +24,19 @@ describe('labels CSV', () => {
       [3, "'a.png' is labelled 'cat' on line 2 and 'dog' here"],
       [4, 'expected 2 columns as in the header, got 1'],
       [5, 'empty path'],
-      [6, "empty label for 'c.png' (leave the row out to keep an item unlabelled)"],
+      [6, "empty label for 'c.png' (every row here must give a label)"],
+    ]);
+  });
+
+  it("leaves an item with an empty label unlabelled in a source's labels, as a missing row does", () => {
+    const r = parseLabelsCsv('path,label,note\na.png,cat,\nb.png,,to do\n"c.png", ,\n', { emptyLabels: 'unlabelled' });
+    expect(r.issues).toEqual([]);
+    expect([...r.labels]).toEqual([['a.png', 'cat']]);
+    // but one path both labelled and left empty is a contradiction, whichever comes first
+    const both = parseLabelsCsv('path,label\na.png,cat\na.png,\nb.png,\nb.png,dog\n', { emptyLabels: 'unlabelled' });
+    expect(both.issues.map((i) => [i.line, i.message])).toEqual([
+      [3, "'a.png' is labelled 'cat' on line 2 and left empty here"],
+      [5, "'b.png' is left empty on line 4 and labelled 'dog' here"],
     ]);
   });
 

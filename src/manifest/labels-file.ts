@@ -54,7 +54,12 @@ function parsePlain(text: string): Labels | undefined {
   return labels;
 }
 
-export function parseLabelsCsv(text: string, options: { lines?: boolean } = {}): LabelsParseResult {
+/**
+ * Parse a labels CSV. With `emptyLabels: 'unlabelled'` (a source's labels), a row whose label
+ * is empty leaves its item unlabelled, as a missing row does; otherwise (model tests, where
+ * every row must say a label) it is an issue.
+ */
+export function parseLabelsCsv(text: string, options: { lines?: boolean; emptyLabels?: 'unlabelled' | 'error' } = {}): LabelsParseResult {
   const plain = options.lines ? undefined : parsePlain(text);
   if (plain) return { labels: plain, issues: [] };
   const issues: Issue[] = [];
@@ -74,6 +79,8 @@ export function parseLabelsCsv(text: string, options: { lines?: boolean } = {}):
     return { labels, issues: [{ path: '', line: 1, col: 1, message: `header must name the columns 'path' and 'label', got '${rows[0]!.record.join(',')}'` }] };
   }
   const firstLine = new Map<string, number>();
+  const emptyLine = new Map<string, number>();
+  const keepEmpty = options.emptyLabels === 'unlabelled';
   for (const { record, info, raw } of rows.slice(1)) {
     const line = info.lines;
     if (record.length !== header.length) {
@@ -89,7 +96,16 @@ export function parseLabelsCsv(text: string, options: { lines?: boolean } = {}):
       issues.push({ path: '', line, ...(col !== undefined ? { col } : {}), message: `unsafe path '${displayPath(path)}': ${unsafe}` });
       continue;
     }
-    if (label === '') { issues.push({ path: '', line, message: `empty label for '${path}' (leave the row out to keep an item unlabelled)` }); continue; }
+    if (label === '') {
+      if (!keepEmpty) issues.push({ path: '', line, message: `empty label for '${path}' (every row here must give a label)` });
+      else if (labels.has(path)) issues.push({ path: '', line, message: `'${path}' is labelled '${labels.get(path)}' on line ${firstLine.get(path)} and left empty here` });
+      else if (!emptyLine.has(path)) emptyLine.set(path, line);
+      continue;
+    }
+    if (emptyLine.has(path)) {
+      issues.push({ path: '', line, message: `'${path}' is left empty on line ${emptyLine.get(path)} and labelled '${label}' here` });
+      continue;
+    }
     const seen = labels.get(path);
     if (seen !== undefined) {
       if (seen !== label) issues.push({ path: '', line, message: `'${path}' is labelled '${seen}' on line ${firstLine.get(path)} and '${label}' here` });

@@ -67,6 +67,11 @@ function checkRules(m: Manifest): Issue[] {
     const external = decl.external === true;
     issues.push(...checkDeclaredPath(`sources.${name}.path`, decl.path, external));
     if (decl.labels !== undefined && decl.labels !== 'dirname') issues.push(...checkDeclaredPath(`sources.${name}.labels`, decl.labels, external));
+    if (decl.unlabelled === true) {
+      for (const key of ['labels', 'labelColumn'] as const) {
+        if (decl[key] !== undefined) issues.push({ path: `sources.${name}.${key}`, message: `source '${name}' is declared 'unlabelled' (a pool to label later): it takes no '${key}'; remove one of the two` });
+      }
+    }
     if (isTableSource(decl)) {
       if (decl.labels !== undefined) issues.push({ path: `sources.${name}.labels`, message: `source '${name}' is a table (its path is a .csv file): give its label column with 'labelColumn', not 'labels'` });
     } else {
@@ -141,6 +146,7 @@ export function serializeManifest(m: Manifest): string {
       ...(s.labels !== undefined ? { labels: s.labels } : {}),
       ...(s.labelColumn !== undefined ? { labelColumn: s.labelColumn } : {}),
       ...(s.idColumn !== undefined ? { idColumn: s.idColumn } : {}),
+      ...(s.unlabelled === true ? { unlabelled: true } : {}),
       ...(s.split !== undefined ? { split: s.split } : {}),
     };
   }
@@ -160,6 +166,7 @@ export function setSourceInManifestText(text: string, name: string, decl: Source
   if (decl.labels !== undefined) entry.labels = decl.labels;
   if (decl.labelColumn !== undefined) entry.labelColumn = decl.labelColumn;
   if (decl.idColumn !== undefined) entry.idColumn = decl.idColumn;
+  if (decl.unlabelled === true) entry.unlabelled = true;
   if (decl.split !== undefined) entry.split = decl.split;
   doc.setIn(['sources', name], doc.createNode(entry));
   const sources = doc.get('sources');

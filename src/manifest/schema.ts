@@ -46,6 +46,8 @@ export const sourceSchema = z.strictObject({
   labelColumn: z.string().min(1).optional(),
   /** Table sources: a column that names each row (its item path); default: the row's content hash. */
   idColumn: z.string().min(1).optional(),
+  /** A pool to label later (`d2 add --unlabelled`): its items start with no label, and having none is not a problem. Not with `labels` or `labelColumn`. */
+  unlabelled: z.boolean().optional(),
   /** Put every item of this source in one split (an official test set, say) instead of splitting it by hash. */
   split: splitSchema.optional(),
 });

@@ -44,7 +44,7 @@ export interface JournalEntry {
   time: string;
   parents: string[];
   /** Items per source recorded in this commit. */
-  sources: Record<string, { items: number; bytes: number; labelled: number }>;
+  sources: Record<string, { items: number; bytes: number; labelled: number; unlabelled: number }>;
   /** The model recorded in this commit's d2.lock (null when the commit has none). */
   model: { oid: string; preset: string; engine: string; metrics: Lock['metrics'] } | null;
   /** The commit's note (`d2 note`), or null. */
@@ -52,6 +52,8 @@ export interface JournalEntry {
   /** Items in all sources. */
   items: number;
   labelled: number;
+  /** Items with no label (never trained on): `items - labelled`. */
+  unlabelled: number;
   /** What changed against the first parent, with a one-phrase `summary`. */
   change: DataChange & { summary: string };
   build: BuildState;
@@ -155,9 +157,12 @@ async function entryOf(
   const parentOid = c.parents[0];
   const parent = parentOid !== undefined ? await filesOf(parentOid).catch(() => undefined) : undefined;
   const sources: JournalEntry['sources'] = {};
-  for (const { name, snapshot } of files.snapshots) sources[name] = { items: snapshot.items, bytes: snapshot.bytes, labelled: snapshot.labelled };
+  for (const { name, snapshot } of files.snapshots) {
+    sources[name] = { items: snapshot.items, bytes: snapshot.bytes, labelled: snapshot.labelled, unlabelled: Math.max(0, snapshot.items - snapshot.labelled) };
+  }
   const items = Object.values(sources).reduce((n, s) => n + s.items, 0);
   const labelled = Object.values(sources).reduce((n, s) => n + s.labelled, 0);
+  const unlabelled = Object.values(sources).reduce((n, s) => n + s.unlabelled, 0);
   const change = await changeOf(reader, files, parent?.files, caches);
   const lock = files.lock;
   const lockBlob = files.blobs?.root.get(LOCK_FILE);
@@ -186,7 +191,8 @@ async function entryOf(
     note: note === undefined ? null : note.trimEnd(),
     items,
     labelled,
-    change: { ...change, summary: describeChange(change, items) },
+    unlabelled,
+    change: { ...change, summary: describeChange(change, items, unlabelled) },
     build,
     headline,
     delta,
@@ -281,7 +287,7 @@ async function changeOf(reader: RevisionReader, files: RevisionFiles, parent: Re
   const now = new Map(files.snapshots.map((s) => [s.name, s.snapshot]));
   const hasD2 = (f: RevisionFiles | undefined): boolean => f !== undefined && (f.snapshots.length > 0 || f.blobs?.root.has(MANIFEST_FILE) === true);
   if (!hasD2(parent)) {
-    return { first: true, items: 0, labelled: 0, relabels: caches ? 0 : null, labelsChanged: false, sourcesAdded: [...now.keys()], sourcesRemoved: [], manifest: [] };
+    return { first: true, items: 0, labelled: 0, unlabelled: 0, relabels: caches ? 0 : null, labelsChanged: false, sourcesAdded: [...now.keys()], sourcesRemoved: [], manifest: [] };
   }
   const before = new Map(parent!.snapshots.map((s) => [s.name, s.snapshot]));
   let items = 0;
@@ -319,7 +325,7 @@ async function changeOf(reader: RevisionReader, files: RevisionFiles, parent: Re
   const sameManifest = files.blobs?.root.get(MANIFEST_FILE) === parent!.blobs?.root.get(MANIFEST_FILE);
   const manifest = sameManifest ? [] : changedSections(await reader.manifestOf(parent!), await reader.manifestOf(files));
   return {
-    first: false, items, labelled, relabels, labelsChanged,
+    first: false, items, labelled, unlabelled: items - labelled, relabels, labelsChanged,
     sourcesAdded: [...now.keys()].filter((n) => !before.has(n)),
     sourcesRemoved: [...before.keys()].filter((n) => !now.has(n)),
     manifest,

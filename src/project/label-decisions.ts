@@ -5,7 +5,8 @@
  * `applyLabelPlan` writes them. Nothing is written unless the whole plan could be made.
  *
  * Invariants: a relabel rewrites one row of `d2.sources/<source>.labels.csv` (serializeLabels:
- * sorted, two columns) and, for a source labelled from a CSV file, one row of that file; a kept
+ * sorted, two columns; a first label adds one, and the snapshot's count of labelled items
+ * follows) and, for a source labelled from a CSV file, one row of that file; a kept
  * decision is one row of d2.review/kept.csv; a model test, one row of the model tests file. A
  * model test is relabelled only when forced; the test split is never touched silently (a
  * warning says so). Each file is written atomically, and only when its text changes.
@@ -16,14 +17,14 @@ import type { DatasetItem, ItemSet } from '../core/dataset.js';
 import { InvalidArgument, LabelProtected, LabelsInvalid, PathNotFound } from '../errors/index.js';
 import {
   appendLabelRows, isTableSource, KEPT_FILE, labelsPath, MANIFEST_FILE, normalizeItemPath, parseKeptCsv, serializeKeptCsv,
-  serializeLabels, setLabelsInCsvText, setModelTestsInManifestText, suggest, type DecisionKind, type KeptItem, type Labels,
+  serializeLabels, serializeSnapshot, setLabelsInCsvText, setModelTestsInManifestText, snapshotPath, suggest, type DecisionKind, type KeptItem, type Labels,
 } from '../manifest/index.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { isInside, relativePosix } from '../util/paths.js';
 import { readStoredReview } from './label-issues.js';
 import { loadManifest, type Project } from './project.js';
 import { loadState, readWorkingText, resolveStateDataset } from './revision.js';
-import { readWorkingSource } from './sources.js';
+import { readListing, readWorkingSource } from './sources.js';
 
 /** The model tests file `d2 label --as-model-test` declares when d2.yaml names none. */
 export const DEFAULT_MODEL_TESTS_FILE = 'model-tests.csv';
@@ -228,6 +229,11 @@ export async function planLabelDecisions(project: Project, decisions: readonly L
       const labels: Labels = new Map(working?.labels ?? []);
       for (const [p, l] of edits) labels.set(p, l);
       put(labelsPath(source), serializeLabels(labels));
+      // The snapshot counts the labelled items (what `d2 log` reads): a first label changes it.
+      if (working && project.store.has(working.snapshot.listing)) {
+        const labelled = readListing(project.store, working.snapshot.listing).filter((e) => labels.has(e.path)).length;
+        if (labelled !== working.snapshot.labelled) put(snapshotPath(source), serializeSnapshot({ ...working.snapshot, labelled }));
+      }
       const file = manifest.sources[source]!.labels;
       if (file !== undefined && file !== 'dirname') {
         const text = readWorkingText(project, file) ?? 'path,label\n';

@@ -138,7 +138,7 @@ export async function resolveStateDataset(project: Project, state: ProjectState)
             : "run 'd2 pull' (a fresh clone has no data yet), or 'd2 add --all' if the files are here",
       });
     }
-    inputs.push({ name, entries: readListing(project.store, s.snapshot.listing), labels: s.labels, ...(decl.split ? { pin: decl.split } : {}) });
+    inputs.push({ name, entries: readListing(project.store, s.snapshot.listing), labels: s.labels, ...(decl.split ? { pin: decl.split } : {}), ...(decl.unlabelled ? { pool: true } : {}) });
   }
   const d = state.manifest.dataset;
   return resolveDataset(inputs, {
@@ -284,7 +284,7 @@ export class RevisionReader {
   labelsOf(files: RevisionFiles, source: string): Promise<Labels | undefined> {
     const rel = labelsPath(source);
     return this.parsedBlob(this.labels, files.blobs?.sources.get(rel.slice(SOURCES_DIR.length + 1)), (t) => {
-      const { labels, issues } = parseLabelsCsv(t);
+      const { labels, issues } = parseLabelsCsv(t, { emptyLabels: 'unlabelled' });
       return issues.length ? undefined : labels;
     });
   }

@@ -36,7 +36,7 @@ export function parseSnapshotText(text: string, file: string, source?: string): 
 }
 
 export function parseLabelsText(text: string, file: string): Labels {
-  const { labels, issues } = parseLabelsCsv(text);
+  const { labels, issues } = parseLabelsCsv(text, { emptyLabels: 'unlabelled' });
   if (issues.length) {
     const lines = issues.map((i) => formatIssue(file, i));
     throw new LabelsInvalid(lines.length > 1 ? `${lines[0]} (and ${lines.length - 1} more)` : lines[0]!, { data: { file, issues: lines } });

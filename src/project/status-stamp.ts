@@ -47,6 +47,12 @@ export interface SourceStatus {
   problems: WalkProblem[];
   /** Set when a listing of the last commit or of the working tree is not in the local store (a fresh clone: `d2 pull` fetches it). */
   missingListing?: string;
+  /** Items `d2 add` recorded for the source (null: none recorded, or a removed source). */
+  items: number | null;
+  /** Of them, items with no label (never trained on; `d2 suggest` ranks them). */
+  unlabelled: number | null;
+  /** Declared a pool to label later (`unlabelled: true` in d2.yaml). */
+  pool: boolean;
 }
 
 export interface StatusResult {
@@ -66,7 +72,7 @@ export interface StatusResult {
 }
 
 
-const STAMP_FORMAT = 3;
+const STAMP_FORMAT = 4;
 
 type GitState = LooseHead;
 

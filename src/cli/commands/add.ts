@@ -10,6 +10,7 @@ interface AddFlags {
   idColumn?: string;
   all?: boolean;
   external?: boolean;
+  unlabelled?: boolean;
 }
 
 export function registerAdd(program: Command, rt: Runtime): void {
@@ -21,12 +22,14 @@ export function registerAdd(program: Command, rt: Runtime): void {
     .option('-l, --labels <rule>', "'dirname' (label = parent folder) or a CSV file with columns path,label")
     .option('--label-column <column>', 'for a .csv table whose rows are items: the column holding the label')
     .option('--id-column <column>', "for a .csv table: a column naming each row (default: the row's content hash)")
+    .option('--unlabelled', "a pool to label later: no labels (not even from folder names) until 'd2 label' gives them")
     .option('-A, --all', 'add every source declared in d2.yaml again')
     .option('--external', 'accept a folder outside the project')
     .addHelpText('after', examples(
       '$ d2 add data/fashion --labels dirname      # ImageFolder layout: data/fashion/<label>/<file>',
       '$ d2 add data/scans --labels scans.csv     # labels from a CSV: path,label (paths in the folder)',
       '$ d2 add data/houses.csv --label-column price_band   # a table: each row is an item',
+      '$ d2 add new-photos --unlabelled           # a pool to label later (d2 suggest ranks it)',
       '$ d2 add --all                             # record what changed in every source',
     ))
     .action(action<AddFlags>(rt, async (ctx, paths, o) => {
@@ -39,6 +42,7 @@ export function registerAdd(program: Command, rt: Runtime): void {
         labelColumn: o.labelColumn,
         idColumn: o.idColumn,
         external: o.external,
+        unlabelled: o.unlabelled,
         lockTimeoutMs: ctx.flags.lockTimeoutMs,
       });
       await ctx.emit('add', result, (r) => renderAdd(r, ctx.style));

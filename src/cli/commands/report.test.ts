@@ -20,6 +20,7 @@ function result(extra: Partial<ReportResult> = {}): ReportResult {
     diff: { accuracy: { before: 0.91, after: 0.9, delta: -0.01 }, macroF1: { before: 0.9, after: 0.89, delta: -0.01 }, fixed: 80, broken: 180, brokenModelTests: 1, pValue: 0.0001 },
     maps: [{ model: 'A', method: 'pca', points: 10_004, seconds: 0.3, cached: false }, { model: 'B', method: 'pca', points: 10_004, seconds: 0.3, cached: false }],
     thumbnails: { items: 10_004, drawn: 0 },
+    suspects: { rev: 'HEAD', review: null, command: 'd2 review HEAD', total: 0, listed: 0, kept: 0 },
     ...extra,
   };
 }
@@ -45,7 +46,15 @@ describe('d2 report (CLI layer)', () => {
     expect(text).toMatch(/^wrote \/work\/proj\/sub\/r\.html \(2\.4 MiB\): HEAD~1 → HEAD, 10000 test items and 4 model tests\n/);
     expect(text).toContain('accuracy 91.00% → 90.00% (-1.00 pts); 80 fixed, 180 broken, 1 model test broken');
     expect(text).toContain('open it in a browser: file:///work/proj/sub/r.html');
+    expect(text).toContain("label suspects: no review of HEAD yet ('d2 review HEAD' computes it)");
     for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
+  });
+
+  it("says how many label suspects the page lists, from which revision's review", async () => {
+    const report = vi.fn(async () => result({ suspects: { rev: 'HEAD', review: 'e'.repeat(64), command: 'd2 review HEAD', total: 73, listed: 50, kept: 1 } }));
+    const io = fakeIO();
+    expect(await main(['report', 'HEAD~1..HEAD'], { io, api: { report } as unknown as Api })).toBe(0);
+    expect(io.out.join('')).toContain('label suspects: 73 from the review of HEAD (50 on the page), 1 kept');
   });
 
   it('--md: the Markdown alone on stdout, the summary on stderr', async () => {

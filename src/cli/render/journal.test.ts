@@ -8,8 +8,8 @@ const plain: Style = { bold: (s) => s, dim: (s) => s, red: (s) => s, green: (s) 
 function entry(i: number, over: Partial<LogEntry> = {}): LogEntry {
   return {
     commit: `${i}`.repeat(40).slice(0, 40), message: `commit ${i}\n\nbody`, author: { name: 'a', email: 'a@b' }, time: '2026-01-02T03:04:05.000Z', parents: [],
-    sources: { img: { items: 1234567, bytes: 1, labelled: 1 } }, model: null, note: null, items: 1234567, labelled: 1234567,
-    change: { first: false, items: 0, labelled: 0, relabels: 0, labelsChanged: false, sourcesAdded: [], sourcesRemoved: [], manifest: [], summary: 'no data change' },
+    sources: { img: { items: 1234567, bytes: 1, labelled: 1, unlabelled: 0 } }, model: null, note: null, items: 1234567, labelled: 1234567, unlabelled: 0,
+    change: { first: false, items: 0, labelled: 0, unlabelled: 0, relabels: 0, labelsChanged: false, sourcesAdded: [], sourcesRemoved: [], manifest: [], summary: 'no data change' },
     build: 'new', headline: { set: 'test', count: 10, accuracy: 0.9123, macroF1: 0.9, }, delta: { against: 'f'.repeat(40), accuracy: -0.013, macroF1: 0.01 },
     modelTests: null, problems: [], ...over,
   };

@@ -15,7 +15,7 @@ function side(rev: string | null): string {
   return rev ?? 'the working tree';
 }
 
-/** What `d2 report` wrote, in four lines at most (each within 100 columns for usual names). */
+/** What `d2 report` wrote, in five lines at most (each within 100 columns for usual names). */
 export function renderReport(r: ReportResult, s: Style): string {
   const on = `${plural(r.evaluatedOn.items, 'test item')} and ${plural(r.evaluatedOn.modelTests, 'model test')}`;
   const lines: string[] = [];
@@ -36,6 +36,9 @@ export function renderReport(r: ReportResult, s: Style): string {
     const m = r.maps[0]!;
     lines.push(s.dim(`  feature-space map: ${m.method.toUpperCase()} of ${plural(m.points, 'item')}${r.maps.length > 1 ? ' per model' : ''}${r.maps.every((x) => x.cached) ? ' (cached)' : ''}`));
   }
+  const sus = r.suspects;
+  if (sus.review === null) lines.push(s.dim(`  label suspects: no review of ${side(sus.rev)} yet ('${sus.command}' computes it)`));
+  else lines.push(`  label suspects: ${sus.total} from the review of ${side(sus.rev)}${sus.listed < sus.total ? ` (${sus.listed} on the page)` : ''}${sus.kept ? `, ${sus.kept} kept` : ''}`);
   lines.push(`open it in a browser: ${pathToFileURL(r.out).href}`);
   return `${lines.join('\n')}\n`;
 }

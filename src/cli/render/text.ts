@@ -28,7 +28,8 @@ function changeSummary(c: { added: number; modified: number; deleted: number; re
 export function renderAdd(r: AddResult, s: Style): string {
   const out: string[] = [];
   for (const src of r.sources) {
-    out.push(`${s.bold(src.source)}: ${plural(src.items, 'item')} (${formatBytes(src.bytes)}), ${src.labelled} labelled; ${changeSummary(src.changes)}`);
+    const labels = src.pool ? `${src.unlabelled} unlabelled (a pool to label later)${src.labelled ? `, ${src.labelled} labelled` : ''}` : `${src.labelled} labelled`;
+    out.push(`${s.bold(src.source)}: ${plural(src.items, 'item')} (${formatBytes(src.bytes)}), ${labels}; ${changeSummary(src.changes)}`);
     out.push(s.dim(`  read ${plural(src.filesRead, 'file')}, stored ${plural(src.objectsWritten, 'new object')} (${formatBytes(src.bytesWritten)})${src.hiddenSkipped ? `, skipped ${src.hiddenSkipped} hidden` : ''}`));
     for (const w of src.warnings) for (const line of wrapText(`  warning: ${w}`)) out.push(s.yellow(line));
   }
@@ -99,6 +100,14 @@ export function renderStatus(r: StatusResult, s: Style, limit: number): string {
     }
     if (unadded.some((src) => src.notAdded.deleted.length > 0)) {
       out.push(s.dim("  deleted files: 'd2 restore' brings them back from the local store ('d2 add --all' records the deletion)"));
+    }
+  }
+  // Items without a label, per source: the pool 'd2 suggest' ranks (as 'd2 data' counts them).
+  const pools = r.sources.filter((src) => (src.unlabelled ?? 0) > 0);
+  if (pools.length) {
+    out.push('', "Unlabelled items (not trained on; 'd2 suggest' ranks them for labelling):");
+    for (const src of pools) {
+      out.push(`  ${s.bold(src.source)}: ${src.unlabelled} of ${plural(src.items ?? 0, 'item')}${src.pool ? ' (a pool to label later)' : ''}`);
     }
   }
   const problems = r.sources.flatMap((src) => src.problems.map((p) => `${src.source}: ${p.message}`));
