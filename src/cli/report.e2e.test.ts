@@ -4,8 +4,12 @@
  * seed). The report's figures are checked against `d2 diff` and d2.lock; the page is opened
  * from disk and must log no error and request nothing but itself and `data:` pictures; its
  * DOM must show the figures, every confusion-matrix cell, one map point per evaluated item;
- * clicking a cell and dragging a box on a map must list the right items. Screenshots are
- * saved under the test's temporary folder (their paths are printed).
+ * clicking a cell and dragging a box on a map must list the right items. Label suspects: before
+ * any `d2 review` the page says which command computes them (the report trains nothing); after
+ * `d2 review HEAD`, the page of HEAD (and of the diff, whose new side is HEAD) lists the stored
+ * review's suspects with their pictures, most likely wrong first, and the noise per class pair;
+ * a suspect kept with `d2 label --keep` leaves the list. Screenshots are saved under the test's
+ * temporary folder (their paths are printed).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -107,6 +111,11 @@ describe('d2 report', { tags: ['slow'] }, () => {
     expect(d.maps).toEqual([expect.objectContaining({ model: 'A', method: 'pca', points: n, cached: false }), expect.objectContaining({ model: 'B', method: 'pca', points: n })]);
     expect(d.thumbnails.items).toBe(n);
 
+    // no review computed yet: said, with the command, and nothing trained for it
+    expect(d.suspects).toEqual({ rev: 'HEAD', review: null, command: 'd2 review HEAD', total: 0, listed: 0, kept: 0 });
+    expect(fs.readdirSync(path.join(dir, '.d2', 'state')).filter((f) => f.startsWith('crossval-') || f.startsWith('review-'))).toEqual([]);
+    expect(d.markdown).toContain('Label suspects: no `d2 review` computed for `HEAD`; run `d2 review HEAD`');
+
     expect(d.markdown.startsWith('<!-- d2-report -->\n')).toBe(true);
     expect(d.markdown).toContain('out/diff.html');
     expect(d.markdown).toContain(`${(diff.behaviour.accuracy.after * 100).toFixed(2)}%`);
@@ -131,8 +140,12 @@ describe('d2 report', { tags: ['slow'] }, () => {
         brokenCards: document.querySelectorAll('#flips-broken figure.item').length,
         fixedCards: document.querySelectorAll('#flips-fixed figure.item').length,
         images: [...document.querySelectorAll('#flips-broken img, #flips-fixed img')].every((i) => (i as any).complete && (i as any).naturalWidth > 0),
+        noReview: document.querySelector('#suspects [data-review="none"]')?.textContent,
+        suspectCards: document.querySelectorAll('#suspects figure.item').length,
       };
     });
+    expect(page.noReview).toBe('No review computed for HEAD: run d2 review HEAD to list the labels most likely wrong (the report never trains).');
+    expect(page.suspectCards).toBe(0);
     const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
     expect(page.accuracy).toBe(`${pct(diff.behaviour.accuracy.before)} → ${pct(diff.behaviour.accuracy.after)}`);
     expect(page.delta).toMatch(/pts$/);
@@ -276,4 +289,64 @@ describe('d2 report', { tags: ['slow'] }, () => {
     expect(unbuilt.exitCode).toBe(1);
     expect(lastJson(unbuilt.stdout).error).toMatchObject({ code: 'ModelNotBuilt', hint: "run 'd2 build'" });
   });
+
+  it("lists the label suspects of the revision's stored review, most likely wrong first, with the noise", async () => {
+    const rev = await runD2(['review', 'HEAD', '--no-since', '--limit', '0', '--json'], { cwd: dir });
+    expect(rev.exitCode, rev.stderr).toBe(0);
+    const review = lastJson(rev.stdout).data;
+    expect(review.counts.flagged).toBeGreaterThan(0);
+    const self = new Map<string, number>(review.suspects.map((x: any) => [x.path, x.selfConfidence]));
+
+    const r = await runD2(['report', 'HEAD', '--out', 'out/suspects.html', '--json', '--md'], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const d = lastJson(r.stdout).data;
+    expect(checkDocumented(d, 'ReportResult', docTypes)).toEqual([]);
+    const listed = Math.min(50, review.counts.flagged);
+    expect(d.suspects).toEqual({ rev: 'HEAD', review: review.review, command: 'd2 review HEAD', total: review.counts.flagged, listed, kept: 0 });
+    expect(d.markdown).toContain(`Label suspects in \`HEAD\`: ${review.counts.flagged} of ${review.counts.items} items reviewed`);
+    // a diff shows its new side's review; the old side's data was never reviewed
+    const diff = lastJson((await runD2(['report', 'HEAD~1..HEAD', '--out', 'out/diff-suspects.html', '--json'], { cwd: dir })).stdout).data;
+    expect(diff.suspects).toMatchObject({ rev: 'HEAD', review: review.review, total: review.counts.flagged });
+    const old = lastJson((await runD2(['report', 'HEAD~1', '--out', 'out/old.html', '--json'], { cwd: dir })).stdout).data;
+    expect(old.suspects).toMatchObject({ rev: 'HEAD~1', review: null, command: 'd2 review HEAD~1' });
+
+    const file = path.join(dir, 'out', 'suspects.html');
+    await open(file);
+    expectOffline(file);
+    const page = await browser.page.evaluate(() => ({
+      title: document.querySelector('#suspects h2')?.textContent,
+      paths: [...document.querySelectorAll('#suspects figure.item')].map((f) => (f as any).dataset.path),
+      captions: [...document.querySelectorAll('#suspects figure.item figcaption')].slice(0, 1).map((c) => c.textContent),
+      images: [...document.querySelectorAll('#suspects figure.item img')].map((i) => (i as any).complete && (i as any).naturalWidth > 0),
+      noiseRows: document.querySelectorAll('#noise tbody tr').length,
+    }));
+    expect(page.title).toBe(`Label suspects (${review.counts.flagged})`);
+    expect(page.paths).toHaveLength(listed);
+    for (const p of page.paths) expect(self.has(p), p).toBe(true);
+    // most likely wrong first: the out-of-sample probability of the given label rises down the list
+    const scores = page.paths.map((p: string) => self.get(p)!);
+    expect(scores).toEqual([...scores].sort((a, b) => a - b));
+    const first = review.suspects.find((x: any) => x.path === page.paths[0]);
+    expect(page.captions[0]).toBe(`label: ${first.label}likely: ${first.suggested} ${Math.round(first.confidence * 100)}%${first.path}`);
+    expect(page.images).toHaveLength(listed);
+    expect(page.images.every(Boolean)).toBe(true);
+    expect(page.noiseRows).toBe(Math.min(20, review.noise.length));
+    const shot = path.join(dir, 'out', 'suspects.png');
+    await browser.page.screenshot({ path: shot, fullPage: true });
+    shots.push(shot);
+  }, 300_000);
+
+  it('leaves out a suspect a reviewer kept', async () => {
+    // the working tree has HEAD's data: its review reuses the fold models, and 'd2 label --keep' reads it
+    const review = lastJson((await runD2(['review', '--no-since', '--limit', '0', '--json'], { cwd: dir })).stdout).data;
+    expect(review.crossValidation.trained).toBe(0);
+    const keep = review.suspects[0].path;
+    expect((await runD2(['label', '--keep', keep], { cwd: dir })).exitCode).toBe(0);
+    const d = lastJson((await runD2(['report', '--out', 'out/kept.html', '--json'], { cwd: dir })).stdout).data;
+    expect(d.suspects).toMatchObject({ rev: null, review: review.review, command: 'd2 review', total: review.counts.flagged - 1, kept: 1 });
+    await open(path.join(dir, 'out', 'kept.html'));
+    const paths = await browser.page.evaluate(() => [...document.querySelectorAll('#suspects figure.item')].map((f) => (f as any).dataset.path));
+    expect(paths).not.toContain(keep);
+    expect(browser.problems).toEqual([]);
+  }, 300_000);
 });
