@@ -60,7 +60,7 @@ describe('init → add → status → relabel → status → commit → log', { 
 
     const log = lastJson((await runD2(['log', '--json'], { cwd: dir })).stdout).data;
     expect(log.commits.map((c: { message: string }) => c.message)).toEqual(['relabel one image', 'first images']);
-    expect(log.commits[0].sources).toEqual({ images: { items: 12, bytes: expect.any(Number), labelled: 12 } });
+    expect(log.commits[0].sources).toEqual({ images: { items: 12, bytes: expect.any(Number), labelled: 12, unlabelled: 0 } });
 
     // The real git CLI agrees
     expect((await git(['log', '--format=%s'], dir)).stdout).toBe('relabel one image\nfirst images');
