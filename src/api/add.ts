@@ -162,7 +162,8 @@ function planTargets(project: Project, cwd: string, options: AddOptions): Target
     const clash = options.labels !== undefined ? 'labels' : options.labelColumn !== undefined ? 'labelColumn' : options.all ? 'all' : undefined;
     if (clash) {
       throw new InvalidArgument(`option 'unlabelled' adds a pool to label later: give it without option '${clash}'`, {
-        data: { option: 'unlabelled' }, hint: "label its items later with 'd2 label' (after 'd2 suggest' says which first)",
+        data: { option: 'unlabelled' },
+        hint: clash === 'all' ? 'give the folder of the one source to declare a pool: d2 add FOLDER --unlabelled' : "label its items later with 'd2 label' (after 'd2 suggest' says which first)",
       });
     }
   }
