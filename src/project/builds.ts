@@ -37,6 +37,18 @@ import { readWorkingText, RevisionReader } from './revision.js';
 import { revisionCommits } from '../git/index.js';
 import { loadSet, type LoadedSet } from './tensors.js';
 import type { TableEncoding } from '../preprocess/index.js';
+import type { TextEncoding } from '../core/text.js';
+import type { Head } from '../engine/plan.js';
+
+/**
+ * Text builds train two models, softmax regression ('linear') and a one-hidden-layer MLP
+ * ('small'), and keep the one with the lower validation loss: both losses are recorded.
+ */
+export interface ModelSelection {
+  chosen: Head;
+  /** Each candidate's validation loss at its best epoch (null without a validation set), and its epochs. */
+  candidates: Record<Head, { valLoss: number | null; epochs: number; bestEpoch: number }>;
+}
 
 /** Bump when training or evaluation changes the model or predictions for the same inputs. */
 export const TRAINER_VERSION = 'd2-trainer-2';
@@ -99,7 +111,7 @@ export interface BuildRecord {
   packed: string;
   classes: string[];
   preprocess: {
-    modality: 'image' | 'table';
+    modality: 'image' | 'table' | 'text';
     config: string;
     derived: boolean;
     /** Image steps including `normalize` (empty for tables). */
@@ -108,6 +120,8 @@ export interface BuildRecord {
     shape: number[];
     /** Tables: how a row becomes features (fitted on train). */
     table?: TableEncoding;
+    /** Texts: how a text becomes features (vocabulary or hash buckets and IDF, fitted on train). */
+    text?: TextEncoding;
   };
   /** Model object (engine/model.ts 'D2MODEL1'). */
   model: string;
@@ -121,6 +135,8 @@ export interface BuildRecord {
   /** Cross-validation folds: which fold of how many, and the fold seed. */
   fold?: ModelSpec['fold'];
   architecture: Architecture;
+  /** Text builds: the candidate models and which one was kept. */
+  selection?: ModelSelection;
   engine: string;
   trainer: string;
   epochs: number;
@@ -420,26 +436,38 @@ async function trainAndStore(
     }
   }
   const { train, planFor } = await import('../engine/train.js');
-  const planned = planFor({ train: { x: trainSet.x, y: trainSet.y, shape: record.shape }, numClasses: classes.length, preset: spec.preset }).maxEpochs;
-  const maxEpochs = Math.min(planned, spec.maxEpochs ?? planned);
-  options.onProgress?.({ phase: 'train', loaded: resumedAfterEpoch ?? 0, total: maxEpochs });
   const timeBudgetSeconds = spec.timeBudgetSeconds ?? undefined;
-  const trained = await train({
-    train: { x: trainSet.x, y: trainSet.y, shape: record.shape },
-    validation: { x: validation.x, y: validation.y, shape: record.shape },
-    numClasses: classes.length,
-    seed: spec.seed,
-    preset: spec.preset,
-    engine,
-    ...(timeBudgetSeconds !== undefined ? { timeBudgetSeconds } : {}),
-    ...(spec.maxEpochs !== undefined ? { maxEpochs: spec.maxEpochs } : {}),
-    ...(options.workers !== undefined ? { workers: options.workers } : {}),
-    ...(resumeFrom ? { resumeFrom } : {}),
-    ...(options.onEpoch ? { onEpoch: options.onEpoch } : {}),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    onCheckpoint: (bytes) => store.state.write('checkpoint', key, bytes),
-  });
+  // Texts: two candidates, each with its own checkpoint (so either resumes after a stop).
+  const heads: (Head | undefined)[] = record.modality === 'text' ? ['linear', 'small'] : [undefined];
+  const runs: { head: Head | undefined; trained: Awaited<ReturnType<typeof train>> }[] = [];
+  for (const head of heads) {
+    const ckpt = head ? `${key}-${head}` : key;
+    let resume = head ? undefined : resumeFrom;
+    if (head && !options.force) resume = store.state.readBytes('checkpoint', ckpt) ?? undefined;
+    const planned = planFor({ train: { x: trainSet.x, y: trainSet.y, shape: record.shape }, numClasses: classes.length, preset: spec.preset, ...(head ? { head } : {}) }).maxEpochs;
+    const maxEpochs = Math.min(planned, spec.maxEpochs ?? planned);
+    options.onProgress?.({ phase: 'train', loaded: head ? 0 : resumedAfterEpoch ?? 0, total: maxEpochs, ...(head ? { detail: { candidate: head } } : {}) });
+    const trained = await train({
+      train: { x: trainSet.x, y: trainSet.y, shape: record.shape },
+      validation: { x: validation.x, y: validation.y, shape: record.shape },
+      numClasses: classes.length,
+      seed: spec.seed,
+      preset: spec.preset,
+      ...(head ? { head } : {}),
+      engine,
+      ...(timeBudgetSeconds !== undefined ? { timeBudgetSeconds: timeBudgetSeconds / heads.length } : {}),
+      ...(spec.maxEpochs !== undefined ? { maxEpochs: spec.maxEpochs } : {}),
+      ...(options.workers !== undefined ? { workers: options.workers } : {}),
+      ...(resume ? { resumeFrom: resume } : {}),
+      ...(options.onEpoch ? { onEpoch: options.onEpoch } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      onCheckpoint: (bytes) => store.state.write('checkpoint', ckpt, bytes),
+    });
+    runs.push({ head, trained });
+  }
+  const selection = selectModel(runs);
+  const trained = runs.find((r) => r.head === (selection?.chosen ?? undefined))!.trained;
   throwIfStopped(options.signal, 'the model is trained (its checkpoint is kept): the same command evaluates it again');
   const modelOid = store.putBytes(trained.model);
   const sets: Partial<Record<ItemSet, LoadedSet>> = { validation, test: loadSet(store, record, 'test'), modelTest: loadSet(store, record, 'modelTest') };
@@ -457,6 +485,7 @@ async function trainAndStore(
     preprocess: {
       modality: record.modality, config: record.config, derived: pre.derived, steps: record.steps, shape: record.shape,
       ...(record.table ? { table: record.table } : {}),
+      ...(record.text ? { text: record.text } : {}),
     },
     model: modelOid,
     evaluation: evaluationOid,
@@ -466,6 +495,7 @@ async function trainAndStore(
     ...(spec.maxEpochs !== undefined ? { maxEpochs: spec.maxEpochs } : {}),
     ...(spec.fold ? { fold: spec.fold } : {}),
     architecture: trained.plan.architecture,
+    ...(selection ? { selection } : {}),
     engine: trained.engine.id,
     trainer: TRAINER_VERSION,
     epochs: trained.epochs,
@@ -481,7 +511,25 @@ async function trainAndStore(
   const oid = store.putBytes(JSON.stringify(storedRecord(build)));
   store.state.writePointer('build', key, oid);
   store.state.remove('checkpoint', key);
+  for (const r of runs) if (r.head) store.state.remove('checkpoint', `${key}-${r.head}`);
   return { oid, build, resumedAfterEpoch, workers: trained.workers };
+}
+
+/**
+ * Of two candidates (text builds), the one with the lower validation loss at its best epoch;
+ * 'linear' on a tie or without a validation set (the simpler model). Undefined for one run.
+ */
+function selectModel(runs: readonly { head: Head | undefined; trained: { history: EpochRecord[]; epochs: number; bestEpoch: number } }[]): ModelSelection | undefined {
+  if (runs.length < 2) return undefined;
+  const candidates = {} as ModelSelection['candidates'];
+  for (const r of runs) {
+    const best = r.trained.history.find((h) => h.epoch === r.trained.bestEpoch) ?? r.trained.history[r.trained.history.length - 1];
+    candidates[r.head!] = { valLoss: best?.valLoss ?? null, epochs: r.trained.epochs, bestEpoch: r.trained.bestEpoch };
+  }
+  const l = candidates.linear.valLoss;
+  const s = candidates.small.valLoss;
+  const chosen: Head = l !== null && s !== null && s < l ? 'small' : 'linear';
+  return { chosen, candidates };
 }
 
 /** Find or train the model of prepared data. Expects the store lock held. */

@@ -21,6 +21,7 @@ import type { ProgressHandler } from '../core/progress.js';
 import { isOid } from '../core/safe-path.js';
 import { D2Error, ItemInvalid, ObjectCorrupt, ObjectNotFound, throwIfAborted } from '../errors/index.js';
 import type { ImageStep } from '../manifest/index.js';
+import type { TextEncoding } from '../core/text.js';
 import type { ImagePool, TableEncoding } from '../preprocess/index.js';
 import { StateFiles, type ObjectStore } from '../store/index.js';
 import { canonicalJson } from '../util/canonical-json.js';
@@ -63,14 +64,16 @@ export interface PackedSet {
 /** What training reads: one record per (dataset, preprocessing configuration), stored as an object. */
 export interface PackedDataset {
   format: 1;
-  modality: 'image' | 'table';
+  modality: 'image' | 'table' | 'text';
   dataset: string;
   config: string;
   /** Image steps (normalize included: applied when batches are loaded). Empty for tables. */
   steps: ImageStep[];
   /** Tables: how rows become features (learned on train). */
   table?: TableEncoding;
-  /** Shape of one item: [H, W, C] for images, [F] for tables. */
+  /** Texts: how term counts become features (vocabulary or hash buckets, IDF; fitted on train). Packs are text packs (core/text-pack.ts). */
+  text?: TextEncoding;
+  /** Shape of one item: [H, W, C] for images, [F] for tables and texts. */
   shape: number[];
   classes: string[];
   sets: Record<ItemSet, PackedSet>;
