@@ -105,7 +105,7 @@ console.log(table(['', 'test accuracy', 'macro-F1', 'seconds'], [
   ['d2 build (cold)', m.test.accuracy.toFixed(4), m.test.macroF1.toFixed(4), cold.seconds.toFixed(1)],
   ['scikit-learn', sk.accuracy.toFixed(4), sk.macroF1.toFixed(4), sk.seconds.toFixed(1)],
 ]));
-console.log(`d2 kept '${sel?.chosen}' (validation loss: linear ${sel?.candidates.linear.valLoss?.toFixed(4)} in ${sel?.candidates.linear.epochs} epochs, small MLP ${sel?.candidates.small.valLoss?.toFixed(4)} in ${sel?.candidates.small.epochs} epochs); input ${built.build.preprocess.shape[0]} columns, peer vocabulary ${sk.vocabulary}`);
+console.log(`d2 kept '${sel?.chosen}' (validation loss: linear ${sel?.candidates.linear.valLoss?.toFixed(4)} in ${sel?.candidates.linear.epochs} epochs, small MLP ${sel?.candidates.mlp.valLoss?.toFixed(4)} in ${sel?.candidates.mlp.epochs} epochs); input ${built.build.preprocess.shape[0]} columns, peer vocabulary ${sk.vocabulary}`);
 console.log(`accuracy d2 − peer: ${((m.test.accuracy - sk.accuracy) * 100).toFixed(2)} points (target ≥ −1.00); wall time ratio d2/peer ${(cold.seconds / sk.seconds).toFixed(2)}×`);
 console.log(`rebuild after relabelling ${changed} items: ${again.seconds.toFixed(1)} s, texts counted ${stats.computed}, reused from the cache ${stats.copied} (target: 0 counted)`);
 if (stats.computed !== 0) process.exitCode = 1;

@@ -53,13 +53,13 @@ describe('text sources', { tags: ['slow'] }, () => {
     expect(r.build.preprocess.text).toMatchObject({ version: 1, column: null, settings: { normalize: 'nfkc', lowercase: true, features: 'vocabulary' } });
     expect(r.data.preprocess.stats).toMatchObject({ computed: 120, copied: 0 });
     const sel = r.build.selection;
-    expect(['linear', 'small']).toContain(sel.chosen);
-    const losses = [sel.candidates.linear.valLoss, sel.candidates.small.valLoss];
+    expect(['linear', 'mlp']).toContain(sel.chosen);
+    const losses = [sel.candidates.linear.valLoss, sel.candidates.mlp.valLoss];
     expect(sel.candidates[sel.chosen].valLoss).toBe(Math.min(...losses));
     expect(r.build.metrics.test.accuracy).toBeGreaterThan(0.9);
     const lock = fs.readFileSync(path.join(dir, 'd2.lock'), 'utf8');
     expect(lock).toContain('modality: text');
-    expect(lock).toMatch(new RegExp(`selection:\\n {4}chosen: ${sel.chosen}\\n {4}linear: [0-9.]+\\n {4}small: [0-9.]+\\n`));
+    expect(lock).toMatch(new RegExp(`selection:\\n {4}chosen: ${sel.chosen}\\n {4}linear: [0-9.]+\\n {4}mlp: [0-9.]+\\n`));
 
     // Reproducible per seed: training again gives the same model, bit for bit.
     const again = await runD2(['build', '--engine', 'wasm', '--force', '--json'], { cwd: dir });

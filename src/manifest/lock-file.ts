@@ -49,8 +49,8 @@ export const lockSchema = z.strictObject({
     epochs: z.number().int(),
     /** Why training stopped: early stopping, the epoch limit, the time budget. */
     stopped: z.string(),
-    /** Text builds: the model kept ('linear' or 'small') and each candidate's validation loss. */
-    selection: z.strictObject({ chosen: z.enum(['linear', 'small']), linear: z.number().nullable(), small: z.number().nullable() }).optional(),
+    /** Text and table builds: the model kept ('linear' or 'mlp') and each candidate's validation loss. */
+    selection: z.strictObject({ chosen: z.enum(['linear', 'mlp']), linear: z.number().nullable(), mlp: z.number().nullable() }).optional(),
   }),
   /** The evaluation object (metrics and per-item predictions). */
   evaluation: oid,
@@ -85,7 +85,7 @@ export function serializeLock(l: Lock): string {
     model: {
       oid: l.model.oid, build: l.model.build, ...(l.model.record !== undefined ? { record: l.model.record } : {}), preset: l.model.preset, seed: l.model.seed, architecture: l.model.architecture,
       engine: l.model.engine, trainer: l.model.trainer, epochs: l.model.epochs, stopped: l.model.stopped,
-      ...(l.model.selection ? { selection: { chosen: l.model.selection.chosen, linear: roundOrNull(l.model.selection.linear), small: roundOrNull(l.model.selection.small) } } : {}),
+      ...(l.model.selection ? { selection: { chosen: l.model.selection.chosen, linear: roundOrNull(l.model.selection.linear), mlp: roundOrNull(l.model.selection.mlp) } } : {}),
     },
     evaluation: l.evaluation,
     metrics,

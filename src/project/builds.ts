@@ -40,14 +40,25 @@ import type { TableEncoding } from '../preprocess/index.js';
 import type { TextEncoding } from '../core/text.js';
 import type { Head } from '../engine/plan.js';
 
+/** The two models a text or table build trains: softmax regression, and an MLP. */
+export type Candidate = 'linear' | 'mlp';
+
 /**
- * Text builds train two models, softmax regression ('linear') and a one-hidden-layer MLP
- * ('small'), and keep the one with the lower validation loss: both losses are recorded.
+ * Text and table builds train two models, softmax regression ('linear') and an MLP ('mlp':
+ * one hidden layer of 64 for texts, the preset's MLP for tables), and keep the one with the
+ * lower validation loss: both losses are recorded.
  */
 export interface ModelSelection {
-  chosen: Head;
+  chosen: Candidate;
   /** Each candidate's validation loss at its best epoch (null without a validation set), and its epochs. */
-  candidates: Record<Head, { valLoss: number | null; epochs: number; bestEpoch: number }>;
+  candidates: Record<Candidate, { valLoss: number | null; epochs: number; bestEpoch: number }>;
+}
+
+/** The networks a build trains: one for images; for texts and tables the two candidates. */
+function candidatesOf(modality: PackedDataset['modality']): { name: Candidate | undefined; head: Head | undefined }[] {
+  if (modality === 'text') return [{ name: 'linear', head: 'linear' }, { name: 'mlp', head: 'small' }];
+  if (modality === 'table') return [{ name: 'linear', head: 'linear' }, { name: 'mlp', head: undefined }];
+  return [{ name: undefined, head: undefined }];
 }
 
 /** Bump when training or evaluation changes the model or predictions for the same inputs. */
@@ -437,16 +448,16 @@ async function trainAndStore(
   }
   const { train, planFor } = await import('../engine/train.js');
   const timeBudgetSeconds = spec.timeBudgetSeconds ?? undefined;
-  // Texts: two candidates, each with its own checkpoint (so either resumes after a stop).
-  const heads: (Head | undefined)[] = record.modality === 'text' ? ['linear', 'small'] : [undefined];
-  const runs: { head: Head | undefined; trained: Awaited<ReturnType<typeof train>> }[] = [];
-  for (const head of heads) {
-    const ckpt = head ? `${key}-${head}` : key;
-    let resume = head ? undefined : resumeFrom;
-    if (head && !options.force) resume = store.state.readBytes('checkpoint', ckpt) ?? undefined;
+  // Texts and tables: two candidates, each with its own checkpoint (either resumes after a stop).
+  const heads = candidatesOf(record.modality);
+  const runs: { name: Candidate | undefined; trained: Awaited<ReturnType<typeof train>> }[] = [];
+  for (const { name, head } of heads) {
+    const ckpt = name ? `${key}-${name}` : key;
+    let resume = name ? undefined : resumeFrom;
+    if (name && !options.force) resume = store.state.readBytes('checkpoint', ckpt) ?? undefined;
     const planned = planFor({ train: { x: trainSet.x, y: trainSet.y, shape: record.shape }, numClasses: classes.length, preset: spec.preset, ...(head ? { head } : {}) }).maxEpochs;
     const maxEpochs = Math.min(planned, spec.maxEpochs ?? planned);
-    options.onProgress?.({ phase: 'train', loaded: head ? 0 : resumedAfterEpoch ?? 0, total: maxEpochs, ...(head ? { detail: { candidate: head } } : {}) });
+    options.onProgress?.({ phase: 'train', loaded: name ? 0 : resumedAfterEpoch ?? 0, total: maxEpochs, ...(name ? { detail: { candidate: name } } : {}) });
     const trained = await train({
       train: { x: trainSet.x, y: trainSet.y, shape: record.shape },
       validation: { x: validation.x, y: validation.y, shape: record.shape },
@@ -464,10 +475,10 @@ async function trainAndStore(
       ...(options.signal ? { signal: options.signal } : {}),
       onCheckpoint: (bytes) => store.state.write('checkpoint', ckpt, bytes),
     });
-    runs.push({ head, trained });
+    runs.push({ name, trained });
   }
   const selection = selectModel(runs);
-  const trained = runs.find((r) => r.head === (selection?.chosen ?? undefined))!.trained;
+  const trained = runs.find((r) => r.name === (selection?.chosen ?? undefined))!.trained;
   throwIfStopped(options.signal, 'the model is trained (its checkpoint is kept): the same command evaluates it again');
   const modelOid = store.putBytes(trained.model);
   const sets: Partial<Record<ItemSet, LoadedSet>> = { validation, test: loadSet(store, record, 'test'), modelTest: loadSet(store, record, 'modelTest') };
@@ -511,24 +522,25 @@ async function trainAndStore(
   const oid = store.putBytes(JSON.stringify(storedRecord(build)));
   store.state.writePointer('build', key, oid);
   store.state.remove('checkpoint', key);
-  for (const r of runs) if (r.head) store.state.remove('checkpoint', `${key}-${r.head}`);
+  for (const r of runs) if (r.name) store.state.remove('checkpoint', `${key}-${r.name}`);
   return { oid, build, resumedAfterEpoch, workers: trained.workers };
 }
 
 /**
- * Of two candidates (text builds), the one with the lower validation loss at its best epoch;
- * 'linear' on a tie or without a validation set (the simpler model). Undefined for one run.
+ * Of two candidates (text and table builds), the one with the lower validation loss at its
+ * best epoch; 'linear' on a tie or without a validation set (the simpler model). Undefined for
+ * one run.
  */
-function selectModel(runs: readonly { head: Head | undefined; trained: { history: EpochRecord[]; epochs: number; bestEpoch: number } }[]): ModelSelection | undefined {
+function selectModel(runs: readonly { name: Candidate | undefined; trained: { history: EpochRecord[]; epochs: number; bestEpoch: number } }[]): ModelSelection | undefined {
   if (runs.length < 2) return undefined;
   const candidates = {} as ModelSelection['candidates'];
   for (const r of runs) {
     const best = r.trained.history.find((h) => h.epoch === r.trained.bestEpoch) ?? r.trained.history[r.trained.history.length - 1];
-    candidates[r.head!] = { valLoss: best?.valLoss ?? null, epochs: r.trained.epochs, bestEpoch: r.trained.bestEpoch };
+    candidates[r.name!] = { valLoss: best?.valLoss ?? null, epochs: r.trained.epochs, bestEpoch: r.trained.bestEpoch };
   }
   const l = candidates.linear.valLoss;
-  const s = candidates.small.valLoss;
-  const chosen: Head = l !== null && s !== null && s < l ? 'small' : 'linear';
+  const m = candidates.mlp.valLoss;
+  const chosen: Candidate = l !== null && m !== null && m < l ? 'mlp' : 'linear';
   return { chosen, candidates };
 }
 
