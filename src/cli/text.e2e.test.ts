@@ -148,6 +148,25 @@ describe('text sources', { tags: ['slow'] }, () => {
       for (const t of p.top) expect(t.probability).toBe(probs[i * bundle.classes.length + bundle.classes.indexOf(t.label)]);
     });
   }, 120_000);
+
+  it('a clone that pulls the cache counts no text, and only a new text when one is added', async () => {
+    const remote = tempDir('d2-text-remote-');
+    expect((await runD2(['remote', 'add', 'origin', remote], { cwd: dir })).exitCode).toBe(0);
+    expect((await runD2(['commit', '-m', 'remote'], { cwd: dir })).exitCode).toBe(0);
+    const pushed = await runD2(['push', '--with-cache'], { cwd: dir });
+    expect(pushed.exitCode, pushed.stderr).toBe(0);
+    const clone = path.join(tempDir('d2-text-clone-'), 'c');
+    expect((await git(['clone', '-q', dir, clone], path.dirname(clone))).exitCode).toBe(0);
+    const pulled = await runD2(['pull', '--with-cache'], { cwd: clone });
+    expect(pulled.exitCode, pulled.stderr).toBe(0);
+    const data = await runD2(['data', '--json'], { cwd: clone });
+    expect(lastJson(data.stdout).data.preprocess.stats).toMatchObject({ reused: true, computed: 0 });
+    writeFiles(clone, { 'docs/cooking/new.txt': 'simmer the sauce with butter' });
+    expect((await runD2(['add', 'docs'], { cwd: clone })).exitCode).toBe(0);
+    const again = lastJson((await runD2(['data', '--json'], { cwd: clone })).stdout).data;
+    expect(again.preprocess.stats).toMatchObject({ computed: 1, copied: 120 });
+    expect(lastJson((await runD2(['fsck', '--json'], { cwd: clone })).stdout).data.ok).toBe(true);
+  }, 120_000);
 });
 
 describe('text columns of tables, and bad texts', { tags: ['slow'] }, () => {

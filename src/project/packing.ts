@@ -22,6 +22,7 @@ import { isOid } from '../core/safe-path.js';
 import { D2Error, ItemInvalid, ObjectCorrupt, ObjectNotFound, throwIfAborted } from '../errors/index.js';
 import type { ImageStep } from '../manifest/index.js';
 import type { TextEncoding } from '../core/text.js';
+import { parseTextPack } from '../core/text-pack.js';
 import type { ImagePool, TableEncoding } from '../preprocess/index.js';
 import { StateFiles, type ObjectStore } from '../store/index.js';
 import { canonicalJson } from '../util/canonical-json.js';
@@ -189,6 +190,21 @@ export function recordPackedPointer(store: ObjectStore, dataset: string, config:
 export function registerPackedRecord(store: ObjectStore, oid: string, record: PackedDataset): boolean {
   const packs = Object.values(record.sets).map((s) => s.pack).filter((p): p is string => Boolean(p));
   if (!store.has(oid) || packs.some((p) => !store.has(p))) return false;
+  if (record.modality === 'text') {
+    // Text packs name their counting key themselves: list each under it (the per-item cache).
+    for (const p of packs) {
+      let key: string;
+      try {
+        key = parseTextPack(store.readText(p)).config;
+      } catch {
+        return false; // a damaged pack: not registered (fsck reports it)
+      }
+      const listed = store.state.readLines('packs', key);
+      if (!listed.includes(p)) store.state.writeLines('packs', key, [...listed, p]);
+    }
+    recordPackedPointer(store, record.dataset, record.config, oid);
+    return true;
+  }
   const index = PackIndex.load(store, record.config);
   for (const p of packs) index.add(p, readPackTrailer(store, p));
   index.save();
