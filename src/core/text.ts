@@ -84,7 +84,8 @@ export function decodeText(bytes: Uint8Array, maxBytes: number = TEXT_DEFAULTS.m
   try {
     text = utf8.decode(bytes);
   } catch {
-    throw new ItemInvalid(`the text is not valid UTF-8 (at byte ${firstInvalidUtf8(bytes)})`, { data: { reason: 'not-utf8', offset: firstInvalidUtf8(bytes) } });
+    const offset = firstInvalidUtf8(bytes);
+    throw new ItemInvalid(`the text is not valid UTF-8 (at byte ${offset})`, { data: { reason: 'not-utf8', offset } });
   }
   if (text.startsWith(BOM)) text = text.slice(1);
   return checkText(text, maxBytes);
