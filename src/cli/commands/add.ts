@@ -29,6 +29,7 @@ export function registerAdd(program: Command, rt: Runtime): void {
       '$ d2 add data/fashion --labels dirname      # ImageFolder layout: data/fashion/<label>/<file>',
       '$ d2 add data/scans --labels scans.csv     # labels from a CSV: path,label (paths in the folder)',
       '$ d2 add data/houses.csv --label-column price_band   # a table: each row is an item',
+      '$ d2 add data/tickets.csv --text-column body --label-column team   # each row is a text',
       '$ d2 add --all                             # record what changed in every source',
     ))
     .action(action<AddFlags>(rt, async (ctx, paths, o) => {

@@ -24,7 +24,7 @@ export function registerPredict(program: Command, rt: Runtime): void {
     .option('--stdin', 'text models: also predict each line read from standard input')
     .option('--text-column <column>', "text models: the column of a CSV/JSON Lines input holding the text (default: the model's)")
     .option('--engine <name>', `engine: ${ENGINE_REQUESTS.join(', ')}`, 'auto')
-    .addHelpText('after', `${examples('$ d2 predict new-photos/', '$ d2 predict shirt.png --top 1 --rev HEAD~1', '$ d2 predict houses.csv --csv > predictions.csv', '$ d2 predict photos --json | jq -c \'select(.type=="prediction")\'')}
+    .addHelpText('after', `${examples('$ d2 predict new-photos/', '$ d2 predict shirt.png --top 1 --rev HEAD~1', '$ d2 predict houses.csv --csv > predictions.csv', '$ echo "printer jammed again" | d2 predict --stdin --top 1', '$ d2 predict photos --json | jq -c \'select(.type=="prediction")\'')}
 Inputs go through the model's own preprocessing (the steps recorded when it was built). Output
 streams: one line per input as soon as its batch is predicted.
 `)
