@@ -321,6 +321,9 @@ function buildKey(packedOid: string, record: PackedDataset, model: ModelSpec, en
     // `maxEpochs` and `fold` only when set (canonical JSON drops undefined members), so the
     // key of a build of d2.yaml's own settings is what it always was.
     model: { preset: model.preset, seed: model.seed, timeBudgetSeconds: model.timeBudgetSeconds, maxEpochs: model.maxEpochs, fold: model.fold },
+    // Texts and tables train two candidates and keep one (an image build's key has no such
+    // member, so it is what it always was; a table build made before this trained one MLP).
+    candidates: candidatesOf(record.modality).map((c) => c.name).filter((n) => n !== undefined).join('+') || undefined,
     engine: engineId,
   }));
 }
