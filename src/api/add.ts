@@ -30,7 +30,7 @@ import type { PutFileOptions } from '../store/index.js';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
 import { isInside, relativePosix } from '../util/paths.js';
 import { ensureGitignoreEntries, nowMs, StatCache, walk, type WalkProblem } from '../workspace/index.js';
-import { readTableItems } from '../project/table-source.js';
+import { readTableItems, tableText } from '../project/table-source.js';
 import { loadManifest, openProject, withStoreLock, type Project } from '../project/project.js';
 import { parseLabelsText, readListing, readWorkingSource, statCachePath } from '../project/sources.js';
 import { checkOptions, COMMON_OPTIONS, withCaller } from './verb.js';
@@ -56,6 +56,8 @@ export interface AddOptions extends CommonOptions {
    * with `labels` or `labelColumn`; labels already given to its items stay.
    */
   unlabelled?: boolean;
+  /** Table sources: the column holding each row's text (the rows become text items). */
+  textColumn?: string;
   lockTimeoutMs?: number;
   /** Test-only hooks into the store. */
   storeHooks?: PutFileOptions;
@@ -96,7 +98,7 @@ export interface AddResult {
 }
 
 const ADD_OPTIONS: Record<keyof AddOptions, true> = {
-  ...COMMON_OPTIONS, paths: true, all: true, source: true, labels: true, external: true, labelColumn: true, idColumn: true, unlabelled: true, lockTimeoutMs: true, storeHooks: true,
+  ...COMMON_OPTIONS, paths: true, all: true, source: true, labels: true, external: true, labelColumn: true, idColumn: true, unlabelled: true, textColumn: true, lockTimeoutMs: true, storeHooks: true,
 };
 
 interface Target {
@@ -118,7 +120,7 @@ export async function add(options: AddOptions): Promise<AddResult> {
     for (const t of targets) {
       const current = project.manifest.sources[t.name];
       if (!current || current.path !== t.decl.path || current.labels !== t.decl.labels || current.unlabelled !== t.decl.unlabelled
-        || current.labelColumn !== t.decl.labelColumn) {
+        || current.labelColumn !== t.decl.labelColumn || current.textColumn !== t.decl.textColumn || current.modality !== t.decl.modality) {
         manifestText = setSourceInManifestText(manifestText, t.name, t.decl);
       }
     }
@@ -209,6 +211,9 @@ function planTargets(project: Project, cwd: string, options: AddOptions): Target
     if (!fs.statSync(real).isDirectory() && !table) {
       throw new InvalidArgument(`'${p}' is a file: d2 adds folders (each becomes a source), or .csv files whose rows are items`, { hint: `add the folder that holds it: d2 add ${path.dirname(p) || '.'}` });
     }
+    if (!table && options.textColumn !== undefined) {
+      throw new InvalidArgument(`option 'textColumn' is for tables (a .csv or .jsonl file); '${p}' is a folder`, { hint: `a folder of .txt/.md files is added as text by itself: d2 add ${p} --labels dirname` });
+    }
     if (table && options.labels !== undefined) {
       throw new InvalidArgument(`'${p}' is a table: its rows' labels come from a column`, { hint: `d2 add ${p} --label-column <column>` });
     }
@@ -229,6 +234,8 @@ function planTargets(project: Project, cwd: string, options: AddOptions): Target
     if (labelsRule !== undefined) decl.labels = labelsRule;
     if (options.labelColumn !== undefined) decl.labelColumn = options.labelColumn;
     if (options.idColumn !== undefined) decl.idColumn = options.idColumn;
+    if (options.textColumn !== undefined) decl.textColumn = options.textColumn;
+    if (!table && isTextFolder(real)) decl.modality = 'text';
     targets.set(name, { name, decl, abs });
   }
   return [...targets.values()];
@@ -245,7 +252,22 @@ function withLabels(decl: SourceDecl, rule: string | undefined, options: AddOpti
     delete out.labelColumn;
     out.unlabelled = true;
   }
+  if (options.textColumn !== undefined) out.textColumn = options.textColumn;
   return out;
+}
+
+/** Extensions of the text files a folder source of texts holds. */
+export const TEXT_EXTENSIONS = new Set(['txt', 'md', 'markdown', 'text', 'rst']);
+
+/** A folder whose files (hidden ones aside) are all text files by name, and at least one: a text source. */
+function isTextFolder(dir: string): boolean {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => d.name).filter((n) => !n.startsWith('.'));
+  } catch {
+    return false;
+  }
+  return names.length > 0 && names.every((n) => n.includes('.') && TEXT_EXTENSIONS.has(n.slice(n.lastIndexOf('.') + 1).toLowerCase()));
 }
 
 function problemsError(source: string, problems: WalkProblem[]): WalkFailed {
@@ -359,7 +381,7 @@ async function addSource(project: Project, target: Target, options: AddOptions):
       objectsWritten,
       bytesWritten,
       hiddenSkipped: walked.hiddenSkipped,
-      warnings: [...problems.map((p) => p.message), ...labelWarnings, ...[notImagesWarning(name, listing.map((e) => e.path))].filter((w): w is string => w !== undefined)],
+      warnings: [...problems.map((p) => p.message), ...labelWarnings, ...[decl.modality === 'text' ? undefined : notImagesWarning(name, listing.map((e) => e.path))].filter((w): w is string => w !== undefined)],
     };
   } catch (e) {
     batch.abort();
@@ -407,7 +429,7 @@ async function addTableSource(project: Project, target: Target, options: AddOpti
       cache.set(file.path, { size: stored.size, mtimeMs: stored.stat.mtimeMs, ctimeMs: stored.stat.ctimeMs, ino: stored.stat.ino }, oid);
     }
     options.onProgress?.({ phase: 'hash', loaded: 1, total: 1, detail: { source: name } });
-    const text = (batch.pendingBytes(oid) ?? store.read(oid)).toString('utf8');
+    const text = tableText(batch.pendingBytes(oid) ?? store.read(oid), decl, decl.path);
     const items = readTableItems(text, decl, decl.path);
     const previous = readWorkingSource(project, name);
     const previousListing = previous && store.has(previous.snapshot.listing) ? readListing(store, previous.snapshot.listing) : [];

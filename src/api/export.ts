@@ -70,6 +70,7 @@ const IMPORT = 'import';
 
 function readme(b: BundleInfo): string {
   const image = b.preprocess.modality === 'image';
+  const text = b.preprocess.modality === 'text';
   const shape = `[N, ${b.preprocess.shape.join(', ')}]`;
   const metrics = b.metrics.test ? `Test accuracy ${(b.metrics.test.accuracy * 100).toFixed(1)}% on ${b.metrics.test.count} items.\n` : '';
   return `# d2 model bundle
@@ -80,7 +81,7 @@ Built from commit ${b.commit ?? '(not committed)'}, dataset ${b.dataset}, model 
 ${metrics}
 | file | what |
 |---|---|
-| \`d2-bundle.json\` | classes, preprocessing (${image ? 'image steps' : 'table encoding'}, input shape), revision and dataset hashes, metrics |
+| \`d2-bundle.json\` | classes, preprocessing (${image ? 'image steps' : text ? 'text encoding: settings, vocabulary, IDF' : 'table encoding'}, input shape), revision and dataset hashes, metrics |
 | \`${b.files.d2Model}\` | the model in d2's format (its SHA-256 is \`model\` in d2-bundle.json) |
 | \`${b.files.layersModel}\`, \`${b.files.weights}\` | the same model as a TensorFlow.js layers model (input ${shape}, output class probabilities) |
 | \`${b.files.preprocess}\` | d2's preprocessing as one dependency-free ES module, for TensorFlow.js runtimes |
@@ -94,6 +95,7 @@ ${IMPORT} { loadBundle } from 'd2';
 const model = await loadBundle('path/to/this/folder');           // no d2 project or git needed
 ${image
     ? "const probs = await model.predictImages([fs.readFileSync('photo.png')]); // Float32Array, N × classes"
+    : text ? "const probs = await model.predictTexts(['a text to classify']);      // Float32Array, N × classes"
     : "const probs = await model.predictRows([{ /* column: 'value', … */ }]);    // Float32Array, N × classes"}
 await model.dispose();
 \`\`\`
@@ -102,7 +104,7 @@ await model.dispose();
 
 \`\`\`js
 ${IMPORT} * as tf from '@tensorflow/tfjs';
-${IMPORT} { ${image ? 'preprocessImageData' : 'preprocessRow'}, topClasses } from './${b.files.preprocess}';
+${IMPORT} { ${image ? 'preprocessImageData' : text ? 'preprocessText' : 'preprocessRow'}, topClasses } from './${b.files.preprocess}';
 
 const bundle = await (await fetch('model/d2-bundle.json')).json();
 const model = await tf.loadLayersModel('model/${b.files.layersModel}');
@@ -112,12 +114,13 @@ const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
 const ctx = canvas.getContext('2d');
 ctx.drawImage(bitmap, 0, 0);
 const x = preprocessImageData(ctx.getImageData(0, 0, bitmap.width, bitmap.height), bundle.preprocess);`
+    : text ? "const x = preprocessText('a text to classify', bundle.preprocess);"
     : "const x = preprocessRow({ /* column: 'value', … */ }, bundle.preprocess);"}
 const probs = model.predict(tf.tensor(x, [1, ...bundle.preprocess.shape])).dataSync();
 const best = topClasses(probs, bundle.classes, 3); // [{ label, probability }, …], most probable first
 \`\`\`
 
-\`${b.files.preprocess}\` runs d2's own ${image ? 'image steps (crop, resize, channels), scaling (x / 255) and normalisation' : 'row encoding (scaling with the statistics of the training split, one-hot categories, missing values)'}
+\`${b.files.preprocess}\` runs d2's own ${image ? 'image steps (crop, resize, channels), scaling (x / 255) and normalisation' : text ? 'text encoding (NFKC, lower case, n-grams, the vocabulary and IDF weights of the training split, L2 norm, chunks averaged)' : 'row encoding (scaling with the statistics of the training split, one-hot categories, missing values)'}
 as recorded in \`d2-bundle.json\`, so the model gets the inputs it was trained and evaluated on.
 ${image
     ? `Only decoding is the browser's: lossless images (PNG) give d2's pixels exactly; lossy ones

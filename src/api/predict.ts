@@ -20,7 +20,7 @@ import path from 'node:path';
 import { parseEvaluation, type Evaluation } from '../core/evaluation.js';
 import { InvalidArgument, isD2Error, PathNotFound, throwIfAborted } from '../errors/index.js';
 import type { EngineRequest } from '../engine/engines.js';
-import { readCsvRows } from '../manifest/index.js';
+import { parseJsonLinesTable, readCsvRows } from '../manifest/index.js';
 import { walk } from '../workspace/index.js';
 import { resolveModelBuild, type BuildRecord } from '../project/builds.js';
 import type { InferenceItem, Preprocessing } from '../project/inference.js';
@@ -79,8 +79,12 @@ export async function readEvaluation(options: LoadModelOptions = {}): Promise<Ev
 }
 
 export interface PredictOptions extends LoadModelOptions {
-  /** Image files, folders of images (searched recursively), or CSV files (rows, for table models); relative to `dir`. */
+  /** Image files, folders of images (searched recursively), or CSV files (rows, for table models); relative to `dir`. Text models: text files, folders of them, or CSV/JSON Lines files (their text column). */
   paths: string[];
+  /** Text models: texts to predict as they are (`d2 predict --stdin`: one per line); named 'text:N' (1-based). */
+  texts?: string[];
+  /** Text models: the column of a CSV or JSON Lines input holding the text (default: the column the model was trained on). */
+  textColumn?: string;
   /** Classes per prediction (default 3; at most the class count). */
   top?: number;
   /** Called with each prediction as soon as it is ready (streaming). */
@@ -106,9 +110,13 @@ function failure(key: string, e: unknown): Input {
 }
 
 /** The items of the given paths, in order, read lazily: files, folders (walked), CSV rows. */
-async function* inputsOf(paths: readonly string[], pre: Preprocessing, cwd: string, signal?: AbortSignal): AsyncGenerator<Input> {
+async function* inputsOf(paths: readonly string[], pre: Preprocessing, cwd: string, signal?: AbortSignal, textColumn?: string): AsyncGenerator<Input> {
   const table = pre.modality === 'table';
   for (const given of paths) {
+    if (pre.modality === 'text' && /\.(csv|jsonl)$/i.test(given)) {
+      yield* textRowsOf(given, path.resolve(cwd, given), textColumn ?? pre.text?.column ?? undefined);
+      continue;
+    }
     const abs = path.resolve(cwd, given);
     let st: fs.Stats;
     try {
@@ -162,6 +170,34 @@ async function* inputsOf(paths: readonly string[], pre: Preprocessing, cwd: stri
   }
 }
 
+/** The texts of a CSV or JSON Lines file's column, one input per row ('file:LINE'). */
+async function* textRowsOf(given: string, abs: string, column: string | undefined): AsyncGenerator<Input> {
+  if (!fs.existsSync(abs)) throw new PathNotFound(`'${given}' does not exist`, { data: { path: given } });
+  if (column === undefined) {
+    throw new InvalidArgument(`'${given}' is a table, and the model was trained on text files: which column holds the texts?`, { data: { option: 'textColumn' }, hint: "give it with option 'textColumn'" });
+  }
+  const missing = (columns: readonly string[]) => new InvalidArgument(`'${given}' has no column '${column}', which holds the texts the model reads`, {
+    data: { path: given, column, columns }, hint: "name the text column with option 'textColumn'",
+  });
+  if (/\.jsonl$/i.test(given)) {
+    const table = parseJsonLinesTable(fs.readFileSync(abs, 'utf8'));
+    const at = table.header.indexOf(column);
+    if (at < 0 && table.rows.length) throw missing(table.header);
+    for (const i of table.issues) yield { key: `${given}:${i.line ?? 0}`, error: { code: 'ItemInvalid', message: i.message } };
+    for (const r of table.rows) yield { key: `${given}:${r.line}`, text: r.values[at]! };
+    return;
+  }
+  for await (const rec of readCsvRows(fs.createReadStream(abs), given)) {
+    if (rec.kind === 'header') {
+      if (!rec.columns.includes(column)) throw missing(rec.columns);
+    } else if (rec.kind === 'row') {
+      yield { key: `${given}:${rec.line}`, text: rec.values[column]! };
+    } else {
+      yield { key: `${given}:${rec.line}`, error: { code: 'ItemInvalid', message: rec.message } };
+    }
+  }
+}
+
 /**
  * Predictions for files, folders or CSV rows, one by one as they are ready: the streaming form
  * of `predict` for inputs of any size. Memory stays bounded (a chunk of inputs at a time).
@@ -182,7 +218,7 @@ export async function* predictStream(options: PredictOptions): AsyncGenerator<Pr
 }
 
 async function* streamPredictions(options: PredictOptions): AsyncGenerator<PredictionRow, PredictResult, undefined> {
-  if (!options.paths?.length) throw new InvalidArgument('give at least one file or folder to predict');
+  if (!options.paths?.length && !options.texts?.length) throw new InvalidArgument('give at least one file or folder to predict');
   const top = options.top ?? 3;
   if (!Number.isInteger(top) || top < 1) throw new InvalidArgument(`option 'top' must be a whole number >= 1, not ${top}`, { data: { option: 'top' } });
   const project = openProject(options.dir);
@@ -190,6 +226,10 @@ async function* streamPredictions(options: PredictOptions): AsyncGenerator<Predi
   const predictor = await makePredictor(project.store.read(build.model), { classes: build.classes, preprocess: build.preprocess, model: build.model, maxPixels }, options.engine);
   const result: PredictResult = { model: { oid: build.model, commit, engine: predictor.engine, classes: build.classes }, count: 0, failed: 0, predictions: [] };
   const k = Math.min(top, build.classes.length);
+  if (options.texts?.length && build.preprocess.modality !== 'text') {
+    await predictor.dispose();
+    throw new InvalidArgument(`the model reads ${build.preprocess.modality === 'table' ? 'table rows' : 'images'}, not texts`, { data: { option: 'texts' } });
+  }
   try {
     let chunk: Input[] = [];
     const run = async function* (): AsyncGenerator<PredictionRow> {
@@ -204,7 +244,11 @@ async function* streamPredictions(options: PredictOptions): AsyncGenerator<Predi
       options.onProgress?.({ phase: 'predict', loaded: result.count });
       chunk = [];
     };
-    for await (const input of inputsOf(options.paths, build.preprocess, options.dir ?? '.', options.signal)) {
+    for (const [i, text] of (options.texts ?? []).entries()) {
+      chunk.push({ key: `text:${i + 1}`, text });
+      if (chunk.length >= CHUNK) yield* run();
+    }
+    for await (const input of inputsOf(options.paths ?? [], build.preprocess, options.dir ?? '.', options.signal, options.textColumn)) {
       throwIfAborted(options.signal);
       chunk.push(input);
       if (chunk.length >= CHUNK) yield* run();

@@ -71,6 +71,16 @@ export class CommandContext {
     }
   }
 
+  /** Standard input's lines (a final empty line dropped; blank lines kept: each is an input). */
+  async readStdinLines(): Promise<string[]> {
+    const chunks: Buffer[] = [];
+    for await (const c of this.io.stdin ?? []) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
+    const text = Buffer.concat(chunks).toString('utf8').replace(/^\uFEFF/, '');
+    const lines = text.split(/\r?\n/);
+    if (lines[lines.length - 1] === '') lines.pop();
+    return lines;
+  }
+
   /** The command ran, but a check the user asked for failed (exit code 3). */
   checkFailed(): void {
     this.state.exitCode = 3;

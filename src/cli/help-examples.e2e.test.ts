@@ -67,6 +67,7 @@ describe('the examples of every --help', { tags: ['slow'] }, () => {
   let work: string;
   let proj: string;
   let table: string;
+  let texts: string;
   let env: Record<string, string>;
   const ran = new Set<string>();
 
@@ -120,6 +121,12 @@ describe('the examples of every --help', { tags: ['slow'] }, () => {
     const rows = Array.from({ length: 60 }, (_, i) => `${i},${50 + (i % 10) * 10},${1 + (i % 4)},${i % 3 === 0 ? 'low' : i % 3 === 1 ? 'mid' : 'high'}`);
     fs.writeFileSync(path.join(table, 'data', 'houses.csv'), `id,area,rooms,price_band\n${rows.join('\n')}\n`);
     fs.writeFileSync(path.join(table, 'houses.csv'), `id,area,rooms\n100,70,2\n101,120,4\n`);
+    // a text project for the text examples: data/tickets.csv (a text column)
+    texts = path.join(work, 'texts');
+    fs.mkdirSync(path.join(texts, 'data'), { recursive: true });
+    const words = { hardware: ['printer', 'jammed', 'toner', 'screen', 'cable'], accounts: ['password', 'login', 'locked', 'reset', 'account'] };
+    const tickets = Object.entries(words).flatMap(([team, w]) => Array.from({ length: 20 }, (_, i) => `${team}-${i},${w[i % 5]} ${w[(i * 3 + 1) % 5]} again,${team}`));
+    fs.writeFileSync(path.join(texts, 'data', 'tickets.csv'), `id,body,team\n${tickets.join('\n')}\n`);
   }, 60_000);
 
   it('runs each example, in an order that gives it what it needs', async () => {
@@ -307,6 +314,13 @@ describe('the examples of every --help', { tags: ['slow'] }, () => {
     await setup(['build'], table);
     await example('d2 predict houses.csv --csv > predictions.csv', table);
     expect(fs.readFileSync(path.join(table, 'predictions.csv'), 'utf8')).toMatch(/^input,rank,label,probability,error\n/);
+
+    // the text examples, in a text project
+    await setup(['init'], texts);
+    await example('d2 add data/tickets.csv --text-column body --label-column team', texts);
+    await setup(['build'], texts);
+    const stdin = await example('echo "printer jammed again" | d2 predict --stdin --top 1', texts);
+    expect(stdin.stdout).toMatch(/text:1 +hardware/);
   }, 600_000);
 
   it('leaves no example of any --help unrun', async () => {

@@ -170,7 +170,7 @@ describe('d2 predict and d2 export', { tags: ['slow'] }, () => {
     const r = await execa(process.execPath, ['app.mjs'], { cwd: app, env: TEST_ENV, reject: false });
     expect(r.exitCode, String(r.stderr)).toBe(0);
     expect(r.stdout).toBe(Buffer.from(test.probs.slice(0, classes.length).buffer).toString('hex'));
-    expect(r.stderr).toBe('compactPixels,preprocessImageData,preprocessPixels,preprocessRow,topClasses');
+    expect(r.stderr).toBe('compactPixels,preprocessImageData,preprocessPixels,preprocessRow,preprocessText,preprocessTextBytes,topClasses');
     expect((await git(['rev-parse', '--git-dir'], app)).exitCode).not.toBe(0);
   });
 });

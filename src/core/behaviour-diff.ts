@@ -57,6 +57,8 @@ export interface Flip {
   truth: string;
   before: Prediction;
   after: Prediction;
+  /** Text items: the start of the text, on one line (filled by the comparison, not here). */
+  snippet?: string;
 }
 
 export interface BehaviourDiff {

@@ -21,7 +21,7 @@ import type { AdamState } from './adam.js';
 import { parseCheckpoint, serializeCheckpoint, type EpochRecord, type TrainingState } from './checkpoint.js';
 import { selectEngine, type EngineInfo, type EngineRequest } from './engines.js';
 import { serializeModel } from './model.js';
-import { planTraining, type Preset, type TrainingPlan } from './plan.js';
+import { planTraining, type Head, type Preset, type TrainingPlan } from './plan.js';
 import { deriveSeed, Rng } from './prng.js';
 import { epochOrder, evalChunkCount, localExchange, Replica, STREAM, sumChunks, type DataSet, type EpochOutcome } from './replica.js';
 
@@ -62,6 +62,8 @@ export interface TrainOptions {
   /** uint32: seeds initialisation, shuffling and dropout. */
   seed: number;
   preset: Preset;
+  /** Feature vectors: 'linear' (softmax regression) or 'small' (one hidden layer); see plan.ts. */
+  head?: Head;
   /** Stop at the end of the epoch after which another epoch would pass this budget. */
   timeBudgetSeconds?: number;
   engine?: EngineRequest;
@@ -143,8 +145,9 @@ function classCounts(y: Int32Array, k: number): number[] {
 }
 
 /** The plan for these options (pure; also what a build can record before training). */
-export function planFor(options: Pick<TrainOptions, 'train' | 'numClasses' | 'preset'>): TrainingPlan {
+export function planFor(options: Pick<TrainOptions, 'train' | 'numClasses' | 'preset' | 'head'>): TrainingPlan {
   return planTraining({
+    ...(options.head ? { head: options.head } : {}),
     shape: options.train.shape,
     numClasses: options.numClasses,
     trainCount: options.train.y.length,

@@ -49,3 +49,45 @@ export function parseCsvTable(text: string): CsvTable {
   }
   return { header, rows, issues };
 }
+
+/**
+ * A JSON Lines table (`.jsonl`): one JSON object per line, its members the row's columns.
+ * Columns are the members in order of first appearance; a member a row lacks is empty; strings
+ * are taken as they are, numbers and booleans as their JSON text, null as empty. A line that is
+ * not an object of such values is an issue at its line. Blank lines are skipped.
+ */
+export function parseJsonLinesTable(text: string): CsvTable {
+  const issues: Issue[] = [];
+  const objects: { line: number; values: Map<string, string> }[] = [];
+  const header: string[] = [];
+  const known = new Set<string>();
+  const lines = text.replace(/^\uFEFF/, '').split('\n');
+  lines.forEach((raw, i) => {
+    const line = i + 1;
+    if (raw.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (e) {
+      issues.push({ path: '', line, message: `invalid JSON: ${(e as Error).message}` });
+      return;
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      issues.push({ path: '', line, message: 'expected a JSON object ({"column": value, …})' });
+      return;
+    }
+    const values = new Map<string, string>();
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (typeof v === 'object' && v !== null) {
+        issues.push({ path: '', line, message: `member '${k}' is ${Array.isArray(v) ? 'an array' : 'an object'}: expected a string, number, boolean or null` });
+        return;
+      }
+      values.set(k, v === null ? '' : String(v));
+      if (!known.has(k)) { known.add(k); header.push(k); }
+    }
+    objects.push({ line, values });
+  });
+  if (!objects.length && !issues.length) issues.push({ path: '', line: 1, message: 'empty file: expected one JSON object per line' });
+  const rows: CsvRow[] = objects.map((o) => ({ line: o.line, values: header.map((h) => o.values.get(h) ?? '') }));
+  return { header, rows, issues };
+}

@@ -26,7 +26,7 @@ export const lockSchema = z.strictObject({
   dataset: oid,
   classes: z.array(z.string()),
   preprocess: z.strictObject({
-    modality: z.enum(['image', 'table']),
+    modality: z.enum(['image', 'table', 'text']),
     /** Cache key of the preprocessing (a SHA-256 of its canonical JSON). */
     config: oid,
     /** True when the image steps were derived from the data (not written in d2.yaml). */
@@ -49,6 +49,8 @@ export const lockSchema = z.strictObject({
     epochs: z.number().int(),
     /** Why training stopped: early stopping, the epoch limit, the time budget. */
     stopped: z.string(),
+    /** Text and table builds: the model kept ('linear' or 'mlp') and each candidate's validation loss. */
+    selection: z.strictObject({ chosen: z.enum(['linear', 'mlp']), linear: z.number().nullable(), mlp: z.number().nullable() }).optional(),
   }),
   /** The evaluation object (metrics and per-item predictions). */
   evaluation: oid,
@@ -65,6 +67,10 @@ function round(x: number): number {
   return Math.round(x * 1e6) / 1e6;
 }
 
+function roundOrNull(x: number | null): number | null {
+  return x === null ? null : round(x);
+}
+
 export function serializeLock(l: Lock): string {
   const m = l.metrics;
   const metrics: Record<string, unknown> = {};
@@ -79,6 +85,7 @@ export function serializeLock(l: Lock): string {
     model: {
       oid: l.model.oid, build: l.model.build, ...(l.model.record !== undefined ? { record: l.model.record } : {}), preset: l.model.preset, seed: l.model.seed, architecture: l.model.architecture,
       engine: l.model.engine, trainer: l.model.trainer, epochs: l.model.epochs, stopped: l.model.stopped,
+      ...(l.model.selection ? { selection: { chosen: l.model.selection.chosen, linear: roundOrNull(l.model.selection.linear), mlp: roundOrNull(l.model.selection.mlp) } } : {}),
     },
     evaluation: l.evaluation,
     metrics,

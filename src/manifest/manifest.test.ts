@@ -144,3 +144,42 @@ describe('setSourceInManifestText and external sources', () => {
     expect(inside).not.toContain('external');
   });
 });
+
+describe('text sources and preprocess.text', () => {
+  it('applies the text defaults', () => {
+    const r = parseManifest('version: 1\n');
+    expect(r.manifest!.preprocess.text).toEqual({
+      normalize: 'nfkc', lowercase: true, words: [1, 1], chars: null, features: 'vocabulary', dimensions: 4096, minCount: 1, tf: 'raw', chunk: null, maxBytes: 10_000_000,
+    });
+  });
+  it('reports bad text settings and misplaced source keys at their lines', () => {
+    const r = parseManifest([
+      'version: 1',
+      'sources:',
+      '  a:',
+      '    path: docs',
+      '    textColumn: body',
+      '  b:',
+      '    path: t.csv',
+      '    modality: text',
+      'preprocess:',
+      '  text:',
+      '    words: null',
+      '    chunk: { words: 10, overlap: 10 }',
+      '',
+    ].join('\n'));
+    expect(formatManifestIssues('d2.yaml', r.issues)).toEqual([
+      expect.stringMatching(/^d2\.yaml:11:5: .*give word n-grams \('words'\) or character n-grams/),
+      expect.stringMatching(/^d2\.yaml:12:12: .*'overlap' must be smaller than 'words'/),
+    ]);
+    const rules = parseManifest('version: 1\nsources:\n  a:\n    path: docs\n    textColumn: body\n  b:\n    path: t.csv\n    modality: text\n');
+    expect(rules.issues.map((i) => i.message)).toEqual([
+      "'textColumn' is for table sources (a path ending in .csv); 'docs' is a folder",
+      "'modality' is for folder sources; a table's rows are texts when it has a 'textColumn'",
+    ]);
+  });
+  it('writes textColumn and modality when d2 add declares a source', () => {
+    const text = setSourceInManifestText('version: 1\n', 'tickets', { path: 'tickets.jsonl', textColumn: 'body', labelColumn: 'team' });
+    expect(parseManifest(text).manifest!.sources.tickets).toEqual({ path: 'tickets.jsonl', textColumn: 'body', labelColumn: 'team' });
+  });
+});

@@ -74,8 +74,9 @@ function checkRules(m: Manifest): Issue[] {
     }
     if (isTableSource(decl)) {
       if (decl.labels !== undefined) issues.push({ path: `sources.${name}.labels`, message: `source '${name}' is a table (its path is a .csv file): give its label column with 'labelColumn', not 'labels'` });
+      if (decl.modality !== undefined) issues.push({ path: `sources.${name}.modality`, message: `'modality' is for folder sources; a table's rows are texts when it has a 'textColumn'` });
     } else {
-      for (const key of ['labelColumn', 'idColumn'] as const) {
+      for (const key of ['labelColumn', 'idColumn', 'textColumn'] as const) {
         if (decl[key] !== undefined) issues.push({ path: `sources.${name}.${key}`, message: `'${key}' is for table sources (a path ending in .csv); '${decl.path}' is a folder` });
       }
     }
@@ -147,6 +148,8 @@ export function serializeManifest(m: Manifest): string {
       ...(s.labelColumn !== undefined ? { labelColumn: s.labelColumn } : {}),
       ...(s.idColumn !== undefined ? { idColumn: s.idColumn } : {}),
       ...(s.unlabelled === true ? { unlabelled: true } : {}),
+      ...(s.textColumn !== undefined ? { textColumn: s.textColumn } : {}),
+      ...(s.modality !== undefined ? { modality: s.modality } : {}),
       ...(s.split !== undefined ? { split: s.split } : {}),
     };
   }
@@ -167,6 +170,8 @@ export function setSourceInManifestText(text: string, name: string, decl: Source
   if (decl.labelColumn !== undefined) entry.labelColumn = decl.labelColumn;
   if (decl.idColumn !== undefined) entry.idColumn = decl.idColumn;
   if (decl.unlabelled === true) entry.unlabelled = true;
+  if (decl.textColumn !== undefined) entry.textColumn = decl.textColumn;
+  if (decl.modality !== undefined) entry.modality = decl.modality;
   if (decl.split !== undefined) entry.split = decl.split;
   doc.setIn(['sources', name], doc.createNode(entry));
   const sources = doc.get('sources');

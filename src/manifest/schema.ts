@@ -48,13 +48,22 @@ export const sourceSchema = z.strictObject({
   idColumn: z.string().min(1).optional(),
   /** A pool to label later (`d2 add --unlabelled`): its items start with no label, and having none is not a problem. Not with `labels` or `labelColumn`. */
   unlabelled: z.boolean().optional(),
+  /** Table sources: the column holding each row's text, which makes its rows text items (preprocess.text). */
+  textColumn: z.string().min(1).optional(),
+  /** Folder sources: 'text' for a folder of text files (.txt, .md…), each file one item; default 'image'. */
+  modality: z.enum(['image', 'text']).optional(),
   /** Put every item of this source in one split (an official test set, say) instead of splitting it by hash. */
   split: splitSchema.optional(),
 });
 
-/** A source whose `path` is a CSV file: its rows are its items. */
+/** A source whose `path` is a CSV or JSON Lines file: its rows are its items. */
 export function isTableSource(decl: { path: string }): boolean {
-  return /\.csv$/i.test(decl.path);
+  return /\.(csv|jsonl)$/i.test(decl.path);
+}
+
+/** A source whose items are texts: a folder with `modality: text`, or a table with a `textColumn`. */
+export function isTextSource(decl: { path: string; textColumn?: string | undefined; modality?: 'image' | 'text' | undefined }): boolean {
+  return isTableSource(decl) ? decl.textColumn !== undefined : decl.modality === 'text';
 }
 
 const fraction = z.number().min(0).max(1);
@@ -145,9 +154,39 @@ export const tableSchema = z.strictObject({
     .default({ numeric: 'mean', categorical: 'category' }),
 });
 
+const ngramRange = z.tuple([int(1, 16), int(1, 16)]).refine(([lo, hi]) => lo <= hi, { message: 'expected [min, max] with min <= max' });
+
+/** How texts become feature vectors (the vocabulary and IDF weights are fitted on the train split only). */
+export const textSchema = z.strictObject({
+  /** Unicode normalisation before anything else: NFKC (compatibility forms folded) or none. */
+  normalize: z.enum(['nfkc', 'none']).default('nfkc'),
+  /** Lower-case the text (locale-independent). */
+  lowercase: z.boolean().default(true),
+  /** Word n-grams [min, max] (words: runs of 2+ letters or digits), or null for none. */
+  words: ngramRange.nullable().default([1, 1]),
+  /** Character n-grams [min, max] inside each word (padded with a space), or null for none. */
+  chars: ngramRange.nullable().default(null),
+  /** vocabulary: the `dimensions` terms in most training items; hashing: `dimensions` hash buckets. */
+  features: z.enum(['vocabulary', 'hashing']).default('vocabulary'),
+  /** Columns of the model's input (vocabulary size, or number of hash buckets). */
+  dimensions: int(2, 1 << 20).default(4096),
+  /** Vocabulary: keep a term only when it is in at least this many training items. */
+  minCount: int(1, 1 << 30).default(1),
+  /** Term frequency: the count (raw) or 1 + ln(count) (log); then × IDF, L2-normalised. */
+  tf: z.enum(['raw', 'log']).default('raw'),
+  /** Long texts: windows of this many words (overlapping by `overlap`), encoded apart and averaged per item. */
+  chunk: z.strictObject({ words: int(2, 1 << 24), overlap: int(0, 1 << 24).default(0) })
+    .refine((c) => c.overlap < c.words, { message: "'overlap' must be smaller than 'words'" })
+    .nullable().default(null),
+  /** A text larger than this many bytes is a bad item. */
+  maxBytes: int(1, 1 << 30).default(10_000_000),
+}).refine((t) => t.words !== null || t.chars !== null, { message: "give word n-grams ('words') or character n-grams ('chars'), or both" });
+
 export const preprocessSchema = z.strictObject({
   /** Table sources: how rows become features. */
   table: tableSchema.default(() => tableSchema.parse({})),
+  /** Text sources: how texts become features. */
+  text: textSchema.default(() => textSchema.parse({})),
   /** Image steps, in order. Omitted: derived from the data at build time and written to d2.lock. */
   image: z.array(imageStepSchema).optional(),
   /** Images with more pixels than this are refused (decompression bombs). */
@@ -195,6 +234,7 @@ export type ImageStep = z.output<typeof imageStepSchema>;
 export type DatasetDecl = z.output<typeof datasetSchema>;
 export type PreprocessDecl = z.output<typeof preprocessSchema>;
 export type TableDecl = z.output<typeof tableSchema>;
+export type TextDecl = z.output<typeof textSchema>;
 export type ModelDecl = z.output<typeof modelSchema>;
 export type Preset = (typeof PRESETS)[number];
 

@@ -29,3 +29,5 @@ export type {
 } from './types.js';
 export { fitTableEncoding, encodeRow, MISSING_CATEGORY, type TableEncoding, type TableSpec, type ColumnEncoding } from './table.js';
 export { thumbnail, PASS_THROUGH_BYTES, type Thumbnail } from './thumbnail.js';
+export { preprocessText, preprocessTextBytes } from './portable.js';
+export { textOfInput } from './text-input.js';

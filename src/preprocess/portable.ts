@@ -22,15 +22,17 @@ import type { ImageStep } from '../manifest/schema.js';
 import { toFloatWith } from './float.js';
 import { applyPixelOps, convertChannels, planImageSteps } from './steps.js';
 import { encodeRow as encodeTableRow, type TableEncoding } from './table.js';
+import { checkText, decodeText, encodeText, type TextEncoding } from '../core/text.js';
 import type { ChannelCount } from './types.js';
 
 /** The `preprocess` record of a bundle's d2-bundle.json (or of a build). */
 export interface PortablePreprocess {
-  modality: 'image' | 'table';
+  modality: 'image' | 'table' | 'text';
   steps: readonly ImageStep[];
-  /** The model's input shape: [height, width, channels] for images, [features] for tables. */
+  /** The model's input shape: [height, width, channels] for images, [features] for tables and texts. */
   shape: readonly number[];
   table?: TableEncoding;
+  text?: TextEncoding;
 }
 
 /** Decoded pixels, interleaved HWC (RGBA when `channels` is omitted, as a canvas gives them). */
@@ -95,6 +97,22 @@ export function preprocessImageData(imageData: { data: Uint8ClampedArray | Uint8
 export function preprocessRow(row: Record<string, string>, preprocess: PortablePreprocess): Float32Array {
   if (preprocess.modality !== 'table' || !preprocess.table) throw new InvalidArgument('this model reads images, not table rows');
   return encodeTableRow(row, preprocess.table);
+}
+
+/**
+ * A text to the model's float32 input: NFKC, lower case, n-grams, the vocabulary (or hash
+ * buckets) and IDF weights fitted at build time, L2 norm, chunks averaged (core/text.ts, the
+ * functions d2 runs). Throws on a text d2 would refuse (NUL characters, too large, empty).
+ */
+export function preprocessText(text: string, preprocess: PortablePreprocess): Float32Array {
+  if (preprocess.modality !== 'text' || !preprocess.text) throw new InvalidArgument(`this model reads ${preprocess.modality === 'table' ? 'table rows' : 'images'}, not texts`);
+  return encodeText(checkText(text, preprocess.text.settings.maxBytes), preprocess.text);
+}
+
+/** UTF-8 bytes (a file's content) to the model's float32 input, as `preprocessText`. */
+export function preprocessTextBytes(bytes: Uint8Array, preprocess: PortablePreprocess): Float32Array {
+  if (preprocess.modality !== 'text' || !preprocess.text) throw new InvalidArgument('this model does not read texts');
+  return preprocessText(decodeText(bytes, preprocess.text.settings.maxBytes), preprocess);
 }
 
 /** The k most probable classes of one row of probabilities, most probable first. */

@@ -37,6 +37,29 @@ import { readWorkingText, RevisionReader } from './revision.js';
 import { revisionCommits } from '../git/index.js';
 import { loadSet, type LoadedSet } from './tensors.js';
 import type { TableEncoding } from '../preprocess/index.js';
+import type { TextEncoding } from '../core/text.js';
+import type { Head } from '../engine/plan.js';
+
+/** The two models a text or table build trains: softmax regression, and an MLP. */
+export type Candidate = 'linear' | 'mlp';
+
+/**
+ * Text and table builds train two models, softmax regression ('linear') and an MLP ('mlp':
+ * one hidden layer of 64 for texts, the preset's MLP for tables), and keep the one with the
+ * lower validation loss: both losses are recorded.
+ */
+export interface ModelSelection {
+  chosen: Candidate;
+  /** Each candidate's validation loss at its best epoch (null without a validation set), and its epochs. */
+  candidates: Record<Candidate, { valLoss: number | null; epochs: number; bestEpoch: number }>;
+}
+
+/** The networks a build trains: one for images; for texts and tables the two candidates. */
+function candidatesOf(modality: PackedDataset['modality']): { name: Candidate | undefined; head: Head | undefined }[] {
+  if (modality === 'text') return [{ name: 'linear', head: 'linear' }, { name: 'mlp', head: 'small' }];
+  if (modality === 'table') return [{ name: 'linear', head: 'linear' }, { name: 'mlp', head: undefined }];
+  return [{ name: undefined, head: undefined }];
+}
 
 /** Bump when training or evaluation changes the model or predictions for the same inputs. */
 export const TRAINER_VERSION = 'd2-trainer-2';
@@ -99,7 +122,7 @@ export interface BuildRecord {
   packed: string;
   classes: string[];
   preprocess: {
-    modality: 'image' | 'table';
+    modality: 'image' | 'table' | 'text';
     config: string;
     derived: boolean;
     /** Image steps including `normalize` (empty for tables). */
@@ -108,6 +131,8 @@ export interface BuildRecord {
     shape: number[];
     /** Tables: how a row becomes features (fitted on train). */
     table?: TableEncoding;
+    /** Texts: how a text becomes features (vocabulary or hash buckets and IDF, fitted on train). */
+    text?: TextEncoding;
   };
   /** Model object (engine/model.ts 'D2MODEL1'). */
   model: string;
@@ -121,6 +146,8 @@ export interface BuildRecord {
   /** Cross-validation folds: which fold of how many, and the fold seed. */
   fold?: ModelSpec['fold'];
   architecture: Architecture;
+  /** Text builds: the candidate models and which one was kept. */
+  selection?: ModelSelection;
   engine: string;
   trainer: string;
   epochs: number;
@@ -294,6 +321,9 @@ function buildKey(packedOid: string, record: PackedDataset, model: ModelSpec, en
     // `maxEpochs` and `fold` only when set (canonical JSON drops undefined members), so the
     // key of a build of d2.yaml's own settings is what it always was.
     model: { preset: model.preset, seed: model.seed, timeBudgetSeconds: model.timeBudgetSeconds, maxEpochs: model.maxEpochs, fold: model.fold },
+    // Texts and tables train two candidates and keep one (an image build's key has no such
+    // member, so it is what it always was; a table build made before this trained one MLP).
+    candidates: candidatesOf(record.modality).map((c) => c.name).filter((n) => n !== undefined).join('+') || undefined,
     engine: engineId,
   }));
 }
@@ -420,26 +450,38 @@ async function trainAndStore(
     }
   }
   const { train, planFor } = await import('../engine/train.js');
-  const planned = planFor({ train: { x: trainSet.x, y: trainSet.y, shape: record.shape }, numClasses: classes.length, preset: spec.preset }).maxEpochs;
-  const maxEpochs = Math.min(planned, spec.maxEpochs ?? planned);
-  options.onProgress?.({ phase: 'train', loaded: resumedAfterEpoch ?? 0, total: maxEpochs });
   const timeBudgetSeconds = spec.timeBudgetSeconds ?? undefined;
-  const trained = await train({
-    train: { x: trainSet.x, y: trainSet.y, shape: record.shape },
-    validation: { x: validation.x, y: validation.y, shape: record.shape },
-    numClasses: classes.length,
-    seed: spec.seed,
-    preset: spec.preset,
-    engine,
-    ...(timeBudgetSeconds !== undefined ? { timeBudgetSeconds } : {}),
-    ...(spec.maxEpochs !== undefined ? { maxEpochs: spec.maxEpochs } : {}),
-    ...(options.workers !== undefined ? { workers: options.workers } : {}),
-    ...(resumeFrom ? { resumeFrom } : {}),
-    ...(options.onEpoch ? { onEpoch: options.onEpoch } : {}),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    onCheckpoint: (bytes) => store.state.write('checkpoint', key, bytes),
-  });
+  // Texts and tables: two candidates, each with its own checkpoint (either resumes after a stop).
+  const heads = candidatesOf(record.modality);
+  const runs: { name: Candidate | undefined; trained: Awaited<ReturnType<typeof train>> }[] = [];
+  for (const { name, head } of heads) {
+    const ckpt = name ? `${key}-${name}` : key;
+    let resume = name ? undefined : resumeFrom;
+    if (name && !options.force) resume = store.state.readBytes('checkpoint', ckpt) ?? undefined;
+    const planned = planFor({ train: { x: trainSet.x, y: trainSet.y, shape: record.shape }, numClasses: classes.length, preset: spec.preset, ...(head ? { head } : {}) }).maxEpochs;
+    const maxEpochs = Math.min(planned, spec.maxEpochs ?? planned);
+    options.onProgress?.({ phase: 'train', loaded: name ? 0 : resumedAfterEpoch ?? 0, total: maxEpochs, ...(name ? { detail: { candidate: name } } : {}) });
+    const trained = await train({
+      train: { x: trainSet.x, y: trainSet.y, shape: record.shape },
+      validation: { x: validation.x, y: validation.y, shape: record.shape },
+      numClasses: classes.length,
+      seed: spec.seed,
+      preset: spec.preset,
+      ...(head ? { head } : {}),
+      engine,
+      ...(timeBudgetSeconds !== undefined ? { timeBudgetSeconds: timeBudgetSeconds / heads.length } : {}),
+      ...(spec.maxEpochs !== undefined ? { maxEpochs: spec.maxEpochs } : {}),
+      ...(options.workers !== undefined ? { workers: options.workers } : {}),
+      ...(resume ? { resumeFrom: resume } : {}),
+      ...(options.onEpoch ? { onEpoch: options.onEpoch } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      onCheckpoint: (bytes) => store.state.write('checkpoint', ckpt, bytes),
+    });
+    runs.push({ name, trained });
+  }
+  const selection = selectModel(runs);
+  const trained = runs.find((r) => r.name === (selection?.chosen ?? undefined))!.trained;
   throwIfStopped(options.signal, 'the model is trained (its checkpoint is kept): the same command evaluates it again');
   const modelOid = store.putBytes(trained.model);
   const sets: Partial<Record<ItemSet, LoadedSet>> = { validation, test: loadSet(store, record, 'test'), modelTest: loadSet(store, record, 'modelTest') };
@@ -457,6 +499,7 @@ async function trainAndStore(
     preprocess: {
       modality: record.modality, config: record.config, derived: pre.derived, steps: record.steps, shape: record.shape,
       ...(record.table ? { table: record.table } : {}),
+      ...(record.text ? { text: record.text } : {}),
     },
     model: modelOid,
     evaluation: evaluationOid,
@@ -466,6 +509,7 @@ async function trainAndStore(
     ...(spec.maxEpochs !== undefined ? { maxEpochs: spec.maxEpochs } : {}),
     ...(spec.fold ? { fold: spec.fold } : {}),
     architecture: trained.plan.architecture,
+    ...(selection ? { selection } : {}),
     engine: trained.engine.id,
     trainer: TRAINER_VERSION,
     epochs: trained.epochs,
@@ -481,7 +525,26 @@ async function trainAndStore(
   const oid = store.putBytes(JSON.stringify(storedRecord(build)));
   store.state.writePointer('build', key, oid);
   store.state.remove('checkpoint', key);
+  for (const r of runs) if (r.name) store.state.remove('checkpoint', `${key}-${r.name}`);
   return { oid, build, resumedAfterEpoch, workers: trained.workers };
+}
+
+/**
+ * Of two candidates (text and table builds), the one with the lower validation loss at its
+ * best epoch; 'linear' on a tie or without a validation set (the simpler model). Undefined for
+ * one run.
+ */
+function selectModel(runs: readonly { name: Candidate | undefined; trained: { history: EpochRecord[]; epochs: number; bestEpoch: number } }[]): ModelSelection | undefined {
+  if (runs.length < 2) return undefined;
+  const candidates = {} as ModelSelection['candidates'];
+  for (const r of runs) {
+    const best = r.trained.history.find((h) => h.epoch === r.trained.bestEpoch) ?? r.trained.history[r.trained.history.length - 1];
+    candidates[r.name!] = { valLoss: best?.valLoss ?? null, epochs: r.trained.epochs, bestEpoch: r.trained.bestEpoch };
+  }
+  const l = candidates.linear.valLoss;
+  const m = candidates.mlp.valLoss;
+  const chosen: Candidate = l !== null && m !== null && m < l ? 'mlp' : 'linear';
+  return { chosen, candidates };
 }
 
 /** Find or train the model of prepared data. Expects the store lock held. */

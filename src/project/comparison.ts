@@ -31,6 +31,9 @@ import { predictItems } from './predictions.js';
 import { prepareData, type PreparedData } from './prepared.js';
 import type { Project } from './project.js';
 import type { FilesNotAdded } from './working-tree-scan.js';
+import { readTextItems, textOfItem } from './text-packing.js';
+import { textSnippet } from '../core/text.js';
+import { isTextSource } from '../manifest/index.js';
 
 export const DIFF_SCHEMA = 'd2-diff/1';
 
@@ -242,6 +245,7 @@ export async function compareStates(project: Project, options: ComparisonOptions
       });
     });
     behaviour = diffBehaviour(paired);
+    addTextSnippets(project.store, on.prepared, behaviour);
     aModel = modelOf(a, pa, mapA);
     bModel = modelOf(b, pb, mapB);
     predictions = { a: pa, b: pb };
@@ -262,4 +266,27 @@ export async function compareStates(project: Project, options: ComparisonOptions
     missing,
   };
   return { result, items, a, b, on, ...(predictions ? { predictions } : {}) };
+}
+
+/**
+ * Text datasets: each flipped item's snippet (the start of its text), so a diff says what the
+ * text was and not only its path. An item whose text cannot be read gets none.
+ */
+function addTextSnippets(store: Project['store'], prepared: PreparedData, behaviour: BehaviourDiff): void {
+  const decls = prepared.state.manifest.sources;
+  const flips = [...behaviour.fixed, ...behaviour.broken, ...behaviour.modelTests.fixed, ...behaviour.modelTests.broken];
+  if (!flips.length) return;
+  const byOid = new Map(prepared.resolved.items.map((it) => [it.oid, it]));
+  const sources = [...new Set(flips.map((f) => byOid.get(f.oid)?.source).filter((s): s is string => s !== undefined && decls[s] !== undefined && isTextSource(decls[s]!)))];
+  if (!sources.length) return;
+  const texts = readTextItems(store, prepared.state, sources);
+  for (const f of flips) {
+    const it = byOid.get(f.oid);
+    if (!it || !sources.includes(it.source)) continue;
+    try {
+      f.snippet = textSnippet(textOfItem(store, texts, it, prepared.state.manifest.preprocess.text.maxBytes));
+    } catch {
+      // an unreadable text (it failed preprocessing too): no snippet
+    }
+  }
 }

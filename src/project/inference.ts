@@ -25,8 +25,10 @@ export interface InferenceItem {
   key: string;
   /** Raw image bytes (image models). */
   bytes?: Uint8Array;
-  /** Column values (table models). */
+  /** Column values (table models; text models read the text column). */
   row?: Record<string, string>;
+  /** A text (text models; `bytes` are decoded as UTF-8 otherwise). */
+  text?: string;
 }
 
 export interface FeatureBatch {
@@ -42,6 +44,24 @@ const DEFAULT_MAX_PIXELS = 50_000_000;
 export async function featuresFor(pre: Preprocessing, items: readonly InferenceItem[], options: { maxPixels?: number; workers?: number; signal?: AbortSignal; pool?: ImagePool } = {}): Promise<FeatureBatch> {
   const rowSize = pre.shape.reduce((a, b) => a * b, 1);
   const failed: FeatureBatch['failed'] = [];
+  if (pre.modality === 'text') {
+    const encoding = pre.text;
+    if (!encoding) throw new InvalidArgument('this build has no text encoding');
+    const { preprocessText, textOfInput } = await import('../preprocess/index.js');
+    const x = new Float32Array(items.length * rowSize);
+    const keys: string[] = [];
+    for (const it of items) {
+      try {
+        const text = textOfInput(it, encoding);
+        x.set(preprocessText(text, { modality: 'text', steps: [], shape: pre.shape, text: encoding }), keys.length * rowSize);
+        keys.push(it.key);
+      } catch (e) {
+        if (!isD2Error(e)) throw e;
+        failed.push({ key: it.key, error: e });
+      }
+    }
+    return { keys, x: x.subarray(0, keys.length * rowSize), failed };
+  }
   if (pre.modality === 'table') {
     const encoding = pre.table;
     if (!encoding) throw new InvalidArgument('this build has no table encoding (it was made by an older d2)');

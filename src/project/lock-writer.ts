@@ -26,6 +26,7 @@ export function lockOf(b: BuildRecord, recordOid: string): Lock {
     model: {
       oid: b.model, build: b.key, record: recordOid, preset: b.preset, seed: b.seed, architecture: describeArchitecture(b.architecture),
       engine: b.engine, trainer: b.trainer, epochs: b.epochs, stopped: b.stoppedBy,
+      ...(b.selection ? { selection: { chosen: b.selection.chosen, linear: b.selection.candidates.linear.valLoss, mlp: b.selection.candidates.mlp.valLoss } } : {}),
     },
     evaluation: b.evaluation,
     metrics: b.metrics,

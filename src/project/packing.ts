@@ -21,6 +21,8 @@ import type { ProgressHandler } from '../core/progress.js';
 import { isOid } from '../core/safe-path.js';
 import { D2Error, ItemInvalid, ObjectCorrupt, ObjectNotFound, throwIfAborted } from '../errors/index.js';
 import type { ImageStep } from '../manifest/index.js';
+import type { TextEncoding } from '../core/text.js';
+import { parseTextPack } from '../core/text-pack.js';
 import type { ImagePool, TableEncoding } from '../preprocess/index.js';
 import { StateFiles, type ObjectStore } from '../store/index.js';
 import { canonicalJson } from '../util/canonical-json.js';
@@ -63,14 +65,16 @@ export interface PackedSet {
 /** What training reads: one record per (dataset, preprocessing configuration), stored as an object. */
 export interface PackedDataset {
   format: 1;
-  modality: 'image' | 'table';
+  modality: 'image' | 'table' | 'text';
   dataset: string;
   config: string;
   /** Image steps (normalize included: applied when batches are loaded). Empty for tables. */
   steps: ImageStep[];
   /** Tables: how rows become features (learned on train). */
   table?: TableEncoding;
-  /** Shape of one item: [H, W, C] for images, [F] for tables. */
+  /** Texts: how term counts become features (vocabulary or hash buckets, IDF; fitted on train). Packs are text packs (core/text-pack.ts). */
+  text?: TextEncoding;
+  /** Shape of one item: [H, W, C] for images, [F] for tables and texts. */
   shape: number[];
   classes: string[];
   sets: Record<ItemSet, PackedSet>;
@@ -186,6 +190,21 @@ export function recordPackedPointer(store: ObjectStore, dataset: string, config:
 export function registerPackedRecord(store: ObjectStore, oid: string, record: PackedDataset): boolean {
   const packs = Object.values(record.sets).map((s) => s.pack).filter((p): p is string => Boolean(p));
   if (!store.has(oid) || packs.some((p) => !store.has(p))) return false;
+  if (record.modality === 'text') {
+    // Text packs name their counting key themselves: list each under it (the per-item cache).
+    for (const p of packs) {
+      let key: string;
+      try {
+        key = parseTextPack(store.readText(p)).config;
+      } catch {
+        return false; // a damaged pack: not registered (fsck reports it)
+      }
+      const listed = store.state.readLines('packs', key);
+      if (!listed.includes(p)) store.state.writeLines('packs', key, [...listed, p]);
+    }
+    recordPackedPointer(store, record.dataset, record.config, oid);
+    return true;
+  }
   const index = PackIndex.load(store, record.config);
   for (const p of packs) index.add(p, readPackTrailer(store, p));
   index.save();

@@ -27,7 +27,7 @@ import type { CommonOptions } from '../core/progress.js';
 import { InvalidArgument, throwIfAborted } from '../errors/index.js';
 import type { EngineRequest } from '../engine/engines.js';
 import type { LoadedModel } from '../engine/model.js';
-import { isTableSource } from '../manifest/index.js';
+import { isTableSource, isTextSource, type SourceDecl } from '../manifest/index.js';
 import type { ImagePool } from '../preprocess/index.js';
 import type { ObjectStore } from '../store/index.js';
 import type { BuildRecord } from './builds.js';
@@ -35,6 +35,7 @@ import { featuresFor, openModel, type InferenceItem } from './inference.js';
 import type { PreparedData } from './prepared.js';
 import type { Project } from './project.js';
 import { readTableItems } from './table-source.js';
+import { readTextItems } from './text-packing.js';
 
 export interface PredictItemsOptions extends CommonOptions {
   engine?: EngineRequest;
@@ -108,15 +109,17 @@ function tableRows(store: ObjectStore, prepared: PreparedData): Map<string, Reco
 async function runModel(project: Project, build: BuildRecord, items: readonly DatasetItem[], source: PreparedData, options: PredictItemsOptions): Promise<Cached> {
   const { store } = project;
   const k = build.classes.length;
+  const text = build.preprocess.modality === 'text' ? readTextItems(store, source.state, [...new Set(items.map((i) => i.source))]) : undefined;
   const table = build.preprocess.modality === 'table' ? tableRows(store, source) : undefined;
-  // A model reads one kind of item: images, or rows of a table.
+  // A model reads one kind of item: images, rows of a table, or texts.
+  const kindOf = (decl: SourceDecl) => (isTextSource(decl) ? 'a text' : isTableSource(decl) ? 'a table row' : 'an image');
+  const reads = text ? 'texts' : table ? 'table rows' : 'images';
   const other = items.find((it) => {
     const decl = source.state.manifest.sources[it.source];
-    return decl !== undefined && isTableSource(decl) !== Boolean(table);
+    return decl !== undefined && (text ? !isTextSource(decl) : isTextSource(decl) || isTableSource(decl) !== Boolean(table));
   });
   if (other) {
-    const reads = table ? 'table rows' : 'images';
-    throw new InvalidArgument(`model ${build.model.slice(0, 7)} reads ${reads}, but the evaluation item '${other.source}/${other.path}' is ${table ? 'an image' : 'a table row'}: the two models cannot be compared on the same items`, {
+    throw new InvalidArgument(`model ${build.model.slice(0, 7)} reads ${reads}, but the evaluation item '${other.source}/${other.path}' is ${kindOf(source.state.manifest.sources[other.source]!)}: the two models cannot be compared on the same items`, {
       hint: "compare revisions whose datasets are of the same kind, or choose the evaluation set with option 'on'",
       data: { option: 'on' },
     });
@@ -131,12 +134,17 @@ async function runModel(project: Project, build: BuildRecord, items: readonly Da
   try {
     model = await openModel(store, build, options.engine ?? 'auto');
     const { predictFeatures } = await import('../engine/model.js');
-    if (!table) pool = (await import('../preprocess/index.js')).createImagePool();
+    if (!table && !text) pool = (await import('../preprocess/index.js')).createImagePool();
     for (let start = 0; start < items.length; start += BATCH) {
       throwIfAborted(options.signal);
       options.onProgress?.({ phase: 'infer', loaded: start, total: items.length, detail: { model: build.model } });
       const batch = items.slice(start, start + BATCH);
       const inputs: InferenceItem[] = batch.map((it) => {
+        if (text) {
+          const col = text.column.get(it.source);
+          if (col === undefined) return { key: it.oid, bytes: store.read(it.oid, it.size) };
+          return { key: it.oid, text: text.rows.get(it.oid)?.[col] ?? '' };
+        }
         if (table) {
           const row = table.get(it.oid);
           if (!row) throw new InvalidArgument(`row '${it.source}/${it.path}' of the evaluation set is not in its table`);

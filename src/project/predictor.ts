@@ -35,6 +35,8 @@ export interface Predictor {
   predictImages(images: readonly Uint8Array[]): Promise<Float32Array>;
   /** Probabilities for table rows (column name → value). */
   predictRows(rows: readonly Record<string, string>[]): Promise<Float32Array>;
+  /** Probabilities for texts (text models). */
+  predictTexts(texts: readonly string[]): Promise<Float32Array>;
   /** Probabilities for preprocessed features (N × product(shape)). */
   predictFeatures(x: Float32Array): Promise<Float32Array>;
   /** @internal items in, rows out (errors per item). */
@@ -82,6 +84,7 @@ export async function makePredictor(modelBytes: Uint8Array, info: { classes: str
     engine: loaded.engine.id,
     predictImages: (images) => strict(images.map((bytes, i) => ({ key: String(i), bytes }))),
     predictRows: (rows) => strict(rows.map((row, i) => ({ key: String(i), row }))),
+    predictTexts: (texts) => strict(texts.map((text, i) => ({ key: String(i), text }))),
     predictFeatures: (x) => probabilities(loaded, x),
     run: async (items, top, signal) => {
       const f = await features(items, signal);

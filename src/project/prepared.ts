@@ -12,22 +12,25 @@ import os from 'node:os';
 import { hasBlockingProblems, serializeDataset, type Counts, type DatasetProblem, type ItemSet, type ResolvedDataset } from '../core/dataset.js';
 import type { CommonOptions } from '../core/progress.js';
 import { InvalidArgument, ItemInvalid, throwIfAborted } from '../errors/index.js';
-import { isTableSource, type ImageStep, type Manifest } from '../manifest/index.js';
+import { isTableSource, isTextSource, type ImageStep, type Manifest } from '../manifest/index.js';
 import { buildPacks, ITEM_SETS, type PackedDataset, type PackStats, type SkippedItem } from './packing.js';
 import { resolvePreprocess, type ResolvedPreprocess } from './preprocess-config.js';
 import { buildTablePacks } from './table-packing.js';
+import { buildTextPacks } from './text-packing.js';
 import type { Project } from './project.js';
 import type { FilesNotAdded } from './working-tree-scan.js';
 import { loadState, loadWorkingState, resolveStateDataset, type ProjectState } from './revision.js';
 
 export interface DataPreprocessSummary {
-  modality: 'image' | 'table';
+  modality: 'image' | 'table' | 'text';
   /** Preprocessing configuration key (cache key of the preprocessed items). */
   config: string;
   /** Image steps (empty for tables). */
   steps: ImageStep[];
   /** Tables: the name of each encoded feature. */
   features?: string[];
+  /** Texts: the fitted encoding's kind and size. */
+  text?: { features: 'vocabulary' | 'hashing'; width: number };
   derived: boolean;
   sample?: ResolvedPreprocess['sample'];
   /** Shape of one preprocessed item: [height, width, channels]. */
@@ -116,6 +119,16 @@ export async function prepareData(project: Project, options: PrepareOptions): Pr
   throwIfAborted(options.signal);
   const started = Date.now();
   const used = [...new Set(resolved.items.map((i) => i.source))];
+  const textSources = used.filter((n) => isTextSource(state.manifest.sources[n]!));
+  if (textSources.length && textSources.length < used.length) {
+    throw new InvalidArgument(`the dataset mixes text sources (${textSources.join(', ')}) with other sources (${used.filter((n) => !textSources.includes(n)).join(', ')})`, {
+      hint: "keep one kind per dataset: leave the others out with 'dataset.exclude' in d2.yaml",
+    });
+  }
+  if (textSources.length) {
+    const built = await withDatasetProblems(resolved, () => buildTextPacks(project.store, state, resolved, datasetOid, { onBadItem: state.manifest.dataset.onBadItem, ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) }));
+    return { ...base, packing: { oid: built.oid, record: built.record, steps: [], derived: false, stats: built.stats, seconds: (Date.now() - started) / 1000 } };
+  }
   const tables = used.filter((n) => isTableSource(state.manifest.sources[n]!));
   if (tables.length && tables.length < used.length) {
     throw new InvalidArgument(`the dataset mixes table sources (${tables.join(', ')}) with image sources (${used.filter((n) => !tables.includes(n)).join(', ')})`, {
@@ -183,6 +196,10 @@ export async function packLike(project: Project, like: PreparedData, resolved: R
   const started = Date.now();
   const out: PreparedData = { project, state, resolved, datasetOid, blocked: false, notAdded: like.notAdded };
   if (resolved.items.length === 0) return out;
+  if (base.record.modality === 'text') {
+    const built = await buildTextPacks(project.store, state, resolved, datasetOid, { onBadItem: state.manifest.dataset.onBadItem, ...(options.signal ? { signal: options.signal } : {}) });
+    return { ...out, packing: { oid: built.oid, record: built.record, steps: [], derived: false, stats: built.stats, seconds: (Date.now() - started) / 1000 } };
+  }
   if (base.record.modality === 'table') {
     const built = await buildTablePacks(project.store, state, resolved, datasetOid, { onBadItem: state.manifest.dataset.onBadItem, signal: options.signal });
     return { ...out, packing: { oid: built.oid, record: built.record, steps: [], derived: false, stats: built.stats, seconds: (Date.now() - started) / 1000 } };
@@ -232,6 +249,7 @@ export function describePrepared(prepared: PreparedData, filesNotAdded: FilesNot
     config: p.record.config,
     steps: p.steps,
     ...(p.record.table ? { features: p.record.table.featureNames } : {}),
+    ...(p.record.text ? { text: { features: p.record.text.settings.features, width: p.record.text.width } } : {}),
     derived: p.derived,
     ...(p.sample ? { sample: p.sample } : {}),
     shape: p.record.shape,

@@ -4,12 +4,16 @@
  * whose path is its `idColumn` value or `row-<oid prefix>`, and whose label is its
  * `labelColumn` value. The CSV itself is stored as one object; rows are not stored apart.
  *
+ * JSON Lines files (`.jsonl`) are read the same way, one object per line. A table with a
+ * `textColumn` is a text source: its rows' texts are items for `preprocess.text`.
+ *
  * Invariant: every malformed row is reported with the file and line; nothing is dropped.
  */
 import type { ListingEntry } from '../core/listing.js';
 import { sortListing } from '../core/listing.js';
+import { firstInvalidUtf8 } from '../core/text.js';
 import { ItemInvalid } from '../errors/index.js';
-import { formatIssue, parseCsvTable, type Issue, type Labels, type SourceDecl } from '../manifest/index.js';
+import { formatIssue, parseCsvTable, parseJsonLinesTable, type Issue, type Labels, type SourceDecl } from '../manifest/index.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { sha256Hex } from '../util/hash.js';
 
@@ -29,10 +33,10 @@ export function rowOid(values: Record<string, string>, labelColumn: string | und
 
 /** Parse a table source's CSV into items; throws ItemInvalid naming every bad line. */
 export function readTableItems(text: string, decl: SourceDecl, file: string): TableItems {
-  const table = parseCsvTable(text);
+  const table = /\.jsonl$/i.test(decl.path) ? parseJsonLinesTable(text) : parseCsvTable(text);
   const issues: Issue[] = [...table.issues];
   const { header } = table;
-  for (const [key, col] of [['labelColumn', decl.labelColumn], ['idColumn', decl.idColumn]] as const) {
+  for (const [key, col] of [['labelColumn', decl.labelColumn], ['idColumn', decl.idColumn], ['textColumn', decl.textColumn]] as const) {
     if (col !== undefined && header.length && !header.includes(col)) {
       issues.push({ path: '', line: 1, message: `${key} '${col}' is not a column of the header (${header.join(', ')})` });
     }
@@ -71,4 +75,23 @@ export function readTableItems(text: string, decl: SourceDecl, file: string): Ta
     });
   }
   return { columns: header, entries: sortListing(entries), labels, rows };
+}
+
+/**
+ * The text of a table that holds texts, checked as UTF-8 (Node's decoder would put U+FFFD in
+ * place of bad bytes, and the model would silently read them): ItemInvalid naming the file's
+ * line and byte otherwise.
+ */
+export function tableText(bytes: Uint8Array, decl: SourceDecl, file: string): string {
+  if (decl.textColumn === undefined) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  const at = firstInvalidUtf8(bytes);
+  if (at < bytes.length) {
+    let line = 1;
+    for (let i = 0; i < at; i++) if (bytes[i] === 10) line++;
+    throw new ItemInvalid(`${file}:${line}: not valid UTF-8 (byte ${at} of the file)`, {
+      data: { reason: 'not-utf8', path: file, line, offset: at },
+      hint: `save '${file}' as UTF-8 (for example: iconv -f latin1 -t utf-8) and run the command again`,
+    });
+  }
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }

@@ -7,7 +7,8 @@
  * `normalize` steps). That function is applied once to every byte value of every channel to
  * make a lookup table; a pixel's float is then a table read, the same number `toFloatWith`
  * gives for it (it is a function of the byte and the channel only). Tables: float32 features,
- * stored as they are fed.
+ * stored as they are fed. Texts: term counts from the text pack through core/text.ts
+ * `encodeTerms` with the encoding fitted on train (the function prediction runs).
  *
  * Invariant: no second implementation of normalisation: the table is computed by
  * preprocess's function, not re-derived here.
@@ -16,6 +17,9 @@ import type { ItemSet } from '../core/dataset.js';
 import { itemBytes, itemOffset } from '../core/pack.js';
 import { toFloatWith, type ChannelCount, type ImageStep } from '../preprocess/index.js';
 import type { ObjectStore } from '../store/index.js';
+import { parseTextPack } from '../core/text-pack.js';
+import { encodeTerms } from '../core/text.js';
+import { ObjectCorrupt } from '../errors/index.js';
 import { readPackTrailer, type PackedDataset } from './packing.js';
 
 export interface LoadedSet {
@@ -54,6 +58,18 @@ export function loadSet(store: ObjectStore, record: PackedDataset, set: ItemSet)
   const shape = record.shape;
   const rowSize = shape.reduce((a, b) => a * b, 1);
   if (!s.pack || s.count === 0) return { x: new Float32Array(0), y: new Int32Array(0), shape, paths: [], oids: [] };
+  if (record.modality === 'text') {
+    if (!record.text) throw new ObjectCorrupt('packed record of texts has no text encoding', { hint: "run 'd2 fsck'" });
+    let pack;
+    try {
+      pack = parseTextPack(store.readText(s.pack));
+    } catch (e) {
+      throw new ObjectCorrupt(`text pack ${s.pack.slice(0, 12)} is damaged: ${(e as Error).message}`, { data: { oid: s.pack }, hint: "run 'd2 fsck'" });
+    }
+    const x = new Float32Array(pack.items.length * rowSize);
+    pack.terms.forEach((doc, i) => encodeTerms(doc, record.text!, x.subarray(i * rowSize, (i + 1) * rowSize)));
+    return { x, y: Int32Array.from(s.labels), shape, paths: s.paths, oids: pack.items };
+  }
   const trailer = readPackTrailer(store, s.pack);
   const bytes = store.readRange(s.pack, itemOffset(trailer, 0), itemBytes(trailer) * trailer.count);
   let x: Float32Array;

@@ -9,18 +9,22 @@ interface PredictFlags {
   top: string;
   csv?: boolean;
   engine: string;
+  stdin?: boolean;
+  textColumn?: string;
 }
 
 export function registerPredict(program: Command, rt: Runtime): void {
   program
     .command('predict')
     .description("predict image files, folders of images or CSV rows with a built model (default: the working tree's last build)")
-    .argument('<paths...>', 'image files, folders (searched recursively) or, for table models, CSV files')
+    .argument('[paths...]', 'image files, folders (searched recursively) or, for table models, CSV files; for text models, text files, folders of them, or CSV/JSON Lines files')
     .option('-r, --rev <rev>', 'use the model of this revision')
     .option('--top <k>', 'classes shown per input, most probable first', '3')
     .option('--csv', 'CSV on stdout: input,rank,label,probability')
+    .option('--stdin', 'text models: also predict each line read from standard input')
+    .option('--text-column <column>', "text models: the column of a CSV/JSON Lines input holding the text (default: the model's)")
     .option('--engine <name>', `engine: ${ENGINE_REQUESTS.join(', ')}`, 'auto')
-    .addHelpText('after', `${examples('$ d2 predict new-photos/', '$ d2 predict shirt.png --top 1 --rev HEAD~1', '$ d2 predict houses.csv --csv > predictions.csv', '$ d2 predict photos --json | jq -c \'select(.type=="prediction")\'')}
+    .addHelpText('after', `${examples('$ d2 predict new-photos/', '$ d2 predict shirt.png --top 1 --rev HEAD~1', '$ d2 predict houses.csv --csv > predictions.csv', '$ echo "printer jammed again" | d2 predict --stdin --top 1', '$ d2 predict photos --json | jq -c \'select(.type=="prediction")\'')}
 Inputs go through the model's own preprocessing (the steps recorded when it was built). Output
 streams: one line per input as soon as its batch is predicted.
 `)
@@ -38,10 +42,12 @@ streams: one line per input as soon as its batch is predicted.
         } else table.push(row);
         first = false;
       };
+      const texts = o.stdin ? await ctx.readStdinLines() : undefined;
+      if (!paths.length && !texts) throw new InvalidArgument('give at least one file or folder to predict (or --stdin for lines of text)');
       let result;
       try {
         result = await ctx.api.predict({
-          ...ctx.common(), paths, rev: o.rev, top, engine: o.engine as never, lockTimeoutMs: ctx.flags.lockTimeoutMs, onPrediction, collect: false,
+          ...ctx.common(), paths, ...(texts ? { texts } : {}), ...(o.textColumn !== undefined ? { textColumn: o.textColumn } : {}), rev: o.rev, top, engine: o.engine as never, lockTimeoutMs: ctx.flags.lockTimeoutMs, onPrediction, collect: false,
         });
       } finally {
         if (!ctx.flags.json && !o.csv) table.end(); // rows held back are still results

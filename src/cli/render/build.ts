@@ -27,7 +27,13 @@ export function renderBuild(r: BuildResult, s: Style): string {
     out.push(s.dim(`  ${b.epochs} epochs in ${b.seconds.toFixed(1)} s on ${b.engine}${r.workers > 1 ? ` × ${r.workers} workers` : ''}, ${Math.round(b.samplesPerSecond)} samples/s`));
     out.push(s.dim(`  ${STOPPED[b.stoppedBy] ?? `stopped by ${b.stoppedBy}`}; kept the weights of epoch ${b.bestEpoch}`));
   }
-  out.push(s.dim(`  preset ${b.preset}, seed ${b.seed}: ${b.architecture.family.toUpperCase()} on ${b.preprocess.shape.join('×')} inputs, ${plural(b.classes.length, 'class', 'classes')}`));
+  const sel = b.selection;
+  const what = sel?.chosen === 'linear' ? 'softmax regression' : b.architecture.family.toUpperCase();
+  out.push(s.dim(`  preset ${b.preset}, seed ${b.seed}: ${what} on ${b.preprocess.shape.join('×')} inputs, ${plural(b.classes.length, 'class', 'classes')}`));
+  if (sel) {
+    const loss = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
+    out.push(s.dim(`  kept by validation loss: softmax regression ${loss(sel.candidates.linear.valLoss)}, MLP ${loss(sel.candidates.mlp.valLoss)}`));
+  }
   out.push('');
   for (const line of [setLine('validation', b.metrics.validation), setLine('test', b.metrics.test)]) if (line) out.push(line);
   const mt = b.metrics.modelTests;

@@ -52,12 +52,13 @@ export function renderData(r: DataResult, s: Style, limit: number): string {
   }
   const pre = r.preprocess;
   if (pre) {
-    const what = pre.modality === 'table' ? `table rows → ${pre.features?.length ?? 0} features (${(pre.features ?? []).slice(0, 6).join(', ')}${(pre.features?.length ?? 0) > 6 ? ', …' : ''})` : describeSteps(pre.steps as never);
+    const what = pre.modality === 'text' ? `texts → TF-IDF over ${pre.text?.features === 'hashing' ? 'hash buckets' : 'a vocabulary of the train split'}`
+      : pre.modality === 'table' ? `table rows → ${pre.features?.length ?? 0} features (${(pre.features ?? []).slice(0, 6).join(', ')}${(pre.features?.length ?? 0) > 6 ? ', …' : ''})` : describeSteps(pre.steps as never);
     out.push('', `preprocessing: ${what} → ${pre.shape.join('×')}`);
     if (pre.derived) out.push(s.dim(`  derived from ${pre.sample?.images ?? 0} images (write preprocess.image in d2.yaml to choose the steps)`));
     const st = pre.stats;
     const work = st.reused ? 'nothing to do (cached)' : `${st.computed} preprocessed, ${st.copied} from cache, ${st.reusedSets} sets reused`;
-    const rate = st.computed > 0 && pre.seconds > 0 ? `, ${Math.round(st.computed / pre.seconds)} ${pre.modality === 'table' ? 'rows' : 'images'}/s` : '';
+    const rate = st.computed > 0 && pre.seconds > 0 ? `, ${Math.round(st.computed / pre.seconds)} ${pre.modality === 'table' ? 'rows' : pre.modality === 'text' ? 'texts' : 'images'}/s` : '';
     out.push(s.dim(`  ${work}, ${pre.seconds.toFixed(2)} s${rate}`));
     if (pre.skipped.length) {
       out.push(s.yellow(`  ${plural(pre.skipped.length, 'item')} skipped (dataset.onBadItem: skip):`));

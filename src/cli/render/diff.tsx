@@ -267,7 +267,7 @@ function flipLines(title: string, list: readonly Flip[], total: number, s: Style
   if (!total) return [];
   const head = `  ${title}: ${total}${list.length < total ? s.dim(` (the ${list.length} most confident; --limit N, 0 for all)`) : ''}`;
   const cols = s.dim(`    ${cell('path', COLS.path)} ${cell('truth', COLS.truth)} ${cell('A', COLS.pred)}  B`);
-  return ['', head, cols, ...list.map((f) => flipRow(f, s))];
+  return ['', head, cols, ...list.flatMap((f) => (f.snippet !== undefined ? [flipRow(f, s), s.dim(`      “${f.snippet}”`)] : [flipRow(f, s)]))];
 }
 
 function Footer({ r, s }: { r: DiffResult; s: Style }): React.ReactElement {
