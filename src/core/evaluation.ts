@@ -8,6 +8,7 @@
  */
 import type { ItemSet } from './dataset.js';
 import { argmaxRows, computeMetrics, type Metrics } from './metrics.js';
+import { base64ToBytes, bytesToBase64 } from '../util/base64.js';
 
 export interface SetPredictions {
   /** '<source>/<path>' of each item. */
@@ -55,17 +56,13 @@ interface StoredSet {
 
 /** Float32 values as base64 of their little-endian bytes (exact, and smaller than decimal text). */
 export function f32ToBase64(a: Float32Array): string {
-  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
+  return bytesToBase64(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
 }
 
 export function base64ToF32(b64: string): Float32Array {
-  const s = atob(b64);
-  const bytes = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
-  return new Float32Array(bytes.buffer);
+  const bytes = base64ToBytes(b64);
+  if (bytes.length % 4 !== 0) throw new Error(`base64 float data of ${bytes.length} bytes is not whole 32-bit numbers`);
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
 }
 
 export function serializeEvaluation(e: Evaluation): string {
