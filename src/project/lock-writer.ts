@@ -27,6 +27,7 @@ export function lockOf(b: BuildRecord, recordOid: string): Lock {
       oid: b.model, build: b.key, record: recordOid, preset: b.preset, seed: b.seed, architecture: describeArchitecture(b.architecture),
       engine: b.engine, trainer: b.trainer, epochs: b.epochs, stopped: b.stoppedBy,
     },
+    ...(b.backbone ? { backbone: { source: b.backbone.source, oid: b.backbone.oid, layer: b.backbone.layer, dims: b.backbone.dims } } : {}),
     evaluation: b.evaluation,
     metrics: b.metrics,
   };

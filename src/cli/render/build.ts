@@ -27,7 +27,13 @@ export function renderBuild(r: BuildResult, s: Style): string {
     out.push(s.dim(`  ${b.epochs} epochs in ${b.seconds.toFixed(1)} s on ${b.engine}${r.workers > 1 ? ` × ${r.workers} workers` : ''}, ${Math.round(b.samplesPerSecond)} samples/s`));
     out.push(s.dim(`  ${STOPPED[b.stoppedBy] ?? `stopped by ${b.stoppedBy}`}; kept the weights of epoch ${b.bestEpoch}`));
   }
-  out.push(s.dim(`  preset ${b.preset}, seed ${b.seed}: ${b.architecture.family.toUpperCase()} on ${b.preprocess.shape.join('×')} inputs, ${plural(b.classes.length, 'class', 'classes')}`));
+  if (b.backbone) {
+    out.push(s.dim(`  preset ${b.preset}, seed ${b.seed}: head ${b.architecture.family.toUpperCase()} on ${b.backbone.dims} features of backbone layer '${b.backbone.layer}', ${plural(b.classes.length, 'class', 'classes')}`));
+    out.push(s.dim(`  backbone ${b.backbone.source} (${shortOid(b.backbone.oid)}) on ${b.preprocess.shape.join('×')} inputs`));
+    if (r.embeddings) out.push(s.dim(`  embeddings: ${plural(r.embeddings.embedded, 'item')} embedded now, ${r.embeddings.cached} cached`));
+  } else {
+    out.push(s.dim(`  preset ${b.preset}, seed ${b.seed}: ${b.architecture.family.toUpperCase()} on ${b.preprocess.shape.join('×')} inputs, ${plural(b.classes.length, 'class', 'classes')}`));
+  }
   out.push('');
   for (const line of [setLine('validation', b.metrics.validation), setLine('test', b.metrics.test)]) if (line) out.push(line);
   const mt = b.metrics.modelTests;
