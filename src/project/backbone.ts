@@ -12,7 +12,9 @@
  *   now must hash to the pinned record, or BackboneChanged (nothing is built); only
  *   `updateBackbone` accepts new files. A committed state reads the pinned record from the
  *   store (the files on disk may have moved on since).
- * - A URL is fetched only when the store has no record pinned for it: once.
+ * - A URL is fetched only when the store has no record pinned for it: once. A `path` that does
+ *   not exist (a clone that pulled the backbone with `d2 pull`) is the pinned record, when the
+ *   store has it.
  * - model.json comes from outside (a download, a clone): the weight file names it gives are
  *   checked to be plain relative paths inside the backbone's folder before any is read.
  * - The layer and input are checked against model.json before any training (BackboneInvalid).
@@ -266,8 +268,10 @@ export async function resolveBackbone(project: Project, state: Pick<ProjectState
   const pinnedRecord = pin && store.has(pin.oid) ? tryRecord(store, pin.oid) : undefined;
   let oid: string;
   let record: BackboneRecord;
-  if (pinnedRecord && (state.commit !== null || (decl.url !== undefined && !options.updateBackbone))) {
-    // a revision reads what it pinned; a URL is fetched once
+  const absent = decl.path !== undefined && !fs.existsSync(path.resolve(project.root, decl.path));
+  if (pinnedRecord && (state.commit !== null || absent || (decl.url !== undefined && !options.updateBackbone))) {
+    // a revision reads what it pinned; a URL is fetched once; a clone that pulled the pinned
+    // files needs no copy of the folder
     oid = pin!.oid;
     record = pinnedRecord;
   } else {
