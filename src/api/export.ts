@@ -98,7 +98,8 @@ ${metrics}
 | \`${b.files.layersModel}\`, \`${b.files.weights}\` | the same model as a TensorFlow.js layers model (input ${shape}, output class probabilities) |
 | \`${b.files.preprocess}\` | d2's preprocessing as one dependency-free ES module, for TensorFlow.js runtimes |
 | \`package.json\` | marks preprocess.js as an ES module for Node |
-
+${b.backbone ? `| \`backbone/\` | the backbone's own files (cut at layer \`${b.backbone.layer}\`, ${b.backbone.dims} features): d2's loader runs them before the head in \`${b.files.d2Model}\`; \`${b.files.layersModel}\` already holds backbone and head as one model |
+` : ''}
 ## In Node, with d2: the same preprocessing and results, bit for bit, as \`d2 predict\`
 
 \`\`\`js
