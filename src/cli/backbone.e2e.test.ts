@@ -10,6 +10,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import https from 'node:https';
+import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { copyFixtureImages, git, lastJson, runD2, tempDir } from '../testing/index.js';
 
@@ -210,5 +212,44 @@ describe('model.backbone: transfer learning', { tags: ['slow'] }, () => {
     expect(outside.code).toBe('ManifestInvalid');
     expect(outside.message).toContain("add 'external: true' to 'model.backbone'");
     await git(['checkout', '--', 'd2.yaml'], dir);
+  });
+
+  it('an https:// backbone is fetched once and pinned: the next build reads the store, not the network', async () => {
+    // Given the bundle served over HTTPS on loopback (a self-signed certificate d2 is told to trust)
+    const certDir = path.join(root, 'cert');
+    fs.mkdirSync(certDir);
+    await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+      '-keyout', path.join(certDir, 'key.pem'), '-out', path.join(certDir, 'cert.pem')]);
+    const served: string[] = [];
+    const server = https.createServer({ key: fs.readFileSync(path.join(certDir, 'key.pem')), cert: fs.readFileSync(path.join(certDir, 'cert.pem')) }, (req, res) => {
+      served.push(req.url!);
+      const file = path.join(dir, 'models', 'a', path.basename(req.url!));
+      if (!fs.existsSync(file)) { res.writeHead(404).end(); return; }
+      res.writeHead(200).end(fs.readFileSync(file));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `https://127.0.0.1:${(server.address() as { port: number }).port}/a/model.json`;
+    const env = { NODE_EXTRA_CA_CERTS: path.join(certDir, 'cert.pem') };
+    const build = async (seed: number) => {
+      setModelSection(dir, `  seed: ${seed}\n  backbone:\n    url: ${url}\n`);
+      const r = await runD2(['build', ...ENGINE, '--json'], { cwd: dir, env });
+      expect(r.exitCode, r.stdout.slice(-2000)).toBe(0);
+      return lastJson(r.stdout).data;
+    };
+    try {
+      // When it is built, the files are fetched and pinned: the same record as the folder's
+      const fetched = await build(7);
+      expect(served).toEqual(['/a/model.json', '/a/weights.bin', '/a/d2-bundle.json']);
+      expect(fetched.build.backbone).toEqual({ ...first.build.backbone, source: url });
+      expect(fs.readFileSync(path.join(dir, 'd2.lock'), 'utf8')).toContain(`  source: ${url}\n  oid: ${first.build.backbone.oid}\n`);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    // Then with the server gone, another build (another seed) reads the pinned copy
+    const again = await build(9);
+    expect(again.build.backbone.oid).toBe(first.build.backbone.oid);
+    expect(again.embeddings.embedded).toBe(0);
+    expect(served).toHaveLength(3);
+    await git(['checkout', '--', 'd2.yaml', 'd2.lock'], dir);
   });
 });

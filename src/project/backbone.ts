@@ -171,6 +171,10 @@ function bundleSteps(file: string): { steps?: ImageStep[] } {
   } catch {
     return {};
   }
+  return parseBundleSteps(text);
+}
+
+function parseBundleSteps(text: string): { steps?: ImageStep[] } {
   try {
     const b = JSON.parse(text) as { kind?: string; preprocess?: { modality?: string; steps?: ImageStep[] } };
     if (b.kind === 'd2-bundle' && b.preprocess?.modality === 'image' && Array.isArray(b.preprocess.steps)) return { steps: b.preprocess.steps };
@@ -188,11 +192,11 @@ async function loadDescribe(): Promise<void> {
 }
 
 /** Fetch a backbone from an https:// URL: model.json, then each weight file beside it. */
-async function fetchFromUrl(url: string, signal?: AbortSignal): Promise<Map<string, Uint8Array>> {
+async function fetchFromUrl(url: string, signal?: AbortSignal): Promise<{ files: Map<string, Uint8Array>; steps?: ImageStep[] }> {
   const get = async (u: string): Promise<Uint8Array> => {
     let res: Response;
     try {
-      res = await fetch(u, { signal: signal ?? AbortSignal.timeout(30_000) });
+      res = await fetch(u, { signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(30_000)]) : AbortSignal.timeout(30_000) });
     } catch (e) {
       const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
       throw unreachable(url, String(cause));
@@ -207,7 +211,14 @@ async function fetchFromUrl(url: string, signal?: AbortSignal): Promise<Map<stri
   checkWeightNames(topology, url);
   files.set(MODEL_JSON, modelJson);
   for (const name of topology.weightFiles) files.set(name, await get(new URL(name, base).href));
-  return files;
+  // a d2 bundle served as it was exported: its preprocessing comes with it (optional)
+  let bundle: { steps?: ImageStep[] } = {};
+  try {
+    bundle = parseBundleSteps(Buffer.from(await get(new URL(BUNDLE_JSON, base).href)).toString('utf8'));
+  } catch {
+    // not a d2 bundle: the model's own input decides
+  }
+  return { files, ...bundle };
 }
 
 function unreachable(url: string, cause: string): BackboneUnreachable {
@@ -275,7 +286,7 @@ export async function resolveBackbone(project: Project, state: Pick<ProjectState
     oid = pin!.oid;
     record = pinnedRecord;
   } else {
-    const read = decl.url !== undefined ? { files: await fetchFromUrl(decl.url, options.signal) } : readFromDisk(project.root, decl, source);
+    const read = decl.url !== undefined ? await fetchFromUrl(decl.url, options.signal) : readFromDisk(project.root, decl, source);
     ({ oid, record } = storeFiles(store, read.files, read.steps));
     if (pin && pin.oid !== oid && !options.updateBackbone) {
       const changed = pinnedRecord

@@ -527,7 +527,12 @@ export async function ensureBuild(project: Project, prepared: PreparedData, opti
   const spec = options.model ?? modelSpecOf(prepared.state.manifest);
   const key = buildKeyOf(prepared, engine.info.id, spec)!;
   const found = options.force ? undefined : await findBuildByKey(project, key);
-  if (found) return { commit: prepared.state.commit, reused: true, resumedAfterEpoch: null, oid: found.oid, build: found.build, workers: 0 };
+  if (found) {
+    // the key holds the backbone's content, not where it was read from: report (and lock) the
+    // source this state declares, so d2.lock pins it under the name d2.yaml gives it
+    const b = found.build.backbone && prepared.backbone ? { ...found.build, backbone: { ...found.build.backbone, source: prepared.backbone.source } } : found.build;
+    return { commit: prepared.state.commit, reused: true, resumedAfterEpoch: null, oid: found.oid, build: b, workers: 0 };
+  }
   const made = await trainAndStore(project, prepared, key, engine.info.name, spec, options);
   return { commit: prepared.state.commit, reused: false, ...made };
 }
