@@ -207,11 +207,18 @@ describe('model.backbone: transfer learning', { tags: ['slow'] }, () => {
     expect(e.code).toBe('BackboneInvalid');
     expect(e.message).toBe("the image steps of 'preprocess.image' do not fit backbone 'models/a': they resize to 32×32, the backbone reads 28×28");
     // a path outside the project needs 'external'
+    await git(['checkout', '--', 'd2.yaml'], dir);
     setModelSection(dir, '  backbone:\n    path: ../a\n');
     const outside = await fails(['build', ...ENGINE], dir);
     expect(outside.code).toBe('ManifestInvalid');
     expect(outside.message).toContain("add 'external: true' to 'model.backbone'");
-    await git(['checkout', '--', 'd2.yaml'], dir);
+    // …and with it, a folder outside the project is the same backbone as the same files inside
+    fs.cpSync(path.join(dir, 'models', 'a'), path.join(root, 'outside-a'), { recursive: true });
+    setModelSection(dir, '  seed: 7\n  backbone:\n    path: ../outside-a\n    external: true\n');
+    const external = await ok(['build', ...ENGINE], dir);
+    expect(external.build.backbone).toEqual({ ...first.build.backbone, source: '../outside-a' });
+    expect(external.build.model).toBe(first.build.model);
+    await git(['checkout', '--', 'd2.yaml', 'd2.lock'], dir);
   });
 
   it('an https:// backbone is fetched once and pinned: the next build reads the store, not the network', async () => {

@@ -16,7 +16,7 @@
  * - No tensor outlives a call, except the backbone's weights until `dispose`.
  */
 import type { io, LayersModel, SymbolicTensor, Tensor } from '@tensorflow/tfjs';
-import { BackboneInvalid } from '../errors/index.js';
+import { BackboneInvalid, throwIfAborted } from '../errors/index.js';
 import { selectEngine, type EngineRequest } from './engines.js';
 import { parseModel } from './model.js';
 import { describeNetwork } from './network.js';
@@ -188,7 +188,7 @@ export async function openBackbone(files: BackboneFiles, layer: string, inputSha
       for (let i = 0; i < n; i++) {
         if (signal && i % 8 === 0) {
           await new Promise<void>((resolve) => setImmediate(resolve));
-          if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
+          throwIfAborted(signal);
         }
         const y = tf.tidy(() => (cut.predict(tf.tensor(x.subarray(i * rowSize, (i + 1) * rowSize), [1, ...inputShape])) as Tensor).reshape([dims]));
         out.set(y.dataSync() as Float32Array, i * dims);

@@ -19,7 +19,7 @@
 import type { ItemSet } from '../core/dataset.js';
 import { itemBytes, itemOffset } from '../core/pack.js';
 import type { CommonOptions } from '../core/progress.js';
-import { throwIfAborted } from '../errors/index.js';
+import { Interrupted, isD2Error, throwIfAborted } from '../errors/index.js';
 import type { EngineRequest } from '../engine/engines.js';
 import type { ObjectStore } from '../store/index.js';
 import { canonicalJson } from '../util/canonical-json.js';
@@ -120,23 +120,34 @@ export async function embedSets(store: ObjectStore, record: PackedDataset, backb
       if (cache.dims !== model.dims) cache.vectors.clear();
       cache.dims = model.dims;
       let sinceFlush = 0;
-      for (let start = 0; start < missing.length; start += CHUNK) {
-        throwIfAborted(options.signal);
-        options.onProgress?.({ phase: 'embed', loaded: start, total: missing.length, detail: { backbone: backbone.source } });
-        const chunk = missing.slice(start, start + CHUNK);
-        const x = new Float32Array(chunk.length * rowSize);
-        chunk.forEach((m, i) => {
-          const t = trailers.get(m.pack)!;
-          const pixels = store.readRange(m.pack, itemOffset(t, m.index), itemBytes(t));
-          pixelsToFloat(pixels, table, channels, x.subarray(i * rowSize, (i + 1) * rowSize));
-        });
-        const vectors = await model.embed(x, options.signal);
-        chunk.forEach((m, i) => cache.vectors.set(m.oid, vectors.slice(i * model.dims, (i + 1) * model.dims)));
-        sinceFlush += chunk.length;
-        if (sinceFlush >= FLUSH_EVERY) {
-          writeCache(store, key, cache);
-          sinceFlush = 0;
+      let done = 0;
+      try {
+        for (let start = 0; start < missing.length; start += CHUNK) {
+          throwIfAborted(options.signal);
+          options.onProgress?.({ phase: 'embed', loaded: start, total: missing.length, detail: { backbone: backbone.source } });
+          const chunk = missing.slice(start, start + CHUNK);
+          const x = new Float32Array(chunk.length * rowSize);
+          chunk.forEach((m, i) => {
+            const t = trailers.get(m.pack)!;
+            const pixels = store.readRange(m.pack, itemOffset(t, m.index), itemBytes(t));
+            pixelsToFloat(pixels, table, channels, x.subarray(i * rowSize, (i + 1) * rowSize));
+          });
+          const vectors = await model.embed(x, options.signal);
+          chunk.forEach((m, i) => cache.vectors.set(m.oid, vectors.slice(i * model.dims, (i + 1) * model.dims)));
+          sinceFlush += chunk.length;
+          done += chunk.length;
+          if (sinceFlush >= FLUSH_EVERY) {
+            writeCache(store, key, cache);
+            sinceFlush = 0;
+          }
         }
+      } catch (e) {
+        if (!(isD2Error(e) && e.code === Interrupted.code)) throw e;
+        writeCache(store, key, cache); // what was embedded is kept: a rerun embeds the rest
+        throw new Interrupted(`interrupted while embedding: ${done} of ${missing.length} items embedded`, {
+          data: { ...e.data, embedded: done, total: missing.length },
+          hint: 'run the same command again: the items embedded so far are kept',
+        });
       }
       writeCache(store, key, cache);
       options.onProgress?.({ phase: 'embed', loaded: missing.length, total: missing.length, detail: { backbone: backbone.source } });
