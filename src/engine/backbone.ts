@@ -115,8 +115,8 @@ function artifactsOf(files: BackboneFiles, source: string): io.ModelArtifacts {
   return { modelTopology: json.modelTopology, weightSpecs: specs, weightData: data.buffer };
 }
 
-async function loadLayers(files: BackboneFiles, source: string): Promise<LayersModel> {
-  const { tf } = await selectEngine('auto');
+async function loadLayers(files: BackboneFiles, source: string, engine: EngineRequest): Promise<LayersModel> {
+  const { tf } = await selectEngine(engine);
   try {
     return await tf.loadLayersModel(tf.io.fromMemory(artifactsOf(files, source)));
   } catch (e) {
@@ -160,7 +160,7 @@ export interface OpenBackbone {
  */
 export async function openBackbone(files: BackboneFiles, layer: string, inputShape: number[], source: string, engine: EngineRequest = 'auto'): Promise<OpenBackbone> {
   const { tf, info } = await selectEngine(engine);
-  const model = await loadLayers(files, source);
+  const model = await loadLayers(files, source, engine);
   let cut: LayersModel;
   try {
     cut = tf.model({ inputs: model.inputs, outputs: outputOf(model, layer, source) });
@@ -216,7 +216,7 @@ export async function combineWithHead(files: BackboneFiles, layer: string, headB
   const { tf } = await selectEngine('auto');
   const { header, weights } = parseModel(headBytes);
   const net = describeNetwork(header.architecture);
-  const model = await loadLayers(files, source);
+  const model = await loadLayers(files, source, 'auto');
   try {
     let x = outputOf(model, layer, source);
     if (x.shape.length > 2) x = tf.layers.flatten({ name: 'd2_head_flatten' }).apply(x) as SymbolicTensor;
