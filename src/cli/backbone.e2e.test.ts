@@ -74,6 +74,9 @@ describe('model.backbone: transfer learning', { tags: ['slow'] }, () => {
     // the bundle's own preprocessing became the declared pixel steps
     expect(b.preprocess.shape).toEqual([28, 28, 1]);
     expect(first.embeddings).toEqual({ embedded: 32, cached: 0, dims: 800 });
+    expect(first.data.preprocess.backbone).toEqual({ source: 'models/a', oid: b.backbone.oid, layer: 'flatten_1' });
+    const bundle = JSON.parse(fs.readFileSync(path.join(dir, 'models', 'a', 'd2-bundle.json'), 'utf8'));
+    expect(first.data.preprocess.steps).toEqual(bundle.preprocess.steps);
     const lock = fs.readFileSync(path.join(dir, 'd2.lock'), 'utf8');
     expect(lock).toContain(`backbone:\n  source: models/a\n  oid: ${b.backbone.oid}\n  layer: flatten_1\n  dims: 800\n`);
   });

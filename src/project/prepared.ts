@@ -33,6 +33,8 @@ export interface DataPreprocessSummary {
   sample?: ResolvedPreprocess['sample'];
   /** Shape of one preprocessed item: [height, width, channels]. */
   shape: number[];
+  /** With `model.backbone`: where it is read from, its record, the layer cut at (the steps are its input when derived). */
+  backbone?: { source: string; oid: string; layer: string };
   /** The packed record's oid (what training reads). */
   packed: string;
   packs: Record<ItemSet, string | null>;
@@ -245,6 +247,7 @@ export function describePrepared(prepared: PreparedData, filesNotAdded: FilesNot
     derived: p.derived,
     ...(p.sample ? { sample: p.sample } : {}),
     shape: p.record.shape,
+    ...(prepared.backbone ? { backbone: { source: prepared.backbone.source, oid: prepared.backbone.oid, layer: prepared.backbone.layer } } : {}),
     packed: p.oid,
     packs,
     stats: p.stats,
