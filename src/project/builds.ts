@@ -5,7 +5,10 @@
  *
  * Builds are content-addressed: the build key (`buildKeyOf`, the one place it is computed)
  * hashes every input — the packed data, which covers dataset, labels, splits and
- * preprocessing; the normalisation; the model section; the engine's id; the trainer version.
+ * preprocessing; the normalisation; the model section; the engine's id; the trainer version;
+ * with `model.backbone`, the backbone's content (its record oid, not its path) and the layer cut
+ * at. Such a build's model is a head trained on the backbone's cached embeddings
+ * (project/embeddings.ts); evaluation runs the head on the same embeddings.
  * A build whose key was built before is reused at once; an interrupted build resumes from its
  * last epoch checkpoint (`checkpoint-<key>`).
  *
