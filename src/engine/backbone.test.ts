@@ -4,7 +4,7 @@
  * other items of the call, so cached vectors equal fresh ones.
  */
 import { describe, expect, it } from 'vitest';
-import { describeBackbone, openBackbone } from './backbone.js';
+import { describeBackbone, openBackbone, openBackbonePool } from './backbone.js';
 import { loadTf } from './engines.js';
 
 function functional(layers: { class_name: string; name: string }[]): string {
@@ -67,6 +67,13 @@ describe('openBackbone', () => {
     expect(Buffer.from(third.buffer).equals(Buffer.from(all.slice(2 * bb.dims, 3 * bb.dims).buffer))).toBe(true);
     bb.dispose();
     expect(tf.memory().numTensors).toBe(leak);
+    // worker threads (the built worker script) give the same vectors, in order
+    const pool = await openBackbonePool(files, 'flat', [8, 8, 1], 'm', 'cpu', 2, new URL('../../dist/engine/backbone-worker.js', import.meta.url));
+    const pooled = await pool.embed(x);
+    pool.dispose();
+    expect(pool.dims).toBe(bb.dims);
+    expect(Buffer.from(pooled.buffer).equals(Buffer.from(all.buffer))).toBe(true);
+    await expect(openBackbonePool(files, 'nope', [8, 8, 1], 'm', 'cpu', 2, new URL('../../dist/engine/backbone-worker.js', import.meta.url))).rejects.toThrow("backbone 'm' has no layer 'nope'");
     await expect(openBackbone(files, 'nope', [8, 8, 1], 'm', 'cpu')).rejects.toThrow("backbone 'm' has no layer 'nope' (its last layers: input1, conv, flat, cls)");
     await expect(openBackbone(files, 'flat', [9, 9, 1], 'm', 'cpu')).rejects.toThrow("backbone 'm' expects input [8, 8, 1], but the images are preprocessed to [9, 9, 1]");
   });

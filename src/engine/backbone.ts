@@ -15,8 +15,11 @@
  *   would compute (project/embeddings.ts relies on it; a test checks it).
  * - No tensor outlives a call, except the backbone's weights until `dispose`.
  */
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
 import type { io, LayersModel, SymbolicTensor, Tensor } from '@tensorflow/tfjs';
 import { BackboneInvalid, throwIfAborted } from '../errors/index.js';
+import type { BackboneWorkerData, BackboneWorkerReply } from './backbone-worker.js';
 import { selectEngine, type EngineRequest } from './engines.js';
 import { parseModel } from './model.js';
 import { describeNetwork } from './network.js';
@@ -197,6 +200,100 @@ export async function openBackbone(files: BackboneFiles, layer: string, inputSha
       return out;
     },
     dispose: () => model.dispose(),
+  };
+}
+
+/**
+ * Worker threads for embedding many items: one per core (at most 4) on engines that run on one
+ * thread (wasm, cpu); none for a native engine, which uses every core itself, or for few items.
+ */
+export async function embeddingWorkers(engine: EngineRequest, items: number): Promise<number> {
+  const { info } = await selectEngine(engine);
+  if (info.backend === 'tensorflow' || items < 64) return 0;
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return cores > 1 ? Math.min(cores, 4) : 0;
+}
+
+/**
+ * `openBackbone` over `workers` worker threads (backbone-worker.ts): `embed` splits the items
+ * into contiguous parts, one a worker, and joins the vectors in order. Each item is still
+ * embedded on its own by the same code, so the vectors equal `openBackbone`'s.
+ */
+export async function openBackbonePool(files: BackboneFiles, layer: string, inputShape: number[], source: string, engine: EngineRequest, workers: number, workerUrl?: URL): Promise<OpenBackbone> {
+  const { info } = await selectEngine(engine);
+  const data: BackboneWorkerData = { files: [...files.entries()], layer, inputShape, source, engine: info.name };
+  // from dist/engine/ and from the CLI bundle's dist/bundle/ alike (tests give dist's from src/)
+  const url = workerUrl ?? new URL('../engine/backbone-worker.js', import.meta.url);
+  const threads: { worker: Worker; pending: Map<number, { resolve: (v: Float32Array) => void; reject: (e: Error) => void }> }[] = [];
+  let nextId = 0;
+  let dims = 0;
+  const toError = (r: Extract<BackboneWorkerReply, { type: 'error' }>): Error =>
+    r.code === BackboneInvalid.code ? new BackboneInvalid(r.message, { ...(r.data ? { data: r.data } : {}), ...(r.hint !== undefined ? { hint: r.hint } : {}) }) : new Error(`embedding worker failed: ${r.message}`);
+  const close = async (): Promise<void> => {
+    await Promise.all(threads.map((t) => t.worker.terminate()));
+  };
+  try {
+    await Promise.all(Array.from({ length: workers }, () => new Promise<void>((resolve, reject) => {
+      const worker = new Worker(url, { workerData: data });
+      const t = { worker, pending: new Map<number, { resolve: (v: Float32Array) => void; reject: (e: Error) => void }>() };
+      threads.push(t);
+      const failAll = (e: Error): void => {
+        reject(e);
+        for (const p of t.pending.values()) p.reject(e);
+        t.pending.clear();
+      };
+      worker.on('message', (r: BackboneWorkerReply) => {
+        if (r.type === 'ready') {
+          dims = r.dims;
+          resolve();
+        } else if (r.type === 'embedded') {
+          t.pending.get(r.id)?.resolve(r.vectors);
+          t.pending.delete(r.id);
+        } else if (r.id !== undefined) {
+          t.pending.get(r.id)?.reject(toError(r));
+          t.pending.delete(r.id);
+        } else {
+          failAll(toError(r));
+        }
+      });
+      worker.on('error', (e) => failAll(new Error(`embedding worker crashed: ${e.message}`, { cause: e })));
+    })));
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  const rowSize = inputShape.reduce((a, b) => a * b, 1);
+  return {
+    inputShape,
+    dims,
+    engine: info.id,
+    embed: async (x, signal) => {
+      throwIfAborted(signal);
+      const n = x.length / rowSize;
+      const per = Math.ceil(n / threads.length);
+      const parts = threads.map((t, i) => {
+        const from = Math.min(n, i * per);
+        const to = Math.min(n, (i + 1) * per);
+        if (from === to) return Promise.resolve(new Float32Array(0));
+        const id = nextId++;
+        return new Promise<Float32Array>((resolve, reject) => {
+          t.pending.set(id, { resolve, reject });
+          t.worker.postMessage({ type: 'embed', id, x: x.slice(from * rowSize, to * rowSize) });
+        });
+      });
+      const vectors = await Promise.all(parts);
+      const out = new Float32Array(n * dims);
+      let at = 0;
+      for (const v of vectors) {
+        out.set(v, at);
+        at += v.length;
+      }
+      throwIfAborted(signal);
+      return out;
+    },
+    dispose: () => {
+      void close();
+    },
   };
 }
 

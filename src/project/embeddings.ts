@@ -114,18 +114,23 @@ export async function embedSets(store: ObjectStore, record: PackedDataset, backb
   }
   const cachedCount = new Set([...trailers.values()].flatMap((t) => t.items)).size - missing.length;
   if (missing.length) {
-    const { openBackbone } = await import('../engine/backbone.js');
-    const model = await openBackbone(readBackboneFiles(store, backbone.record), backbone.layer, record.shape, backbone.source, engineInfo.name);
+    const { embeddingWorkers, openBackbone, openBackbonePool } = await import('../engine/backbone.js');
+    const files = readBackboneFiles(store, backbone.record);
+    const workers = await embeddingWorkers(engineInfo.name, missing.length);
+    const model = workers > 1
+      ? await openBackbonePool(files, backbone.layer, record.shape, backbone.source, engineInfo.name, workers)
+      : await openBackbone(files, backbone.layer, record.shape, backbone.source, engineInfo.name);
+    const chunkSize = CHUNK * Math.max(1, workers);
     try {
       if (cache.dims !== model.dims) cache.vectors.clear();
       cache.dims = model.dims;
       let sinceFlush = 0;
       let done = 0;
       try {
-        for (let start = 0; start < missing.length; start += CHUNK) {
+        for (let start = 0; start < missing.length; start += chunkSize) {
           throwIfAborted(options.signal);
           options.onProgress?.({ phase: 'embed', loaded: start, total: missing.length, detail: { backbone: backbone.source } });
-          const chunk = missing.slice(start, start + CHUNK);
+          const chunk = missing.slice(start, start + chunkSize);
           const x = new Float32Array(chunk.length * rowSize);
           chunk.forEach((m, i) => {
             const t = trailers.get(m.pack)!;
