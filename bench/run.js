@@ -1,5 +1,5 @@
 // `npm run bench [-- name...]`: runs d2's benchmarks (all, or those named), each printing its
-// figures and its ratio to the peer measured in the same run. Names: store, preprocess, dataset, train, diff, build, remote, predict, suggest, report, log, review, text.
+// figures and its ratio to the peer measured in the same run. Names: store, preprocess, dataset, train, diff, build, remote, predict, suggest, report, log, review, text, backbone.
 import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,6 +11,7 @@ const all = { store: 'store.js', preprocess: 'preprocess-speed.js', dataset: 'da
   log: 'log.js',
   review: 'review.js',
   text: 'text.js',
+  backbone: 'backbone.js',
 };
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const passthrough = process.argv.slice(2).filter((a) => a.startsWith('-'));

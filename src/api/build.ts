@@ -27,6 +27,8 @@ export interface BuildOptions extends VerbOptions {
   workers?: number | 'auto';
   /** Each epoch's figures, as it ends. */
   onEpoch?: (e: EpochEvent) => void;
+  /** Accept backbone files that differ from those d2.lock pinned (docs/backbone.md). */
+  updateBackbone?: boolean;
 }
 
 export interface BuildResult {
@@ -43,10 +45,12 @@ export interface BuildResult {
   lockWritten: boolean;
   /** Training worker threads used (0: the calling thread). */
   workers: number;
+  /** With a backbone, when a head was trained: items embedded now and items whose embedding was cached. */
+  embeddings?: { embedded: number; cached: number; dims: number };
   data: DataResult;
 }
 
-const BUILD_OPTIONS: Record<keyof BuildOptions, true> = { ...COMMON_OPTIONS, lockTimeoutMs: true, rev: true, engine: true, force: true, workers: true, onEpoch: true };
+const BUILD_OPTIONS: Record<keyof BuildOptions, true> = { ...COMMON_OPTIONS, lockTimeoutMs: true, rev: true, engine: true, force: true, workers: true, onEpoch: true, updateBackbone: true };
 
 /**
  * Build the model of the working tree (or of `rev`), reusing a model built before from the
@@ -64,6 +68,7 @@ export async function build(options: BuildOptions = {}): Promise<BuildResult> {
       ...(options.rev !== undefined ? { rev: options.rev } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.updateBackbone ? { updateBackbone: true } : {}),
     });
     const notAdded = await notAddedScan;
     const made = await ensureBuild(project, prepared, options);

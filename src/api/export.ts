@@ -11,6 +11,9 @@
  *   preprocess.js    d2's preprocessing as one dependency-free ES module (preprocess/portable.ts)
  *   package.json     { "type": "module" }, so that Node loads preprocess.js as one
  *   README.md        how to load it, in Node and in a browser
+ *   backbone/        transfer learning only: the backbone's own files (model.json, weights),
+ *                    which d2's prediction runs before the head in d2-model.bin; the top
+ *                    model.json is then backbone and head as one layers model
  *
  * Invariants: the bundle is written into a temporary folder beside `out` and renamed into
  * place, so `out` is either absent, the old bundle (with --force), or complete; an existing
@@ -24,9 +27,14 @@ import type { EngineRequest } from '../engine/engines.js';
 import { sha256Hex } from '../util/hash.js';
 import { resolveModelBuild, type BuildRecord } from '../project/builds.js';
 import type { Preprocessing } from '../project/inference.js';
-import { makePredictor, type Predictor } from '../project/predictor.js';
+import { makePredictor, type Predictor, type PredictorBackbone } from '../project/predictor.js';
+import { backboneOfBuild } from '../project/backbone.js';
+import { checkRelativePath } from '../core/safe-path.js';
 import { openProject } from '../project/project.js';
 import { withCaller } from './verb.js';
+
+/** The folder of a bundle that holds its backbone's files (transfer learning). */
+const BACKBONE_DIR = 'backbone';
 
 /** The version of d2-bundle.json (`format`); a reader refuses other versions. */
 export const BUNDLE_FORMAT = 1;
@@ -47,6 +55,11 @@ export interface BundleInfo {
   seed: number;
   metrics: BuildRecord['metrics'];
   files: { d2Model: string; layersModel: string; weights: string; preprocess: string };
+  /**
+   * Transfer learning: the backbone the head (d2-model.bin) reads, its files under `backbone/`
+   * (d2's own prediction runs it from there); model.json is backbone and head as one model.
+   */
+  backbone?: { source: string; oid: string; layer: string; dims: number; files: string[] };
 }
 
 export interface ExportOptions extends CommonOptions {
@@ -86,7 +99,8 @@ ${metrics}
 | \`${b.files.layersModel}\`, \`${b.files.weights}\` | the same model as a TensorFlow.js layers model (input ${shape}, output class probabilities) |
 | \`${b.files.preprocess}\` | d2's preprocessing as one dependency-free ES module, for TensorFlow.js runtimes |
 | \`package.json\` | marks preprocess.js as an ES module for Node |
-
+${b.backbone ? `| \`backbone/\` | the backbone's own files (cut at layer \`${b.backbone.layer}\`, ${b.backbone.dims} features): d2's loader runs them before the head in \`${b.files.d2Model}\`; \`${b.files.layersModel}\` already holds backbone and head as one model |
+` : ''}
 ## In Node, with d2: the same preprocessing and results, bit for bit, as \`d2 predict\`
 
 \`\`\`js
@@ -180,8 +194,16 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
     const { build, maxPixels, commit } = await resolveModelBuild(openProject(options.dir), options);
     const project = openProject(options.dir);
     const modelBytes = project.store.read(build.model);
-    const { toLayersModel } = await import('../engine/layers-export.js');
-    const layers = await toLayersModel(modelBytes, 'weights.bin');
+    const backbone = backboneOfBuild(project.store, build);
+    let layers: { modelJson: Record<string, unknown>; weights: Uint8Array };
+    if (backbone) {
+      const { combineWithHead } = await import('../engine/backbone.js');
+      layers = await combineWithHead(backbone.files, backbone.layer, modelBytes, backbone.source, 'weights.bin');
+    } else {
+      const { toLayersModel } = await import('../engine/layers-export.js');
+      layers = await toLayersModel(modelBytes, 'weights.bin');
+    }
+    const backboneFiles = backbone ? [...backbone.files.keys()].sort() : [];
     const bundle: BundleInfo = {
       format: BUNDLE_FORMAT,
       kind: 'd2-bundle',
@@ -196,6 +218,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
       seed: build.seed,
       metrics: build.metrics,
       files: { d2Model: 'd2-model.bin', layersModel: 'model.json', weights: 'weights.bin', preprocess: 'preprocess.js' },
+      ...(build.backbone ? { backbone: { ...build.backbone, files: backboneFiles.map((f) => `${BACKBONE_DIR}/${f}`) } } : {}),
     };
     const files: [string, string | Uint8Array][] = [
       ['d2-bundle.json', `${JSON.stringify(bundle, null, 2)}\n`],
@@ -206,9 +229,11 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
       // makes preprocess.js an ES module for Node versions that do not detect one by its syntax
       ['package.json', `${JSON.stringify({ private: true, type: 'module', description: 'a d2 model bundle (see README.md)' }, null, 2)}\n`],
       ['README.md', readme(bundle)],
+      ...backboneFiles.map((f): [string, Uint8Array] => [`${BACKBONE_DIR}/${f}`, backbone!.files.get(f)!]),
     ];
     const tmp = `${out}.tmp-${process.pid}-${Date.now()}`;
     fs.mkdirSync(tmp, { recursive: true });
+    for (const [name] of files) fs.mkdirSync(path.dirname(path.join(tmp, name)), { recursive: true });
     try {
       for (const [name, data] of files) {
         const fd = fs.openSync(path.join(tmp, name), 'w');
@@ -259,7 +284,18 @@ export async function loadBundle(dir: string, options: { engine?: EngineRequest 
     if (bundle.kind !== 'd2-bundle' || bundle.format !== BUNDLE_FORMAT) throw new InvalidArgument(`'${file}' is not a d2 bundle of format ${BUNDLE_FORMAT}`);
     const bytes = fs.readFileSync(path.join(dir, bundle.files.d2Model));
     if (sha256Hex(bytes) !== bundle.model) throw new InvalidArgument(`'${path.join(dir, bundle.files.d2Model)}' is damaged: its hash is not the bundle's model hash`);
-    const predictor = await makePredictor(bytes, { classes: bundle.classes, preprocess: bundle.preprocess, model: bundle.model, maxPixels: bundle.preprocess.maxPixels }, options.engine);
+    let backbone: PredictorBackbone | undefined;
+    if (bundle.backbone) {
+      const b = bundle.backbone;
+      const files = new Map<string, Uint8Array>();
+      for (const f of b.files) {
+        const name = f.startsWith(`${BACKBONE_DIR}/`) ? f.slice(BACKBONE_DIR.length + 1) : f;
+        if (checkRelativePath(name) !== undefined) throw new InvalidArgument(`'${file}' names backbone file '${f.slice(0, 80)}', which is not a plain relative path`);
+        files.set(name, fs.readFileSync(path.join(dir, BACKBONE_DIR, name)));
+      }
+      backbone = { files, layer: b.layer, inputShape: bundle.preprocess.shape, source: b.source };
+    }
+    const predictor = await makePredictor(bytes, { classes: bundle.classes, preprocess: bundle.preprocess, model: bundle.model, maxPixels: bundle.preprocess.maxPixels, ...(backbone ? { backbone } : {}) }, options.engine);
     return Object.assign(predictor, { bundle });
   });
 }

@@ -24,7 +24,7 @@ import { parseJsonLinesTable, readCsvRows } from '../manifest/index.js';
 import { walk } from '../workspace/index.js';
 import { resolveModelBuild, type BuildRecord } from '../project/builds.js';
 import type { InferenceItem, Preprocessing } from '../project/inference.js';
-import { makePredictor, type PredictionRow, type Predictor } from '../project/predictor.js';
+import { makeBuildPredictor, type PredictionRow, type Predictor } from '../project/predictor.js';
 import { openProject } from '../project/project.js';
 import { withCaller, type VerbOptions } from './verb.js';
 
@@ -49,7 +49,7 @@ export async function loadModel(options: LoadModelOptions = {}): Promise<Predict
   return withCaller('d2.loadModel', async () => {
     const project = openProject(options.dir);
     const { build, maxPixels } = await resolveModelBuild(project, options);
-    return makePredictor(project.store.read(build.model), { classes: build.classes, preprocess: build.preprocess, model: build.model, maxPixels }, options.engine);
+    return makeBuildPredictor(project.store, build, maxPixels, options.engine);
   });
 }
 
@@ -223,7 +223,7 @@ async function* streamPredictions(options: PredictOptions): AsyncGenerator<Predi
   if (!Number.isInteger(top) || top < 1) throw new InvalidArgument(`option 'top' must be a whole number >= 1, not ${top}`, { data: { option: 'top' } });
   const project = openProject(options.dir);
   const { build, maxPixels, commit } = await resolveModelBuild(project, options);
-  const predictor = await makePredictor(project.store.read(build.model), { classes: build.classes, preprocess: build.preprocess, model: build.model, maxPixels }, options.engine);
+  const predictor = await makeBuildPredictor(project.store, build, maxPixels, options.engine);
   const result: PredictResult = { model: { oid: build.model, commit, engine: predictor.engine, classes: build.classes }, count: 0, failed: 0, predictions: [] };
   const k = Math.min(top, build.classes.length);
   if (options.texts?.length && build.preprocess.modality !== 'text') {

@@ -3,7 +3,8 @@
  * export` is loaded by a local page in headless Chromium — TensorFlow.js's browser build, the
  * bundle's model.json and preprocess.js, the code of the bundle's README — and predicts one
  * image: the same top label and probabilities (to 1e-5) as `d2 predict`, with no console
- * error and no request beyond the local server.
+ * error and no request beyond the local server. The same for a model with a backbone, whose
+ * model.json is backbone and head as one model.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -43,7 +44,10 @@ try {
 }
 </script></body></html>`;
 
-describe('an exported bundle in a browser', { tags: ['slow'] }, () => {
+describe.each([
+  ['an exported bundle in a browser', false],
+  ['an exported backbone + head bundle (model.backbone) in a browser', true],
+])('%s', { tags: ['slow'] }, (_name, backbone) => {
   let dir: string;
   let server: http.Server;
   let base: string;
@@ -57,8 +61,17 @@ describe('an exported bundle in a browser', { tags: ['slow'] }, () => {
     await runD2(['add', 'img', '--labels', 'dirname'], { cwd: dir });
     fs.appendFileSync(path.join(dir, 'd2.yaml'), '\nmodel:\n  preset: fast\n  seed: 1\n');
     expect((await runD2(['build', '-q'], { cwd: dir })).exitCode).toBe(0);
+    if (backbone) {
+      // this model becomes the backbone of a head trained on the same project (docs/backbone.md)
+      expect((await runD2(['export', '--out', 'models/a', '-q'], { cwd: dir })).exitCode).toBe(0);
+      fs.appendFileSync(path.join(dir, 'd2.yaml'), '  backbone:\n    path: models/a\n');
+      const built = await runD2(['build', '-q'], { cwd: dir });
+      expect(built.exitCode, built.stderr).toBe(0);
+    }
     const exported = await runD2(['export', '--out', 'bundle', '-q'], { cwd: dir });
     expect(exported.exitCode, exported.stderr).toBe(0);
+    const info = JSON.parse(fs.readFileSync(path.join(dir, 'bundle', 'd2-bundle.json'), 'utf8'));
+    expect(info.backbone?.source).toBe(backbone ? 'models/a' : undefined);
     const cls = fs.readdirSync(path.join(dir, 'img')).sort()[1]!;
     photo = path.join(dir, 'img', cls, fs.readdirSync(path.join(dir, 'img', cls)).sort()[3]!);
     const files: Record<string, [string, string]> = {
@@ -66,7 +79,7 @@ describe('an exported bundle in a browser', { tags: ['slow'] }, () => {
       '/tf.min.js': [TF_BROWSER, 'text/javascript'],
       '/photo.png': [photo, 'image/png'],
     };
-    for (const f of fs.readdirSync(path.join(dir, 'bundle'))) {
+    for (const f of fs.readdirSync(path.join(dir, 'bundle')).filter((n) => fs.statSync(path.join(dir, 'bundle', n)).isFile())) {
       files[`/model/${f}`] = [path.join(dir, 'bundle', f), f.endsWith('.js') ? 'text/javascript' : f.endsWith('.json') ? 'application/json' : 'application/octet-stream'];
     }
     server = http.createServer((req, res) => {

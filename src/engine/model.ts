@@ -18,6 +18,7 @@ import { decodeContainer, encodeContainer } from './container.js';
 import { selectEngine, type EngineInfo, type EngineRequest } from './engines.js';
 import { describeNetwork, predictProbabilities, predictWithFeatures, type NetworkShape } from './network.js';
 import type { Architecture } from './plan.js';
+import type { BackboneFiles, OpenBackbone } from './backbone.js';
 
 export const MODEL_MAGIC = 'D2MODEL1';
 
@@ -97,7 +98,10 @@ export interface LoadedModel {
   readonly header: ModelHeader;
   readonly engine: EngineInfo;
   readonly numClasses: number;
+  /** What `predict` is fed: the head's input, or the backbone's image shape when there is one. */
   readonly inputShape: number[];
+  /** Transfer learning: the frozen feature extractor run before the head (engine/backbone.ts). */
+  readonly backbone?: OpenBackbone;
   /** Release the model's tensors. */
   dispose(): void;
   /** @internal */
@@ -114,22 +118,44 @@ export interface LoadedModel {
  * const probs = await predict(model, x); // x: Float32Array of N × H × W × C
  * model.dispose();
  */
-export async function loadModel(bytes: Uint8Array, options: { engine?: EngineRequest } = {}): Promise<LoadedModel> {
+export async function loadModel(bytes: Uint8Array, options: { engine?: EngineRequest; backbone?: { files: BackboneFiles; layer: string; inputShape: number[]; source: string } } = {}): Promise<LoadedModel> {
   const { header, weights } = parseModel(bytes);
   const { tf, info } = await selectEngine(options.engine ?? 'auto');
   const net = describeNetwork(header.architecture);
+  let backbone: OpenBackbone | undefined;
+  if (options.backbone) {
+    const b = options.backbone;
+    backbone = await (await import('./backbone.js')).openBackbone(b.files, b.layer, b.inputShape, b.source, info.name);
+    const headInput = header.architecture.inputShape.reduce((a, c) => a * c, 1);
+    if (backbone.dims !== headInput) {
+      backbone.dispose();
+      throw new InvalidArgument(`the backbone's layer '${b.layer}' gives ${backbone.dims} numbers, the head reads ${headInput}`);
+    }
+  }
   const params = net.params.map((p) => tf.tensor(weights.subarray(p.offset, p.offset + p.size), p.shape));
   return {
     header,
     engine: info,
     numClasses: header.architecture.numClasses,
-    inputShape: [...header.architecture.inputShape],
+    inputShape: backbone ? [...backbone.inputShape] : [...header.architecture.inputShape],
+    ...(backbone ? { backbone } : {}),
     params,
     net,
     dispose: () => {
       for (const t of params) t.dispose();
+      backbone?.dispose();
     },
   };
+}
+
+/** The head's input: x as given, or its embeddings when the model has a backbone. */
+async function headInput(model: LoadedModel, x: Float32Array, signal?: AbortSignal): Promise<Float32Array> {
+  return model.backbone ? model.backbone.embed(x, signal) : x;
+}
+
+/** The head's input shape (the model's own architecture). */
+function headShape(model: LoadedModel): number[] {
+  return model.header.architecture.inputShape;
 }
 
 /** Class probabilities for N items packed in x (N × product(inputShape)), N × numClasses. */
@@ -143,6 +169,9 @@ export async function predict(model: LoadedModel, x: Float32Array, options: { ba
   const k = model.numClasses;
   const out = new Float32Array(n * k);
   const chunk = options.batchSize ?? 256;
+  const inputShape = headShape(model);
+  const headRow = inputShape.reduce((a, b) => a * b, 1);
+  x = await headInput(model, x, options.signal);
   for (let start = 0; start < n; start += chunk) {
     if (options.signal) {
       // Between chunks the event loop runs (a Ctrl-C's handler), and an abort stops here.
@@ -152,7 +181,7 @@ export async function predict(model: LoadedModel, x: Float32Array, options: { ba
     const end = Math.min(n, start + chunk);
     const rows = end - start;
     const p = tf.tidy(() => {
-      const xs = tf.tensor(x.subarray(start * rowSize, end * rowSize), model.net.layers[0]?.spec.kind === 'flatten' ? [rows, rowSize] : [rows, ...model.inputShape]);
+      const xs = tf.tensor(x.subarray(start * headRow, end * headRow), model.net.layers[0]?.spec.kind === 'flatten' ? [rows, headRow] : [rows, ...inputShape]);
       return predictProbabilities(tf, model.net, model.params, { x: xs });
     });
     out.set(p.dataSync() as Float32Array, start * k);
@@ -177,11 +206,14 @@ export async function predictFeatures(model: LoadedModel, x: Float32Array, optio
   let features = new Float32Array(0);
   let dims = 0;
   const chunk = options.batchSize ?? 256;
+  const inputShape = headShape(model);
+  const headRow = inputShape.reduce((a, b) => a * b, 1);
+  x = await headInput(model, x);
   for (let start = 0; start < n; start += chunk) {
     const end = Math.min(n, start + chunk);
     const rows = end - start;
     const out = tf.tidy(() => {
-      const xs = tf.tensor(x.subarray(start * rowSize, end * rowSize), model.net.layers[0]?.spec.kind === 'flatten' ? [rows, rowSize] : [rows, ...model.inputShape]);
+      const xs = tf.tensor(x.subarray(start * headRow, end * headRow), model.net.layers[0]?.spec.kind === 'flatten' ? [rows, headRow] : [rows, ...inputShape]);
       return predictWithFeatures(tf, model.net, model.params, { x: xs });
     });
     if (start === 0) {

@@ -123,6 +123,12 @@ export class NoteNotFound extends D2Error { static override readonly code = 'Not
 export class ExperimentNotFound extends D2Error { static override readonly code = 'ExperimentNotFound'; }
 /** `d2 exp run --name N` when another experiment is called N. */
 export class ExperimentExists extends D2Error { static override readonly code = 'ExperimentExists'; }
+/** A declared backbone (`model.backbone`) that cannot be used: it does not load, names no such layer, or its input does not match the preprocessing. */
+export class BackboneInvalid extends D2Error { static override readonly code = 'BackboneInvalid'; }
+/** A backbone's files differ from those d2.lock pinned (an upstream file changed). */
+export class BackboneChanged extends D2Error { static override readonly code = 'BackboneChanged'; }
+/** A backbone URL that cannot be fetched (offline, or the server refuses). */
+export class BackboneUnreachable extends D2Error { static override readonly code = 'BackboneUnreachable'; }
 /** A bug in d2: anything thrown that is not a D2Error is wrapped in this by the CLI. */
 export class InternalError extends D2Error { static override readonly code = 'InternalError'; }
 
@@ -134,7 +140,7 @@ export const errorClasses = [
   AuthorUnknown, NotAGitRepository, ItemInvalid, DatasetBlocked, ModelNotBuilt, EngineUnavailable, TrainingDiverged,
   RemoteUnavailable, RemoteAccessDenied, RemoteNotFound, RemoteObjectMissing, Interrupted, InternalError,
   NoteExists, NoteNotFound, ExperimentNotFound, ExperimentExists,
-  LabelProtected,
+  LabelProtected, BackboneInvalid, BackboneChanged, BackboneUnreachable,
 ] as const;
 
 export function isD2Error(e: unknown): e is D2Error {

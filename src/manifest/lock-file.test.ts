@@ -23,6 +23,14 @@ describe('d2.lock', () => {
     expect(serializeLock(back.lock!)).toBe(text);
   });
 
+  it('round-trips a pinned backbone, and refuses one whose oid is not an oid', () => {
+    const pinned: Lock = { ...lock, backbone: { source: 'models/mobilenet', oid: h('f'), layer: 'global_average_pooling2d', dims: 1280 } };
+    const text = serializeLock(pinned);
+    expect(text).toContain(`backbone:\n  source: models/mobilenet\n  oid: ${h('f')}\n  layer: global_average_pooling2d\n  dims: 1280\nevaluation:`);
+    expect(parseLock(text).lock?.backbone).toEqual(pinned.backbone);
+    expect(parseLock(text.replace(`oid: ${h('f')}`, 'oid: ../../etc')).problems).toContainEqual(expect.stringMatching(/'backbone\.oid': expected an object id/));
+  });
+
   it('reports a damaged lock with its position', () => {
     expect(parseLock('format: 1\ndataset: nope\n').problems).toContainEqual(expect.stringMatching(/^d2\.lock:2:10: 'dataset': /));
   });

@@ -6,7 +6,7 @@
  * Invariant: written only by `serializeLock` (fixed key order), so two builds of the same inputs
  * write the same text (nothing machine- or time-dependent, such as training time, is in it), and a change shows in git as the lines that changed.
  * A d2.lock read from a commit is untrusted (docs/security.md): every oid in it (`dataset`,
- * `preprocess.config`, `model.oid`, `model.build`, `model.record`, `evaluation`) must be exactly
+ * `preprocess.config`, `model.oid`, `model.build`, `model.record`, `backbone.oid`, `evaluation`) must be exactly
  * 64 lower-case hex digits, or `parseLock` returns no lock and the problems with their lines.
  */
 import { stringify } from 'yaml';
@@ -52,6 +52,11 @@ export const lockSchema = z.strictObject({
     /** Text and table builds: the model kept ('linear' or 'mlp') and each candidate's validation loss. */
     selection: z.strictObject({ chosen: z.enum(['linear', 'mlp']), linear: z.number().nullable(), mlp: z.number().nullable() }).optional(),
   }),
+  /**
+   * Transfer learning: the backbone the head was trained on — where it came from, its record
+   * object (every file by hash: the pin), the layer cut at and the embedding's size.
+   */
+  backbone: z.strictObject({ source: z.string().min(1), oid, layer: z.string().min(1), dims: z.number().int().min(1) }).optional(),
   /** The evaluation object (metrics and per-item predictions). */
   evaluation: oid,
   metrics: z.strictObject({
@@ -87,6 +92,7 @@ export function serializeLock(l: Lock): string {
       engine: l.model.engine, trainer: l.model.trainer, epochs: l.model.epochs, stopped: l.model.stopped,
       ...(l.model.selection ? { selection: { chosen: l.model.selection.chosen, linear: roundOrNull(l.model.selection.linear), mlp: roundOrNull(l.model.selection.mlp) } } : {}),
     },
+    ...(l.backbone ? { backbone: { source: l.backbone.source, oid: l.backbone.oid, layer: l.backbone.layer, dims: l.backbone.dims } } : {}),
     evaluation: l.evaluation,
     metrics,
   }, { lineWidth: 0 });

@@ -35,6 +35,12 @@ describe('parseManifest', () => {
     expect(parseManifest('version: 1\n').manifest!.preprocess.maxPixels).toBe(50_000_000);
   });
 
+  it('normalises a backbone path and keeps its declared input', () => {
+    const m = parseManifest(fs.readFileSync(path.join(dir, 'valid', 'backbone.yaml'), 'utf8')).manifest!;
+    expect(m.model.backbone).toEqual({ path: 'models/mobilenet', layer: 'global_average_pooling2d', input: { width: 224, height: 224, channels: 3, range: [-1, 1] } });
+    expect(parseManifest(serializeManifest(m)).manifest).toEqual(m);
+  });
+
   it('accepts the init template as written', () => {
     expect(parseManifest(MANIFEST_TEMPLATE).issues).toEqual([]);
   });

@@ -40,7 +40,9 @@ export function parseManifest(text: string): ManifestParseResult {
     sources[name] = { ...s, path: normalizeRelPath(s.path), ...(s.labels && s.labels !== 'dirname' ? { labels: normalizeRelPath(s.labels) } : {}) };
   }
   const dataset = value.dataset.modelTests === undefined ? value.dataset : { ...value.dataset, modelTests: normalizeRelPath(value.dataset.modelTests) };
-  const manifest: Manifest = { ...value, sources, dataset };
+  const backbone = value.model.backbone;
+  const model = backbone?.path === undefined ? value.model : { ...value.model, backbone: { ...backbone, path: normalizeRelPath(backbone.path) } };
+  const manifest: Manifest = { ...value, sources, dataset, model };
   const rules = checkRules(manifest);
   for (const issue of rules) {
     const keyPath = issue.path.split('.');
@@ -82,6 +84,12 @@ function checkRules(m: Manifest): Issue[] {
     }
   }
   if (m.dataset.modelTests !== undefined) issues.push(...checkDeclaredPath('dataset.modelTests', m.dataset.modelTests, false));
+  const backbone = m.model.backbone;
+  if (backbone?.path !== undefined) issues.push(...checkDeclaredPath('model.backbone.path', backbone.path, backbone.external === true));
+  if (backbone?.url !== undefined && backbone.external !== undefined) issues.push({ path: 'model.backbone.external', message: "'external' is for a backbone 'path'; a 'url' is fetched into the store" });
+  if (backbone && m.preprocess.image?.some((s) => s.channels === 4)) {
+    issues.push({ path: 'preprocess.image', message: "a backbone reads 1 or 3 channels: 'channels: 4' cannot feed it" });
+  }
   for (let i = 0; i < names.length; i++) {
     for (let j = i + 1; j < names.length; j++) {
       const a = m.sources[names[i]!]!.path;
@@ -115,7 +123,7 @@ function checkDeclaredPath(key: string, p: string, external: boolean): Issue[] {
   const problem = checkRelativePath(p);
   if (problem === undefined) return [];
   if (leadsOutside(p)) {
-    const hint = key.startsWith('sources.') ? `; if the source is meant to be outside, add 'external: true' to it` : '';
+    const hint = key.startsWith('sources.') ? `; if the source is meant to be outside, add 'external: true' to it` : key === 'model.backbone.path' ? `; if the backbone is meant to be outside, add 'external: true' to 'model.backbone'` : '';
     return [{ path: key, message: `'${key}': '${displayPath(p)}' is outside the project (it ${problem})${hint}` }];
   }
   return [{ path: key, message: `'${key}': unsafe path '${displayPath(p)}': ${problem}` }];

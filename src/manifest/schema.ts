@@ -207,6 +207,35 @@ export function durationSeconds(d: number | string): number {
 
 export const PRESETS = ['fast', 'default', 'thorough'] as const;
 
+/**
+ * A pretrained TensorFlow.js model whose features a small head is trained on (transfer
+ * learning, docs/backbone.md). Its files are copied into the store and pinned by hash in
+ * d2.lock; a changed file is an error, never a silent new model.
+ */
+export const backboneSchema = z
+  .strictObject({
+    /** A folder holding model.json (a d2 bundle's folder too), or a model.json file; relative to the project, inside it unless `external`. */
+    path: z.string().min(1).optional(),
+    /** An https:// URL of a model.json: fetched once, its files pinned by hash in d2.lock. */
+    url: z.string().regex(/^https:\/\/[^\s]+$/, 'expected an https:// URL of a model.json').optional(),
+    /** The backbone's `path` is outside the project (an absolute path or one with '..'). */
+    external: z.boolean().optional(),
+    /** The layer whose output is the embedding (default: the layer before the model's classifier, written to d2.lock). */
+    layer: z.string().min(1).optional(),
+    /** What the backbone expects; size and channels default to its model.json's input shape. */
+    input: z
+      .strictObject({
+        width: int(1, 4096).optional(),
+        height: int(1, 4096).optional(),
+        channels: z.union([z.literal(1), z.literal(3)]).optional(),
+        /** The pixel value range it was trained on: [0, 1] (x / 255) or e.g. [-1, 1]. */
+        range: z.tuple([z.number(), z.number()]).refine((r) => r[0] < r[1], 'expected [low, high] with low < high').optional(),
+      })
+      .optional(),
+  })
+  .refine((b) => (b.path === undefined) !== (b.url === undefined), { message: "a backbone has exactly one of 'path' and 'url'" });
+
+
 /** The model: no learning-rate or batch-size knobs; d2 chooses (docs/training.md). */
 export const modelSchema = z.strictObject({
   /** fast: a quick baseline; default: good accuracy; thorough: larger model, more epochs. */
@@ -215,6 +244,8 @@ export const modelSchema = z.strictObject({
   seed: z.number().int().min(0).max(2 ** 32 - 1).default(0),
   /** Stop training after this long (the epochs run are recorded; results then depend on the machine's speed). */
   timeBudget: durationSchema.optional(),
+  /** Transfer learning: train a small head on this pretrained model's features (docs/backbone.md). */
+  backbone: backboneSchema.optional(),
 });
 
 export const manifestSchema = z.strictObject({
@@ -236,6 +267,7 @@ export type PreprocessDecl = z.output<typeof preprocessSchema>;
 export type TableDecl = z.output<typeof tableSchema>;
 export type TextDecl = z.output<typeof textSchema>;
 export type ModelDecl = z.output<typeof modelSchema>;
+export type BackboneDecl = z.output<typeof backboneSchema>;
 export type Preset = (typeof PRESETS)[number];
 
 /** The manifest's JSON Schema (docs/d2.schema.json, for editors), generated from the zod schema. */

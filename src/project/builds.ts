@@ -5,7 +5,10 @@
  *
  * Builds are content-addressed: the build key (`buildKeyOf`, the one place it is computed)
  * hashes every input — the packed data, which covers dataset, labels, splits and
- * preprocessing; the normalisation; the model section; the engine's id; the trainer version.
+ * preprocessing; the normalisation; the model section; the engine's id; the trainer version;
+ * with `model.backbone`, the backbone's content (its record oid, not its path) and the layer cut
+ * at. Such a build's model is a head trained on the backbone's cached embeddings
+ * (project/embeddings.ts); evaluation runs the head on the same embeddings.
  * A build whose key was built before is reused at once; an interrupted build resumes from its
  * last epoch checkpoint (`checkpoint-<key>`).
  *
@@ -30,6 +33,8 @@ import { durationSeconds, LOCK_FILE, parseLock, type Lock } from '../manifest/in
 import type { ObjectStore } from '../store/index.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { sha256Hex } from '../util/hash.js';
+import { backboneKeyOf, type BuildBackbone } from './backbone.js';
+import { embedSets } from './embeddings.js';
 import { prepareData, type PreparedData } from './prepared.js';
 import type { PackedDataset } from './packing.js';
 import { withStoreLock, type Project } from './project.js';
@@ -134,8 +139,13 @@ export interface BuildRecord {
     /** Texts: how a text becomes features (vocabulary or hash buckets and IDF, fitted on train). */
     text?: TextEncoding;
   };
-  /** Model object (engine/model.ts 'D2MODEL1'). */
+  /** Model object (engine/model.ts 'D2MODEL1'); with a backbone, the head over its embeddings. */
   model: string;
+  /**
+   * Transfer learning: the backbone whose embeddings the model (the head) reads. The inputs
+   * are still images preprocessed by `preprocess`; the backbone turns them into vectors.
+   */
+  backbone?: BuildBackbone;
   /** Evaluation object (core/evaluation.ts). */
   evaluation: string;
   preset: Lock['model']['preset'];
@@ -173,6 +183,8 @@ export interface MadeBuild {
   build: BuildRecord;
   /** Training worker threads used (0: the calling thread). */
   workers: number;
+  /** With a backbone, when a head was trained now: items embedded now, items whose embedding was cached. */
+  embeddings?: { embedded: number; cached: number; dims: number };
 }
 
 /** Short text form of an architecture, e.g. 'cnn conv16-pool-conv32-pool-dense64-dense10'. */
@@ -265,6 +277,8 @@ export function parseBuildRecord(text: string, oid: string): BuildRecord {
     if (!isOid(raw?.[f])) bad.push(`'${f}' is not an oid`);
   }
   if (!Array.isArray(raw?.classes) || !raw.classes.every((c) => typeof c === 'string')) bad.push("'classes' is not a list of names");
+  const bb = raw?.backbone;
+  if (bb !== undefined && (bb === null || typeof bb !== 'object' || !isOid(bb.oid) || typeof bb.layer !== 'string' || typeof bb.source !== 'string' || !Number.isInteger(bb.dims))) bad.push("'backbone' is not a backbone (source, oid, layer, dims)");
   if (bad.length) {
     throw new ObjectCorrupt(`build record ${oid.slice(0, 12)} is damaged or crafted: ${bad.join('; ')}`, { data: { oid, problems: bad }, hint: "run 'd2 fsck'; a record pulled from a remote may have to be removed there" });
   }
@@ -311,7 +325,7 @@ export function recordBuildPointer(store: ObjectStore, key: string, recordOid: s
   store.state.writePointer('build', key, recordOid);
 }
 
-function buildKey(packedOid: string, record: PackedDataset, model: ModelSpec, engineId: string): string {
+function buildKey(packedOid: string, record: PackedDataset, model: ModelSpec, engineId: string, backbone?: { oid: string; layer: string }): string {
   return sha256Hex(canonicalJson({
     kind: 'd2-build-key',
     trainer: TRAINER_VERSION,
@@ -325,6 +339,8 @@ function buildKey(packedOid: string, record: PackedDataset, model: ModelSpec, en
     // member, so it is what it always was; a table build made before this trained one MLP).
     candidates: candidatesOf(record.modality).map((c) => c.name).filter((n) => n !== undefined).join('+') || undefined,
     engine: engineId,
+    // only with a backbone (canonical JSON drops undefined), so other keys are unchanged
+    backbone,
   }));
 }
 
@@ -334,7 +350,7 @@ function buildKey(packedOid: string, record: PackedDataset, model: ModelSpec, en
  */
 export function buildKeyOf(prepared: PreparedData, engineId: string, model: ModelSpec = modelSpecOf(prepared.state.manifest)): string | undefined {
   if (!prepared.packing) return undefined;
-  return buildKey(prepared.packing.oid, prepared.packing.record, model, engineId);
+  return buildKey(prepared.packing.oid, prepared.packing.record, model, engineId, backboneKeyOf(prepared.backbone));
 }
 
 export function readBuild(store: ObjectStore, oid: string): BuildRecord {
@@ -425,17 +441,21 @@ async function trainAndStore(
   engine: EngineRequest,
   spec: ModelSpec,
   options: TrainOptions,
-): Promise<{ oid: string; build: BuildRecord; resumedAfterEpoch: number | null; workers: number }> {
+): Promise<{ oid: string; build: BuildRecord; resumedAfterEpoch: number | null; workers: number; embeddings?: MadeBuild['embeddings'] }> {
   const { store } = project;
   const record = prepared.packing!.record;
   const classes = record.classes;
-  const trainSet = loadSet(store, record, 'train');
+  // with a backbone the head trains on its embeddings (cached per item), not on pixels
+  const embedded = prepared.backbone ? await embedSets(store, record, prepared.backbone, engine, options) : undefined;
+  const setOf = (set: ItemSet): LoadedSet => embedded ? embedded.sets[set] : loadSet(store, record, set);
+  const trainSet = setOf('train');
+  const inputShape = trainSet.shape;
   if (trainSet.y.length === 0) {
     throw new InvalidArgument('the training split is empty: nothing to train on', {
       hint: "add labelled items, or change 'dataset.split' in d2.yaml so some go to train",
     });
   }
-  const validation = loadSet(store, record, 'validation');
+  const validation = setOf('validation');
   let resumeFrom: Uint8Array | undefined;
   let resumedAfterEpoch: number | null = null;
   const saved = options.force ? undefined : store.state.readBytes('checkpoint', key);
@@ -458,12 +478,12 @@ async function trainAndStore(
     const ckpt = name ? `${key}-${name}` : key;
     let resume = name ? undefined : resumeFrom;
     if (name && !options.force) resume = store.state.readBytes('checkpoint', ckpt) ?? undefined;
-    const planned = planFor({ train: { x: trainSet.x, y: trainSet.y, shape: record.shape }, numClasses: classes.length, preset: spec.preset, ...(head ? { head } : {}) }).maxEpochs;
+    const planned = planFor({ train: { x: trainSet.x, y: trainSet.y, shape: inputShape }, numClasses: classes.length, preset: spec.preset, ...(head ? { head } : {}) }).maxEpochs;
     const maxEpochs = Math.min(planned, spec.maxEpochs ?? planned);
     options.onProgress?.({ phase: 'train', loaded: name ? 0 : resumedAfterEpoch ?? 0, total: maxEpochs, ...(name ? { detail: { candidate: name } } : {}) });
     const trained = await train({
-      train: { x: trainSet.x, y: trainSet.y, shape: record.shape },
-      validation: { x: validation.x, y: validation.y, shape: record.shape },
+      train: { x: trainSet.x, y: trainSet.y, shape: inputShape },
+      validation: { x: validation.x, y: validation.y, shape: inputShape },
       numClasses: classes.length,
       seed: spec.seed,
       preset: spec.preset,
@@ -484,7 +504,7 @@ async function trainAndStore(
   const trained = runs.find((r) => r.name === (selection?.chosen ?? undefined))!.trained;
   throwIfStopped(options.signal, 'the model is trained (its checkpoint is kept): the same command evaluates it again');
   const modelOid = store.putBytes(trained.model);
-  const sets: Partial<Record<ItemSet, LoadedSet>> = { validation, test: loadSet(store, record, 'test'), modelTest: loadSet(store, record, 'modelTest') };
+  const sets: Partial<Record<ItemSet, LoadedSet>> = { validation, test: setOf('test'), modelTest: setOf('modelTest') };
   const { evaluation, metrics } = await evaluateModel(trained.model, modelOid, sets, classes, prepared.datasetOid, trained.engine.name, options.onProgress, options.signal);
   const evaluationOid = store.putBytes(serializeEvaluation(evaluation));
   const pre = prepared.packing!;
@@ -502,6 +522,7 @@ async function trainAndStore(
       ...(record.text ? { text: record.text } : {}),
     },
     model: modelOid,
+    ...(prepared.backbone && embedded ? { backbone: { source: prepared.backbone.source, oid: prepared.backbone.oid, layer: prepared.backbone.layer, dims: embedded.dims } } : {}),
     evaluation: evaluationOid,
     preset: spec.preset,
     seed: spec.seed,
@@ -526,7 +547,7 @@ async function trainAndStore(
   store.state.writePointer('build', key, oid);
   store.state.remove('checkpoint', key);
   for (const r of runs) if (r.name) store.state.remove('checkpoint', `${key}-${r.name}`);
-  return { oid, build, resumedAfterEpoch, workers: trained.workers };
+  return { oid, build, resumedAfterEpoch, workers: trained.workers, ...(embedded ? { embeddings: { embedded: embedded.embedded, cached: embedded.cached, dims: embedded.dims } } : {}) };
 }
 
 /**
@@ -572,7 +593,12 @@ export async function ensureBuild(project: Project, prepared: PreparedData, opti
   const spec = options.model ?? modelSpecOf(prepared.state.manifest);
   const key = buildKeyOf(prepared, engine.info.id, spec)!;
   const found = options.force ? undefined : await findBuildByKey(project, key);
-  if (found) return { commit: prepared.state.commit, reused: true, resumedAfterEpoch: null, oid: found.oid, build: found.build, workers: 0 };
+  if (found) {
+    // the key holds the backbone's content, not where it was read from: report (and lock) the
+    // source this state declares, so d2.lock pins it under the name d2.yaml gives it
+    const b = found.build.backbone && prepared.backbone ? { ...found.build, backbone: { ...found.build.backbone, source: prepared.backbone.source } } : found.build;
+    return { commit: prepared.state.commit, reused: true, resumedAfterEpoch: null, oid: found.oid, build: b, workers: 0 };
+  }
   const made = await trainAndStore(project, prepared, key, engine.info.name, spec, options);
   return { commit: prepared.state.commit, reused: false, ...made };
 }

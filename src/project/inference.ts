@@ -15,6 +15,7 @@ import type { EngineRequest } from '../engine/engines.js';
 import type { LoadedModel } from '../engine/model.js';
 import type { ImagePool } from '../preprocess/index.js';
 import type { ObjectStore } from '../store/index.js';
+import { backboneOfBuild } from './backbone.js';
 import type { BuildRecord } from './builds.js';
 
 /** What a model's inputs are made with: a build's `preprocess` record. */
@@ -111,10 +112,11 @@ export async function featuresFor(pre: Preprocessing, items: readonly InferenceI
   return { keys, x: x.subarray(0, keys.length * rowSize), failed };
 }
 
-/** Load a build's model from the store on an engine. */
+/** Load a build's model from the store on an engine (with its backbone, when it has one: images in). */
 export async function openModel(store: ObjectStore, build: BuildRecord, engine: EngineRequest = 'auto'): Promise<LoadedModel> {
   const { loadModel } = await import('../engine/model.js');
-  return loadModel(store.read(build.model), { engine });
+  const backbone = backboneOfBuild(store, build);
+  return loadModel(store.read(build.model), { engine, ...(backbone ? { backbone } : {}) });
 }
 
 /** Class probabilities (N × classes) of packed features. */

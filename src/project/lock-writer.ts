@@ -28,6 +28,7 @@ export function lockOf(b: BuildRecord, recordOid: string): Lock {
       engine: b.engine, trainer: b.trainer, epochs: b.epochs, stopped: b.stoppedBy,
       ...(b.selection ? { selection: { chosen: b.selection.chosen, linear: b.selection.candidates.linear.valLoss, mlp: b.selection.candidates.mlp.valLoss } } : {}),
     },
+    ...(b.backbone ? { backbone: { source: b.backbone.source, oid: b.backbone.oid, layer: b.backbone.layer, dims: b.backbone.dims } } : {}),
     evaluation: b.evaluation,
     metrics: b.metrics,
   };

@@ -135,10 +135,13 @@ async function runModel(project: Project, build: BuildRecord, items: readonly Da
     model = await openModel(store, build, options.engine ?? 'auto');
     const { predictFeatures } = await import('../engine/model.js');
     if (!table && !text) pool = (await import('../preprocess/index.js')).createImagePool();
-    for (let start = 0; start < items.length; start += BATCH) {
+    // a batch's inputs as floats stay under 64 MiB (a backbone's 224×224×3 images: 111 a batch)
+    const rowSize = build.preprocess.shape.reduce((a, b) => a * b, 1);
+    const batchSize = Math.max(16, Math.min(BATCH, Math.floor(2 ** 24 / rowSize)));
+    for (let start = 0; start < items.length; start += batchSize) {
       throwIfAborted(options.signal);
       options.onProgress?.({ phase: 'infer', loaded: start, total: items.length, detail: { model: build.model } });
-      const batch = items.slice(start, start + BATCH);
+      const batch = items.slice(start, start + batchSize);
       const inputs: InferenceItem[] = batch.map((it) => {
         if (text) {
           const col = text.column.get(it.source);

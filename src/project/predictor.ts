@@ -9,7 +9,19 @@
 import type { EngineRequest } from '../engine/engines.js';
 import type { LoadedModel } from '../engine/model.js';
 import type { ImagePool } from '../preprocess/index.js';
+import type { ObjectStore } from '../store/index.js';
+import { backboneOfBuild } from './backbone.js';
+import type { BuildRecord } from './builds.js';
 import { featuresFor, probabilities, type InferenceItem, type Preprocessing } from './inference.js';
+
+/** A backbone the model's head reads the embeddings of (project/backbone.ts `backboneOfBuild`). */
+export interface PredictorBackbone {
+  files: ReadonlyMap<string, Uint8Array>;
+  layer: string;
+  /** [height, width, channels] of its input. */
+  inputShape: number[];
+  source: string;
+}
 
 export interface ClassProbability {
   label: string;
@@ -58,9 +70,13 @@ export function topK(probs: Float32Array, classes: readonly string[], k: number)
 }
 
 /** Make a Predictor from model bytes and a preprocessing record (also used for exported bundles). */
-export async function makePredictor(modelBytes: Uint8Array, info: { classes: string[]; preprocess: Preprocessing; model: string; maxPixels?: number }, engine: EngineRequest = 'auto'): Promise<Predictor> {
+export async function makePredictor(
+  modelBytes: Uint8Array,
+  info: { classes: string[]; preprocess: Preprocessing; model: string; maxPixels?: number; backbone?: PredictorBackbone },
+  engine: EngineRequest = 'auto',
+): Promise<Predictor> {
   const { loadModel } = await import('../engine/model.js');
-  const loaded: LoadedModel = await loadModel(modelBytes, { engine });
+  const loaded: LoadedModel = await loadModel(modelBytes, { engine, ...(info.backbone ? { backbone: info.backbone } : {}) });
   let pool: ImagePool | undefined;
   const getPool = async () => {
     if (!pool) pool = (await import('../preprocess/index.js')).createImagePool();
@@ -105,3 +121,9 @@ export async function makePredictor(modelBytes: Uint8Array, info: { classes: str
   };
 }
 
+
+/** A Predictor for a stored build: its model, with its backbone when it has one. */
+export async function makeBuildPredictor(store: ObjectStore, build: BuildRecord, maxPixels: number, engine: EngineRequest = 'auto'): Promise<Predictor> {
+  const backbone = backboneOfBuild(store, build);
+  return makePredictor(store.read(build.model), { classes: build.classes, preprocess: build.preprocess, model: build.model, maxPixels, ...(backbone ? { backbone } : {}) }, engine);
+}

@@ -13,6 +13,7 @@ import { hasBlockingProblems, serializeDataset, type Counts, type DatasetProblem
 import type { CommonOptions } from '../core/progress.js';
 import { InvalidArgument, ItemInvalid, throwIfAborted } from '../errors/index.js';
 import { isTableSource, isTextSource, type ImageStep, type Manifest } from '../manifest/index.js';
+import { resolveBackbone, type ResolvedBackbone } from './backbone.js';
 import { buildPacks, ITEM_SETS, type PackedDataset, type PackStats, type SkippedItem } from './packing.js';
 import { resolvePreprocess, type ResolvedPreprocess } from './preprocess-config.js';
 import { buildTablePacks } from './table-packing.js';
@@ -35,6 +36,8 @@ export interface DataPreprocessSummary {
   sample?: ResolvedPreprocess['sample'];
   /** Shape of one preprocessed item: [height, width, channels]. */
   shape: number[];
+  /** With `model.backbone`: where it is read from, its record, the layer cut at (the steps are its input when derived). */
+  backbone?: { source: string; oid: string; layer: string };
   /** The packed record's oid (what training reads). */
   packed: string;
   packs: Record<ItemSet, string | null>;
@@ -77,6 +80,8 @@ export interface PreparedData {
   notAdded: string[];
   /** The packed form, when preprocessing ran and the dataset has items. */
   packing?: Packing;
+  /** The backbone d2.yaml declares (`model.backbone`), resolved and stored, when packed. */
+  backbone?: ResolvedBackbone;
 }
 
 /** What packing made: the packed record (what training reads) and how it was made. */
@@ -102,6 +107,8 @@ export interface PrepareOptions extends CommonOptions {
   manifest?: { manifest: Manifest; manifestText: string };
   preprocess?: boolean;
   workers?: number;
+  /** Accept backbone files that differ from those d2.lock pinned (`d2 build --update-backbone`). */
+  updateBackbone?: boolean;
 }
 
 /** Resolve a state, store its dataset and pack it (unless `preprocess: false`). Expects the lock held. */
@@ -135,11 +142,15 @@ export async function prepareData(project: Project, options: PrepareOptions): Pr
       hint: "keep one kind per dataset: leave the others out with 'dataset.exclude' in d2.yaml",
     });
   }
+  if (tables.length && state.manifest.model.backbone) {
+    throw new InvalidArgument("'model.backbone' reads images, and this dataset is a table", { hint: "remove 'model.backbone' from d2.yaml, or build on image sources" });
+  }
   if (tables.length) {
     const built = await withDatasetProblems(resolved, () => buildTablePacks(project.store, state, resolved, datasetOid, { onBadItem: state.manifest.dataset.onBadItem, signal: options.signal }));
     return { ...base, packing: { oid: built.oid, record: built.record, steps: [], derived: false, stats: built.stats, seconds: (Date.now() - started) / 1000 } };
   }
-  const pre = await resolvePreprocess(state.manifest, resolved, project.store);
+  const backbone = await resolveBackbone(project, state, { ...(options.updateBackbone ? { updateBackbone: true } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  const pre = await resolvePreprocess(state.manifest, resolved, project.store, backbone?.steps);
   const { createImagePool } = await import('../preprocess/index.js');
   const pool = createImagePool({ workers: options.workers ?? os.availableParallelism() });
   try {
@@ -154,6 +165,7 @@ export async function prepareData(project: Project, options: PrepareOptions): Pr
         oid: built.oid, record: built.record, steps: pre.config.steps, derived: pre.derived,
         ...(pre.sample ? { sample: pre.sample } : {}), stats: built.stats, seconds: (Date.now() - started) / 1000,
       },
+      ...(backbone ? { backbone } : {}),
     };
   } finally {
     await pool.close();
@@ -194,7 +206,7 @@ export async function packLike(project: Project, like: PreparedData, resolved: R
   const { state } = like;
   const datasetOid = project.store.putBytes(serializeDataset(resolved));
   const started = Date.now();
-  const out: PreparedData = { project, state, resolved, datasetOid, blocked: false, notAdded: like.notAdded };
+  const out: PreparedData = { project, state, resolved, datasetOid, blocked: false, notAdded: like.notAdded, ...(like.backbone ? { backbone: like.backbone } : {}) };
   if (resolved.items.length === 0) return out;
   if (base.record.modality === 'text') {
     const built = await buildTextPacks(project.store, state, resolved, datasetOid, { onBadItem: state.manifest.dataset.onBadItem, ...(options.signal ? { signal: options.signal } : {}) });
@@ -253,6 +265,7 @@ export function describePrepared(prepared: PreparedData, filesNotAdded: FilesNot
     derived: p.derived,
     ...(p.sample ? { sample: p.sample } : {}),
     shape: p.record.shape,
+    ...(prepared.backbone ? { backbone: { source: prepared.backbone.source, oid: prepared.backbone.oid, layer: prepared.backbone.layer } } : {}),
     packed: p.oid,
     packs,
     stats: p.stats,

@@ -6,6 +6,9 @@
  * sampled image is grey, else 3). Derived steps are returned as data (and written to d2.lock by
  * `d2 build`), so nothing is guessed silently.
  *
+ * With a backbone (`model.backbone`) and no written steps, the steps are the backbone's input
+ * (its size, channels and value range), derived from it rather than from the data.
+ *
  * Invariant: the derivation is deterministic: the sample is the first SAMPLE items by oid.
  */
 import type { ResolvedDataset } from '../core/dataset.js';
@@ -25,9 +28,11 @@ export interface ResolvedPreprocess {
   sample?: { images: number; sizes: Record<string, number>; channels: Record<string, number> };
 }
 
-export async function resolvePreprocess(manifest: Manifest, dataset: ResolvedDataset, store: ObjectStore): Promise<ResolvedPreprocess> {
+export async function resolvePreprocess(manifest: Manifest, dataset: ResolvedDataset, store: ObjectStore, backboneSteps?: ImageStep[]): Promise<ResolvedPreprocess> {
   const maxPixels = manifest.preprocess.maxPixels;
   if (manifest.preprocess.image) return { config: { steps: manifest.preprocess.image, maxPixels }, derived: false };
+  // a backbone reads one input: its steps, not the data's, decide (project/backbone.ts)
+  if (backboneSteps) return { config: { steps: backboneSteps, maxPixels }, derived: true };
   const { probeImage } = await import('../preprocess/index.js');
   const pool = dataset.items.filter((i) => i.set === 'train');
   const candidates = (pool.length ? pool : dataset.items).map((i) => i).sort((a, b) => compareStrings(a.oid, b.oid));

@@ -5,7 +5,8 @@
  * here, so "what commit X needs" means one thing.
  *
  * Kinds: `raw` — listings, tables and raw items (what a dataset is made of); `model` — the
- * model, evaluation and build record a d2.lock names; `cache` — what can be computed again
+ * model, evaluation and build record a d2.lock names; a backbone (its record and files) counts
+ * as `raw` when d2.lock pins it, as `model` when a build record names it; `cache` — what can be computed again
  * (packed records and packs, the dataset object, prediction chunks).
  *
  * Invariant: an index object that is not in the local store is never guessed around: it is
@@ -18,6 +19,7 @@ import { blobOidsAtCommit, readFileAtCommit, type GitRepo } from '../git/index.j
 import { LOCK_FILE, parseLock, SOURCES_DIR, type Lock, type Snapshot } from '../manifest/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { relativePosix } from '../util/paths.js';
+import { parseBackboneRecord } from './backbone.js';
 import { findBuild, parseBuildRecord, type BuildRecord } from './builds.js';
 import { parsePackedRecord, type PackedDataset } from './packing.js';
 import { readListing } from './sources.js';
@@ -50,7 +52,7 @@ export interface NeededObjects {
   packed: Map<string, PackedDataset>;
 }
 
-type IndexKind = 'listing' | 'record' | 'packed';
+type IndexKind = 'listing' | 'record' | 'packed' | 'backbone';
 
 /** Walk the object graph of `revisions` down to the leaves of the wanted kinds. */
 export async function collectObjects(store: ObjectStore, revisions: readonly RevisionFiles[], options: CollectOptions): Promise<NeededObjects> {
@@ -91,6 +93,8 @@ export async function collectObjects(store: ObjectStore, revisions: readonly Rev
       const record = lock.model.record ?? findBuild(store, lock.model.build)?.oid;
       if (record !== undefined) expand(record, 'record', ref);
     }
+    // a backbone is an input of the build, as raw items are: pushed and pulled with them
+    if (lock?.backbone && kinds.has('raw')) expand(lock.backbone.oid, 'backbone', { kind: 'raw', where: `backbone '${lock.backbone.source}' in d2.lock ${at}` });
   }
 
   const expanded = new Set<string>();
@@ -112,11 +116,14 @@ export async function collectObjects(store: ObjectStore, revisions: readonly Rev
       } else if (kind === 'record') {
         const build = parseBuildRecord(store.readText(oid), oid);
         builds.set(oid, build);
+        if (build.backbone && kinds.has('model')) expand(build.backbone.oid, 'backbone', { kind: 'model', where: `backbone of build ${build.key.slice(0, 12)} (${ref.where})` });
         if (kinds.has('cache')) {
           const cref: ObjectRef = { kind: 'cache', where: `build ${build.key.slice(0, 12)} (${ref.where})` };
           need(build.dataset, cref);
           expand(build.packed, 'packed', cref);
         }
+      } else if (kind === 'backbone') {
+        for (const [name, file] of Object.entries(parseBackboneRecord(store.readText(oid), oid).files)) need(file, { kind: ref.kind, where: `${ref.where}: ${name}` });
       } else {
         const record = parsePackedRecord(store.readText(oid), oid);
         packed.set(oid, record);

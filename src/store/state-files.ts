@@ -15,6 +15,8 @@
  * - `review-<review key>`: one oid, a stored review (likely label errors); `review-working`: the
  *   last review of the working tree (what `d2 label --keep` reads its evidence from);
  * - `checkpoint-<build key>`: a training checkpoint (bytes; names no object);
+ * - `embeddings-<embedding key>`: a backbone's embeddings of items, by item oid (bytes, see
+ *   project/embeddings.ts; names no object);
  * - `timing-<build key>`: how long this store's training of a build took (JSON; names no object);
  * - `stat-<source>`: a source's stat cache (bytes; names no object);
  * - `status-clean`: the clean-status stamp (names no object).
@@ -36,7 +38,7 @@ import { stateDirOf } from './layout.js';
 /** Kinds of `.d2/state/` file whose content is object ids (a pointer or a list). */
 export type PointerKind = 'build' | 'packed' | 'packs' | 'predictions' | 'thumbnails' | 'projection' | 'crossval' | 'review';
 /** Every kind of `.d2/state/` file. */
-export type StateKind = PointerKind | 'checkpoint' | 'timing' | 'stat' | 'status-clean';
+export type StateKind = PointerKind | 'checkpoint' | 'timing' | 'stat' | 'status-clean' | 'embeddings';
 
 const POINTER_KINDS: readonly PointerKind[] = ['build', 'packed', 'packs', 'predictions', 'thumbnails', 'projection', 'crossval', 'review'];
 /** Pointers hold one oid; lists hold any number (one a line). */

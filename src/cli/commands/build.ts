@@ -8,6 +8,7 @@ interface BuildFlags {
   rev?: string;
   engine: string;
   force?: boolean;
+  updateBackbone?: boolean;
   workers?: string;
 }
 
@@ -20,6 +21,7 @@ export function registerBuild(program: Command, rt: Runtime): void {
     .option('-r, --rev <rev>', 'build the model of this revision instead of the working tree (d2.lock is not written)')
     .option('--engine <name>', `training engine: ${ENGINES.join(', ')} (auto = the fastest present)`, 'auto')
     .option('--force', 'train again even when a model for these inputs exists')
+    .option('--update-backbone', "accept backbone files that differ from those d2.lock pinned")
     .option('--workers <n>', "training threads: 'auto' or a number (0 = this thread); results do not depend on it")
     .addHelpText('after', `${examples('$ d2 build', '$ d2 build --engine cpu', '$ d2 build --rev HEAD~1', '$ d2 build --json | tail -1 | jq .data.build.metrics')}
 A build is keyed by its inputs (data, labels, splits, preprocessing, model section, engine):
@@ -34,7 +36,7 @@ resumes from its last finished epoch. GPU users: npm install @tensorflow/tfjs-no
         if (workers !== 'auto' && (!Number.isInteger(workers) || workers < 0)) throw new InvalidArgument(`--workers expects 'auto' or a whole number >= 0, not '${o.workers}'`);
       }
       const result = await ctx.api.build({
-        ...ctx.common(), rev: o.rev, engine: o.engine as never, force: o.force === true, lockTimeoutMs: ctx.flags.lockTimeoutMs,
+        ...ctx.common(), rev: o.rev, engine: o.engine as never, force: o.force === true, ...(o.updateBackbone === true ? { updateBackbone: true } : {}), lockTimeoutMs: ctx.flags.lockTimeoutMs,
         ...(workers !== undefined ? { workers } : {}),
       });
       await ctx.emit('build', result, (r) => renderBuild(r, ctx.style));

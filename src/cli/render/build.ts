@@ -28,8 +28,14 @@ export function renderBuild(r: BuildResult, s: Style): string {
     out.push(s.dim(`  ${STOPPED[b.stoppedBy] ?? `stopped by ${b.stoppedBy}`}; kept the weights of epoch ${b.bestEpoch}`));
   }
   const sel = b.selection;
-  const what = sel?.chosen === 'linear' ? 'softmax regression' : b.architecture.family.toUpperCase();
-  out.push(s.dim(`  preset ${b.preset}, seed ${b.seed}: ${what} on ${b.preprocess.shape.join('×')} inputs, ${plural(b.classes.length, 'class', 'classes')}`));
+  if (b.backbone) {
+    out.push(s.dim(`  preset ${b.preset}, seed ${b.seed}: head ${b.architecture.family.toUpperCase()} on ${b.backbone.dims} features of backbone layer '${b.backbone.layer}', ${plural(b.classes.length, 'class', 'classes')}`));
+    out.push(s.dim(`  backbone ${b.backbone.source} (${shortOid(b.backbone.oid)}) on ${b.preprocess.shape.join('×')} inputs`));
+    if (r.embeddings) out.push(s.dim(`  embeddings: ${plural(r.embeddings.embedded, 'item')} embedded now, ${r.embeddings.cached} cached`));
+  } else {
+    const what = sel?.chosen === 'linear' ? 'softmax regression' : b.architecture.family.toUpperCase();
+    out.push(s.dim(`  preset ${b.preset}, seed ${b.seed}: ${what} on ${b.preprocess.shape.join('×')} inputs, ${plural(b.classes.length, 'class', 'classes')}`));
+  }
   if (sel) {
     const loss = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
     out.push(s.dim(`  kept by validation loss: softmax regression ${loss(sel.candidates.linear.valLoss)}, MLP ${loss(sel.candidates.mlp.valLoss)}`));

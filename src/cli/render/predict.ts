@@ -70,6 +70,8 @@ export function csvRow(row: PredictionRow): string {
 
 export function renderExport(r: ExportResult, s: Style): string {
   const lines = [`exported model ${s.yellow(shortOid(r.bundle.model))} (${r.bundle.classes.length} classes) to ${r.out}/`];
-  for (const f of r.files) lines.push(s.dim(`  ${f.name.padEnd(16)} ${formatBytes(f.bytes)}`));
+  const width = Math.max(16, ...r.files.map((f) => f.name.length));
+  for (const f of r.files) lines.push(s.dim(`  ${f.name.padEnd(width)} ${formatBytes(f.bytes)}`));
+  if (r.bundle.backbone) lines.push(s.dim(`  model.json is backbone '${r.bundle.backbone.source}' (cut at '${r.bundle.backbone.layer}') and head as one model`));
   return `${lines.join('\n')}\n`;
 }

@@ -29,6 +29,7 @@ const PHASE_TEXT: Record<string, string> = {
   flush: 'making objects durable',
   verify: 'verifying objects',
   preprocess: 'preprocessing',
+  embed: 'embedding items with the backbone',
   train: 'training',
   fold: 'cross-validating (d2 review)',
   evaluate: 'evaluating',
