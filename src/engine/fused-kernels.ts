@@ -107,6 +107,22 @@ export function wasmMemoryOf(backend: KernelBackend): WasmMemory | undefined {
   return (backend as Partial<WasmLike>).wasm?.asm?.memory;
 }
 
+/**
+ * Copy a float32 tensor's values into `out` at `at`: straight from the backend's memory on the
+ * wasm and cpu backends (one copy, where `dataSync` makes a second one), else through dataSync.
+ */
+export function readInto(tf: Tf, t: Tensor, out: Float32Array, at: number): void {
+  const name = tf.getBackend();
+  if ((name === 'wasm' || name === 'cpu') && t.dtype === 'float32') {
+    const values = memoryOf(name, tf.backend()).read(t);
+    if (values && values.length === t.size) {
+      out.set(values, at);
+      return;
+    }
+  }
+  out.set(t.dataSync() as Float32Array, at);
+}
+
 const offsetOf = (backend: KernelBackend, t: TensorInfo): number => (backend as WasmLike).dataIdMap.get(t.dataId)!.memoryOffset;
 
 function maxPoolReluGradKernel(backendName: string): KernelFunc {

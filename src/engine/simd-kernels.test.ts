@@ -14,7 +14,8 @@ import { selectEngine } from './engines.js';
 import { biasGradLoop, maxPoolReluGradLoop, wasmMemoryOf } from './fused-kernels.js';
 import { Rng } from './prng.js';
 import { SIMD_KERNELS_WASM } from './simd-kernels-binary.js';
-import { simdKernelsFor } from './simd-kernels.js';
+import { optimizerMemory, simdKernelsFor } from './simd-kernels.js';
+import { adamAdvance, adamState, adamUpdate } from './adam.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -90,5 +91,53 @@ describe('SIMD kernels', () => {
     biasGradLoop(dy.dataSync() as Float32Array, expected, rows, c);
     expect(Array.from(got)).toEqual(Array.from(expected));
     tf.dispose([dy, out]);
+  });
+
+  it.each([[1], [7], [4096], [235146]])('the two-part gradient sum over %i floats equals the JavaScript loop bit for bit', (count) => {
+    const mem = optimizerMemory(count)!;
+    expect(mem).not.toBeNull();
+    const a = values(count, 11);
+    const b = values(count, 12);
+    for (let i = 0; i < count; i += 3) b[i] = -(a[i] as number); // exact cancellations too
+    mem.grad.set(a);
+    mem.other.set(b);
+    const r = mem.sumParts(count);
+    expect(r.bad).toBe(false);
+    expect(r.upTo).toBe(count & ~3);
+    for (let i = 0; i < r.upTo; i++) {
+      if (mem.grad[i] !== Math.fround((a[i] as number) + (b[i] as number))) throw new Error(`sum differs at ${i}`);
+    }
+  });
+
+  it.each([[Infinity], [-Infinity], [NaN], [3e38]])('the gradient sum reports a non-finite sum (%s in one part)', (bad) => {
+    const mem = optimizerMemory(64)!;
+    mem.grad.set(values(64, 3));
+    mem.other.set(values(64, 4));
+    mem.grad[37] = bad;
+    if (bad === 3e38) mem.other[37] = 3e38; // a finite pair whose float32 sum overflows
+    expect(mem.sumParts(64).bad).toBe(true);
+  });
+
+  it.each([[2], [9], [1000], [235146]])('Adam over %i weights for five steps equals the JavaScript loop bit for bit', (count) => {
+    const cfg = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
+    const mem = optimizerMemory(count)!;
+    const w0 = values(count, 21);
+    const js = { w: new Float32Array(w0), state: adamState(count) };
+    mem.weights.set(w0);
+    const state = { m: mem.m, v: mem.v, t: 0, p1: 1, p2: 1 };
+    for (let step = 0; step < 5; step++) {
+      const g = values(count, 30 + step);
+      for (let i = 0; i < count; i += 97) g[i] = 0; // zero gradients (v stays tiny) too
+      mem.grad.set(g);
+      adamAdvance(cfg, js.state);
+      adamAdvance(cfg, state);
+      adamUpdate(cfg, js.state, js.w, g, 1e-3);
+      adamUpdate(cfg, state, mem.weights, mem.grad, 1e-3, 0, count, mem.adam);
+    }
+    const same = (x: Float32Array, y: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength));
+    expect(same(mem.weights, js.w)).toBe(true);
+    expect(same(mem.m, js.state.m)).toBe(true);
+    expect(same(mem.v, js.state.v)).toBe(true);
+    expect(same(mem.weights, w0)).toBe(false);
   });
 });

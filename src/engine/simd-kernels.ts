@@ -1,11 +1,14 @@
 /**
- * d2's SIMD kernels (src/engine/simd-kernels.wat) over the TensorFlow.js wasm backend's own
- * memory: the ReLU + 2×2 max-pool gradient and the bias gradient, ~5× faster than the same
- * loops in JavaScript and equal to them bit for bit (src/engine/simd-kernels.test.ts).
+ * d2's SIMD kernels (src/engine/simd-kernels.wat): over the TensorFlow.js wasm backend's own
+ * memory, the ReLU + 2×2 max-pool gradient and the bias gradient (~5× faster than the same
+ * loops in JavaScript); over a replica's own optimizer memory (`optimizerMemory`), the sum of
+ * the two parts' gradients and the Adam update. Each equals its JavaScript loop bit for bit
+ * (src/engine/simd-kernels.test.ts), so using them or not changes no weight.
  *
  * Invariants: one instance per wasm memory (each worker thread has its own backend); when the
  * module cannot be instantiated (a runtime without WebAssembly SIMD) or D2_SIMD_KERNELS=0,
- * `simdKernelsFor` returns null and callers keep their JavaScript loops.
+ * `simdKernelsFor` and `optimizerMemory` return null and callers keep their JavaScript loops.
+ * An optimizer memory never grows, so its views stay valid for its lifetime.
  */
 import { SIMD_KERNELS_WASM } from './simd-kernels-binary.js';
 
@@ -24,6 +27,7 @@ export type WasmMemory = object;
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  Memory: new (desc: { initial: number }) => { buffer: ArrayBuffer };
 }
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
@@ -62,4 +66,63 @@ export function simdKernelsFor(memory: WasmMemory | undefined): SimdKernels | nu
   }
   instances.set(memory, kernels);
   return kernels;
+}
+
+/**
+ * A replica's optimizer state in a WebAssembly memory of its own: weights, Adam's moments, the
+ * step gradient and a second part's gradient, each `count` floats (views valid for good: the
+ * memory never grows), with the kernels that work on them.
+ */
+export interface OptimizerMemory {
+  weights: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+  grad: Float32Array;
+  /** The second part's gradient, summed into `grad` by `sumParts`. */
+  other: Float32Array;
+  /**
+   * grad[i] = grad[i] + other[i] (float32) for i < `count` rounded down to a multiple of 4;
+   * true when any of those sums is not finite. Returns how far it went through `upTo`.
+   */
+  sumParts(count: number): { bad: boolean; upTo: number };
+  /**
+   * Adam over [from, to) rounded down to an even count (from even); the constants as computed
+   * by adam.ts. Returns the index it stopped at (the caller finishes the rest).
+   */
+  adam(from: number, to: number, k: { b1: number; a1: number; b2: number; a2: number; lr: number; c1: number; c2: number; eps: number }): number;
+}
+
+const PAGE = 65536;
+
+/** A new optimizer memory for `count` parameters, or null where the SIMD module cannot run. */
+export function optimizerMemory(count: number): OptimizerMemory | null {
+  if (process.env.D2_SIMD_KERNELS === '0') return null;
+  const mod = compile();
+  if (!mod) return null;
+  // Five regions, each 16-byte aligned.
+  const stride = Math.ceil(count / 4) * 16;
+  try {
+    const memory = new wasmApi.Memory({ initial: Math.max(1, Math.ceil((5 * stride) / PAGE)) });
+    const exports = new wasmApi.Instance(mod, { env: { memory } }).exports as Record<string, (...a: number[]) => number>;
+    const sum = exports.sum_parts2!;
+    const adam = exports.adam!;
+    const view = (i: number) => new Float32Array(memory.buffer, i * stride, count);
+    const [w, m, v, g, o] = [0, 1, 2, 3, 4];
+    const off = (region: number, index: number) => region * stride + index * 4;
+    return {
+      weights: view(w), m: view(m), v: view(v), grad: view(g), other: view(o),
+      sumParts: (n) => {
+        const upTo = n & ~3;
+        return { bad: sum(off(g, 0), off(o, 0), off(g, 0), upTo) !== 0, upTo };
+      },
+      adam: (from, to, k) => {
+        const n = (to - from) & ~1;
+        if (from % 2 !== 0 || n <= 0) return from;
+        adam(off(w, from), off(m, from), off(v, from), off(g, from), n, k.b1, k.a1, k.b2, k.a2, k.lr, k.c1, k.c2, k.eps);
+        return from + n;
+      },
+    };
+  } catch {
+    return null;
+  }
 }

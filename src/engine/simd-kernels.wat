@@ -1,8 +1,10 @@
 ;; d2's SIMD kernels for the WebAssembly engine: the training step's memory-bound parts, which
-;; run as scalar JavaScript loops otherwise (src/engine/fused-kernels.ts). The module imports
-;; the TensorFlow.js wasm backend's own memory, so it reads and writes tensors in place.
+;; run as scalar JavaScript loops otherwise (src/engine/fused-kernels.ts, src/engine/adam.ts,
+;; the gradient sum of src/engine/replica.ts). The module imports a memory: the TensorFlow.js
+;; wasm backend's own (the pooling and bias kernels then read and write tensors in place), or
+;; a replica's optimizer memory (weights, moments, gradients: the sum and Adam kernels).
 ;;
-;; Both functions compute exactly what the JavaScript loops compute, bit for bit
+;; Every function computes exactly what its JavaScript loop computes, bit for bit
 ;; (src/engine/simd-kernels.test.ts): the same comparisons in the same order, the same float64
 ;; sums in the same order. Arguments are byte offsets into the memory and element counts.
 ;;
@@ -127,4 +129,67 @@
         (f32x4.demote_f64x2_zero (local.get $a6)) (f32x4.demote_f64x2_zero (local.get $a7))))
       (local.set $k (i32.add (local.get $k) (i32.const 64)))
       (br $kloop))))
+
+  ;; The step gradient from two parts: g[i] = a[i] + b[i] in float32 (the double sum rounded to
+  ;; float32, as the JavaScript loop stores it, is the same value), for count a multiple of 4.
+  ;; Returns 1 when any sum is not finite (then f - f is NaN), else 0.
+  (func (export "sum_parts2")
+    (param $a i32) (param $b i32) (param $g i32) (param $count i32) (result i32)
+    (local $i i32) (local $end i32) (local $f v128) (local $t v128) (local $bad v128)
+    (local.set $end (i32.shl (local.get $count) (i32.const 2)))
+    (local.set $bad (v128.const i32x4 0 0 0 0))
+    (local.set $i (i32.const 0))
+    (block $done (loop $loop
+      (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $f (f32x4.add
+        (v128.load (i32.add (local.get $a) (local.get $i)))
+        (v128.load (i32.add (local.get $b) (local.get $i)))))
+      (v128.store (i32.add (local.get $g) (local.get $i)) (local.get $f))
+      (local.set $t (f32x4.sub (local.get $f) (local.get $f)))
+      (local.set $bad (v128.or (local.get $bad) (f32x4.ne (local.get $t) (local.get $t))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $loop)))
+    (v128.any_true (local.get $bad)))
+
+  ;; Adam's update of count weights (count even), two at a time in float64 with exactly the
+  ;; operations of src/engine/adam.ts in the same order (no fused multiply-add in WebAssembly):
+  ;;   m = b1·m + a1·g;  v = b2·v + (a2·g)·g;  w = w - ((lr·m)·c1) / (sqrt(v·c2) + eps)
+  ;; with m and v kept in float64 for w's line and each of m, v, w stored rounded to float32.
+  (func (export "adam")
+    (param $w i32) (param $m i32) (param $v i32) (param $g i32) (param $count i32)
+    (param $b1 f64) (param $a1 f64) (param $b2 f64) (param $a2 f64)
+    (param $lr f64) (param $c1 f64) (param $c2 f64) (param $eps f64)
+    (local $i i32) (local $end i32)
+    (local $B1 v128) (local $A1 v128) (local $B2 v128) (local $A2 v128)
+    (local $LR v128) (local $C1 v128) (local $C2 v128) (local $EPS v128)
+    (local $gi v128) (local $mi v128) (local $vi v128)
+    (local.set $B1 (f64x2.splat (local.get $b1)))
+    (local.set $A1 (f64x2.splat (local.get $a1)))
+    (local.set $B2 (f64x2.splat (local.get $b2)))
+    (local.set $A2 (f64x2.splat (local.get $a2)))
+    (local.set $LR (f64x2.splat (local.get $lr)))
+    (local.set $C1 (f64x2.splat (local.get $c1)))
+    (local.set $C2 (f64x2.splat (local.get $c2)))
+    (local.set $EPS (f64x2.splat (local.get $eps)))
+    (local.set $end (i32.shl (local.get $count) (i32.const 2)))
+    (local.set $i (i32.const 0))
+    (block $done (loop $loop
+      (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $gi (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $g) (local.get $i)))))
+      (local.set $mi (f64x2.add
+        (f64x2.mul (local.get $B1) (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $m) (local.get $i)))))
+        (f64x2.mul (local.get $A1) (local.get $gi))))
+      (local.set $vi (f64x2.add
+        (f64x2.mul (local.get $B2) (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $v) (local.get $i)))))
+        (f64x2.mul (f64x2.mul (local.get $A2) (local.get $gi)) (local.get $gi))))
+      (v128.store64_lane 0 (i32.add (local.get $m) (local.get $i)) (f32x4.demote_f64x2_zero (local.get $mi)))
+      (v128.store64_lane 0 (i32.add (local.get $v) (local.get $i)) (f32x4.demote_f64x2_zero (local.get $vi)))
+      (v128.store64_lane 0 (i32.add (local.get $w) (local.get $i)) (f32x4.demote_f64x2_zero
+        (f64x2.sub
+          (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $w) (local.get $i))))
+          (f64x2.div
+            (f64x2.mul (f64x2.mul (local.get $LR) (local.get $mi)) (local.get $C1))
+            (f64x2.add (f64x2.sqrt (f64x2.mul (local.get $vi) (local.get $C2))) (local.get $EPS))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 8)))
+      (br $loop))))
 )
