@@ -102,6 +102,33 @@ export function biasGradLoop(gs: Float32Array, values: Float32Array, rows: numbe
   for (let ch = 0; ch < c; ch++) values[ch] = acc[ch] as number;
 }
 
+/**
+ * The filter gradient of a stride-1 'valid' convolution as a loop (the reference for the SIMD
+ * kernel): x [n, hp, wp, ci] (padded beforehand), dy [n, oh, ow, co], dw [kh, kw, ci, co];
+ * each element a float32 sum over positions in (b, y, x) order.
+ */
+export function convFilterGradLoop(x: Float32Array, dy: Float32Array, dw: Float32Array, n: number, hp: number, wp: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number): void {
+  for (let ky = 0; ky < kh; ky++) {
+    for (let kx = 0; kx < kw; kx++) {
+      for (let c = 0; c < ci; c++) {
+        const row = ((ky * kw + kx) * ci + c) * co;
+        for (let o = 0; o < co; o++) {
+          let acc = 0;
+          let p = 0;
+          for (let b = 0; b < n; b++) {
+            for (let y = 0; y < oh; y++) {
+              for (let xx = 0; xx < ow; xx++, p++) {
+                acc = Math.fround(acc + Math.fround((x[((b * hp + y + ky) * wp + xx + kx) * ci + c] as number) * (dy[p * co + o] as number)));
+              }
+            }
+          }
+          dw[row + o] = acc;
+        }
+      }
+    }
+  }
+}
+
 /** The wasm backend's WebAssembly.Memory (where d2's SIMD kernels work), if this is one. */
 export function wasmMemoryOf(backend: KernelBackend): WasmMemory | undefined {
   return (backend as Partial<WasmLike>).wasm?.asm?.memory;

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import wabtInit from 'wabt';
 import { selectEngine } from './engines.js';
-import { biasGradLoop, maxPoolReluGradLoop, wasmMemoryOf } from './fused-kernels.js';
+import { biasGradLoop, convFilterGradLoop, maxPoolReluGradLoop, wasmMemoryOf } from './fused-kernels.js';
 import { Rng } from './prng.js';
 import { SIMD_KERNELS_WASM } from './simd-kernels-binary.js';
 import { optimizerMemory, simdKernelsFor } from './simd-kernels.js';
@@ -139,5 +139,29 @@ describe('SIMD kernels', () => {
     expect(same(mem.m, js.state.m)).toBe(true);
     expect(same(mem.v, js.state.v)).toBe(true);
     expect(same(mem.weights, w0)).toBe(false);
+  });
+
+  it.each([
+    [[2, 5, 5, 1], [3, 3], 8],
+    [[3, 13, 13, 16], [3, 3], 32],
+    [[2, 9, 7, 3], [2, 3], 16],
+    [[1, 6, 6, 5], [5, 5], 24],
+  ])('the convolution filter gradient of %j, kernel %j, %i outputs equals the JavaScript loop bit for bit', async (shape, [kh, kw], co) => {
+    const { tf } = await selectEngine('wasm');
+    const [n, hp, wp, ci] = shape as [number, number, number, number];
+    const oh = hp - kh! + 1;
+    const ow = wp - kw! + 1;
+    const x = tf.tensor(values(n * hp * wp * ci, 7), shape);
+    const dy = tf.tensor(values(n * oh * ow * co, 8), [n, oh, ow, co]);
+    const dw = tf.zeros([kh!, kw!, ci, co]);
+    const be = tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } }; wasm: { HEAPU8: Uint8Array } };
+    const at = (t: typeof x) => be.dataIdMap.get(t.dataId).memoryOffset;
+    new Float32Array(be.wasm.HEAPU8.buffer, at(dw), dw.size).fill(7); // dirty: every element must be written
+    simdKernelsFor(wasmMemoryOf(tf.backend()))!.convFilterGrad(at(x), at(dy), at(dw), n, hp, wp, ci, oh, ow, co, kh!, kw!);
+    const got = new Float32Array(be.wasm.HEAPU8.buffer, at(dw), dw.size).slice();
+    const expected = new Float32Array(dw.size);
+    convFilterGradLoop(x.dataSync() as Float32Array, dy.dataSync() as Float32Array, expected, n, hp, wp, ci, oh, ow, co, kh!, kw!);
+    expect(Buffer.from(got.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+    tf.dispose([x, dy, dw]);
   });
 });

@@ -17,10 +17,18 @@ export interface SimdKernels {
   maxPool2ReluGrad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number): void;
   /** Byte offsets; c a multiple of 16 (see `biasGradFits`). */
   biasGrad(dy: number, out: number, rows: number, c: number): void;
+  /**
+   * The filter gradient [kh, kw, ci, co] of a stride-1 'valid' convolution of x [n, hp, wp, ci]
+   * (padded beforehand) giving dy [n, oh, ow, co]; byte offsets, co a multiple of 8 (see
+   * `convFilterGradFits`). Each element is a float32 sum over positions in (b, y, x) order:
+   * `convFilterGradLoop` (fused-kernels.ts) gives the same bits.
+   */
+  convFilterGrad(x: number, dy: number, dw: number, n: number, hp: number, wp: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number): void;
 }
 
 export const maxPool2ReluGradFits = (poolSize: number, channels: number): boolean => poolSize === 2 && channels % 4 === 0;
 export const biasGradFits = (channels: number): boolean => channels % 16 === 0;
+export const convFilterGradFits = (outChannels: number): boolean => outChannels % 8 === 0;
 
 /** A WebAssembly.Memory (TypeScript's Node typings here do not declare the WebAssembly API). */
 export type WasmMemory = object;
@@ -56,9 +64,22 @@ export function simdKernelsFor(memory: WasmMemory | undefined): SimdKernels | nu
       const exports = new wasmApi.Instance(mod, { env: { memory } }).exports as Record<string, (...a: number[]) => void>;
       const pool = exports.max_pool2_relu_grad!;
       const bias = exports.bias_grad!;
+      const filter4 = exports.conv_filter_grad4!;
       kernels = {
         maxPool2ReluGrad: (x, dy, dx, n, h, w, c) => pool(x, dy, dx, n, h, w, c),
         biasGrad: (dy, out, rows, c) => bias(dy, out, rows, c),
+        convFilterGrad: (x, dy, dw, n, hp, wp, ci, oh, ow, co, kh, kw) => {
+          // Rows of the gradient in (ky, kx, c) order, four per call; a short last block
+          // repeats its first row's offset and stores only its real rows.
+          const total = kh * kw * ci;
+          const offset = (r: number) => ((Math.floor(r / (kw * ci)) * wp + (Math.floor(r / ci) % kw)) * ci + (r % ci)) * 4;
+          for (let r = 0; r < total; r += 4) {
+            const rows = Math.min(4, total - r);
+            const d0 = offset(r);
+            filter4(x, dy, dw + r * co * 4, n, hp, wp, ci, oh, ow, co,
+              d0, rows > 1 ? offset(r + 1) : d0, rows > 2 ? offset(r + 2) : d0, rows > 3 ? offset(r + 3) : d0, rows);
+          }
+        },
       };
     } catch {
       kernels = null;

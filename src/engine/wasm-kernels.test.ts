@@ -72,7 +72,8 @@ function dyShape(c: ConvCase, channels: number): number[] {
   return [c.b, outSize(c.h, c.kh, c.s, c.pad, ph[0]!, ph[1]!), outSize(c.w, c.kw, c.s, c.pad, pw[0]!, pw[1]!), channels];
 }
 
-// The filter gradient takes explicit patches for kh·kw·Ci ≤ 36 and the transposed convolution above.
+// The filter gradient takes d2's SIMD kernel for stride 1 and Co a multiple of 8, else explicit
+// patches for kh·kw·Ci ≤ 36, else the transposed convolution.
 const CONV_CASES: ConvCase[] = [
   { b: 1, h: 5, w: 5, ci: 1, co: 1, kh: 3, kw: 3, s: 1, pad: 'valid' },
   { b: 2, h: 7, w: 7, ci: 3, co: 4, kh: 3, kw: 3, s: 2, pad: 'same' },
@@ -85,6 +86,10 @@ const CONV_CASES: ConvCase[] = [
   { b: 8, h: 28, w: 28, ci: 1, co: 16, kh: 3, kw: 3, s: 1, pad: 'valid' },
   { b: 8, h: 13, w: 13, ci: 16, co: 32, kh: 3, kw: 3, s: 1, pad: 'valid' },
   { b: 5, h: 14, w: 14, ci: 16, co: 8, kh: 3, kw: 3, s: 1, pad: 'same' },
+  { b: 3, h: 9, w: 11, ci: 3, co: 24, kh: 5, kw: 3, s: 1, pad: 'same' },
+  { b: 2, h: 8, w: 6, ci: 5, co: 8, kh: 3, kw: 2, s: 1, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+  { b: 2, h: 9, w: 9, ci: 4, co: 8, kh: 3, kw: 3, s: 2, pad: 'same' },
+  { b: 32, h: 28, w: 28, ci: 1, co: 32, kh: 3, kw: 3, s: 1, pad: 'same' },
 ];
 
 const name = (c: ConvCase) => `${c.b}x${c.h}x${c.w}x${c.ci} -> ${c.co}, ${c.kh}x${c.kw}, stride ${c.s}, pad ${JSON.stringify(c.pad)}`;
