@@ -105,24 +105,49 @@ export function biasGradLoop(gs: Float32Array, values: Float32Array, rows: numbe
 /**
  * The filter gradient of a stride-1 'valid' convolution as a loop (the reference for the SIMD
  * kernel): x [n, hp, wp, ci] (padded beforehand), dy [n, oh, ow, co], dw [kh, kw, ci, co];
- * each element a float32 sum over positions in (b, y, x) order.
+ * each element a float32 sum over positions in (b, y, x) order, or (y, x, b) with `batchInner`.
  */
-export function convFilterGradLoop(x: Float32Array, dy: Float32Array, dw: Float32Array, n: number, hp: number, wp: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number): void {
+export function convFilterGradLoop(x: Float32Array, dy: Float32Array, dw: Float32Array, n: number, hp: number, wp: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number, batchInner = false): void {
+  const positions: [number, number, number][] = [];
+  if (batchInner) {
+    for (let y = 0; y < oh; y++) for (let xx = 0; xx < ow; xx++) for (let b = 0; b < n; b++) positions.push([b, y, xx]);
+  } else {
+    for (let b = 0; b < n; b++) for (let y = 0; y < oh; y++) for (let xx = 0; xx < ow; xx++) positions.push([b, y, xx]);
+  }
   for (let ky = 0; ky < kh; ky++) {
     for (let kx = 0; kx < kw; kx++) {
       for (let c = 0; c < ci; c++) {
         const row = ((ky * kw + kx) * ci + c) * co;
         for (let o = 0; o < co; o++) {
           let acc = 0;
-          let p = 0;
-          for (let b = 0; b < n; b++) {
-            for (let y = 0; y < oh; y++) {
-              for (let xx = 0; xx < ow; xx++, p++) {
-                acc = Math.fround(acc + Math.fround((x[((b * hp + y + ky) * wp + xx + kx) * ci + c] as number) * (dy[p * co + o] as number)));
-              }
-            }
+          for (const [b, y, xx] of positions) {
+            const p = (b * oh + y) * ow + xx;
+            acc = Math.fround(acc + Math.fround((x[((b * hp + y + ky) * wp + xx + kx) * ci + c] as number) * (dy[p * co + o] as number)));
           }
           dw[row + o] = acc;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * A stride-1 'valid' correlation as a loop (the reference for the SIMD kernel): out [n, oh, ow,
+ * cout] = act(bias + Σ in [n, ph, pw, cin] · w [kh, kw, cin, cout]), each element a float32 sum
+ * starting from the bias (0 without), over ky, then kx and the input channel, in order; act is
+ * max(·, 0) with `relu`.
+ */
+export function conv2dLoop(input: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, n: number, ph: number, pw: number, cin: number, oh: number, ow: number, cout: number, kh: number, kw: number, relu: boolean): void {
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < oh; y++) {
+      for (let x = 0; x < ow; x++) {
+        for (let o = 0; o < cout; o++) {
+          let acc = bias ? (bias[o] as number) : 0;
+          for (let ky = 0; ky < kh; ky++) {
+            const row = ((b * ph + y + ky) * pw + x) * cin;
+            for (let t = 0; t < kw * cin; t++) acc = Math.fround(acc + Math.fround((input[row + t] as number) * (w[(ky * kw * cin + t) * cout + o] as number)));
+          }
+          out[((b * oh + y) * ow + x) * cout + o] = relu ? Math.max(acc, 0) : acc;
         }
       }
     }

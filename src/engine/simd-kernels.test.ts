@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import wabtInit from 'wabt';
 import { selectEngine } from './engines.js';
-import { biasGradLoop, convFilterGradLoop, maxPoolReluGradLoop, wasmMemoryOf } from './fused-kernels.js';
+import { biasGradLoop, conv2dLoop, convFilterGradLoop, maxPoolReluGradLoop, wasmMemoryOf } from './fused-kernels.js';
 import { Rng } from './prng.js';
 import { SIMD_KERNELS_WASM } from './simd-kernels-binary.js';
 import { optimizerMemory, simdKernelsFor } from './simd-kernels.js';
@@ -142,11 +142,12 @@ describe('SIMD kernels', () => {
   });
 
   it.each([
-    [[2, 5, 5, 1], [3, 3], 8],
-    [[3, 13, 13, 16], [3, 3], 32],
-    [[2, 9, 7, 3], [2, 3], 16],
-    [[1, 6, 6, 5], [5, 5], 24],
-  ])('the convolution filter gradient of %j, kernel %j, %i outputs equals the JavaScript loop bit for bit', async (shape, [kh, kw], co) => {
+    [[2, 5, 5, 1], [3, 3], 8, false],
+    [[3, 13, 13, 16], [3, 3], 32, true],
+    [[3, 13, 13, 16], [3, 3], 32, false],
+    [[2, 9, 7, 3], [2, 3], 16, true],
+    [[1, 6, 6, 5], [5, 5], 24, false],
+  ])('the convolution filter gradient of %j, kernel %j, %i outputs (batch innermost: %s) equals the JavaScript loop bit for bit', async (shape, [kh, kw], co, batchInner) => {
     const { tf } = await selectEngine('wasm');
     const [n, hp, wp, ci] = shape as [number, number, number, number];
     const oh = hp - kh! + 1;
@@ -157,11 +158,37 @@ describe('SIMD kernels', () => {
     const be = tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } }; wasm: { HEAPU8: Uint8Array } };
     const at = (t: typeof x) => be.dataIdMap.get(t.dataId).memoryOffset;
     new Float32Array(be.wasm.HEAPU8.buffer, at(dw), dw.size).fill(7); // dirty: every element must be written
-    simdKernelsFor(wasmMemoryOf(tf.backend()))!.convFilterGrad(at(x), at(dy), at(dw), n, hp, wp, ci, oh, ow, co, kh!, kw!);
+    simdKernelsFor(wasmMemoryOf(tf.backend()))!.convFilterGrad(at(x), at(dy), at(dw), n, hp, wp, ci, oh, ow, co as number, kh!, kw!, batchInner as boolean);
     const got = new Float32Array(be.wasm.HEAPU8.buffer, at(dw), dw.size).slice();
     const expected = new Float32Array(dw.size);
-    convFilterGradLoop(x.dataSync() as Float32Array, dy.dataSync() as Float32Array, expected, n, hp, wp, ci, oh, ow, co, kh!, kw!);
+    convFilterGradLoop(x.dataSync() as Float32Array, dy.dataSync() as Float32Array, expected, n, hp, wp, ci, oh, ow, co as number, kh!, kw!, batchInner as boolean);
     expect(Buffer.from(got.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
     tf.dispose([x, dy, dw]);
+  });
+
+  it.each([
+    [[2, 7, 7, 1], [3, 3], 16, true, true],
+    [[3, 13, 13, 16], [3, 3], 32, true, true],
+    [[2, 9, 8, 3], [2, 3], 48, false, false],
+    [[1, 6, 6, 5], [5, 5], 16, true, false],
+  ])('the stride-1 correlation of %j, kernel %j, %i outputs (bias %s, relu %s) equals the JavaScript loop bit for bit', async (shape, [kh, kw], cout, withBias, relu) => {
+    const { tf } = await selectEngine('wasm');
+    const [n, ph, pw, cin] = shape as [number, number, number, number];
+    const oh = ph - kh! + 1;
+    const ow = pw - kw! + 1;
+    const input = tf.tensor(values(n * ph * pw * cin, 9), shape);
+    const w = tf.tensor(values(kh! * kw! * cin * cout, 10), [kh!, kw!, cin, cout]);
+    const bias = tf.tensor(values(cout, 11), [cout]);
+    const out = tf.zeros([n, oh, ow, cout]);
+    const be = tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } }; wasm: { HEAPU8: Uint8Array } };
+    const at = (t: typeof input) => be.dataIdMap.get(t.dataId).memoryOffset;
+    new Float32Array(be.wasm.HEAPU8.buffer, at(out), out.size).fill(7); // dirty: every element must be written
+    simdKernelsFor(wasmMemoryOf(tf.backend()))!.conv2d(at(input), at(w), withBias ? at(bias) : 0, at(out), n, ph, pw, cin, oh, ow, cout, kh!, kw!, relu as boolean);
+    const got = new Float32Array(be.wasm.HEAPU8.buffer, at(out), out.size).slice();
+    const expected = new Float32Array(out.size);
+    conv2dLoop(input.dataSync() as Float32Array, w.dataSync() as Float32Array, withBias ? bias.dataSync() as Float32Array : null, expected, n, ph, pw, cin, oh, ow, cout, kh!, kw!, relu as boolean);
+    expect(Buffer.from(got.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+    expect(got.some((v) => v !== 0)).toBe(true);
+    tf.dispose([input, w, bias, out]);
   });
 });

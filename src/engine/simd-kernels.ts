@@ -20,15 +20,22 @@ export interface SimdKernels {
   /**
    * The filter gradient [kh, kw, ci, co] of a stride-1 'valid' convolution of x [n, hp, wp, ci]
    * (padded beforehand) giving dy [n, oh, ow, co]; byte offsets, co a multiple of 8 (see
-   * `convFilterGradFits`). Each element is a float32 sum over positions in (b, y, x) order:
-   * `convFilterGradLoop` (fused-kernels.ts) gives the same bits.
+   * `convFilterGradFits`). Each element is a float32 sum over positions in (b, y, x) order, or
+   * (y, x, b) with `batchInner`: `convFilterGradLoop` (fused-kernels.ts) gives the same bits.
    */
-  convFilterGrad(x: number, dy: number, dw: number, n: number, hp: number, wp: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number): void;
+  convFilterGrad(x: number, dy: number, dw: number, n: number, hp: number, wp: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number, batchInner: boolean): void;
+  /**
+   * out [n, oh, ow, cout] = act(bias + the stride-1 'valid' correlation of input [n, ph, pw, cin]
+   * (padded beforehand) with w [kh, kw, cin, cout]); byte offsets (bias 0: none), cout a
+   * multiple of 16 (see `conv2dFits`). `conv2dLoop` (fused-kernels.ts) gives the same bits.
+   */
+  conv2d(input: number, w: number, bias: number, out: number, n: number, ph: number, pw: number, cin: number, oh: number, ow: number, cout: number, kh: number, kw: number, relu: boolean): void;
 }
 
 export const maxPool2ReluGradFits = (poolSize: number, channels: number): boolean => poolSize === 2 && channels % 4 === 0;
 export const biasGradFits = (channels: number): boolean => channels % 16 === 0;
 export const convFilterGradFits = (outChannels: number): boolean => outChannels % 8 === 0;
+export const conv2dFits = (outChannels: number): boolean => outChannels % 16 === 0;
 
 /** A WebAssembly.Memory (TypeScript's Node typings here do not declare the WebAssembly API). */
 export type WasmMemory = object;
@@ -65,10 +72,19 @@ export function simdKernelsFor(memory: WasmMemory | undefined): SimdKernels | nu
       const pool = exports.max_pool2_relu_grad!;
       const bias = exports.bias_grad!;
       const filter4 = exports.conv_filter_grad4!;
+      const conv16 = exports.conv2d_16!;
       kernels = {
         maxPool2ReluGrad: (x, dy, dx, n, h, w, c) => pool(x, dy, dx, n, h, w, c),
         biasGrad: (dy, out, rows, c) => bias(dy, out, rows, c),
-        convFilterGrad: (x, dy, dw, n, hp, wp, ci, oh, ow, co, kh, kw) => {
+        conv2d: (input, w, bias, out, n, ph, pw, cin, oh, ow, cout, kh, kw, relu) => conv16(input, w, bias, out, n, ph, pw, cin, oh, ow, cout, kh, kw, relu ? 1 : 0),
+        convFilterGrad: (x, dy, dw, n, hp, wp, ci, oh, ow, co, kh, kw, batchInner) => {
+          // The position loops as counts and pointer steps (bytes): (b, y, x) or (y, x, b).
+          const xs = ci * 4;
+          const ds = co * 4;
+          const image = hp * wp * xs;
+          const loops = batchInner
+            ? [oh, ow, n, image, oh * ow * ds, xs - n * image, ds - n * oh * ow * ds, (wp - ow) * xs, 0]
+            : [n, oh, ow, xs, ds, (wp - ow) * xs, 0, (hp - oh) * wp * xs, 0];
           // Rows of the gradient in (ky, kx, c) order, four per call; a short last block
           // repeats its first row's offset and stores only its real rows.
           const total = kh * kw * ci;
@@ -76,7 +92,7 @@ export function simdKernelsFor(memory: WasmMemory | undefined): SimdKernels | nu
           for (let r = 0; r < total; r += 4) {
             const rows = Math.min(4, total - r);
             const d0 = offset(r);
-            filter4(x, dy, dw + r * co * 4, n, hp, wp, ci, oh, ow, co,
+            filter4(x, dy, dw + r * co * 4, co, ...loops,
               d0, rows > 1 ? offset(r + 1) : d0, rows > 2 ? offset(r + 2) : d0, rows > 3 ? offset(r + 3) : d0, rows);
           }
         },

@@ -39,11 +39,10 @@ import { loadSet, type LoadedSet } from './tensors.js';
 import type { TableEncoding } from '../preprocess/index.js';
 
 /**
- * Bump when training or evaluation changes the model or predictions for the same inputs.
- * d2-trainer-3: the convolution filter gradient is d2's SIMD kernel on the wasm engine (float32
- * sums in position order, other last bits than the XNNPACK composition it replaces).
+ * Bump when training or evaluation changes the model or predictions for the same inputs (d2's
+ * SIMD kernels of the wasm engine sum in the order of the kernels they replaced: no bump).
  */
-export const TRAINER_VERSION = 'd2-trainer-3';
+export const TRAINER_VERSION = 'd2-trainer-2';
 
 /**
  * The model settings a build trains with: the manifest's model section (`modelSpecOf`), or
