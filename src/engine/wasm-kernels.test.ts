@@ -301,7 +301,7 @@ describe('SIMD kernels give the bits of the paths they replaced', () => {
       const front = c.pad === 'valid' ? c.k - 1 : (c.k - 1) - Math.floor((c.k - 1) / 2);
       const back = c.k - 1 - (c.pad === 'valid' ? 0 : Math.floor((c.k - 1) / 2));
       const composed = tf.conv2d(tf.pad(dy, [[0, 0], [front, c.pad === 'valid' ? c.k - 1 : back], [front, c.pad === 'valid' ? c.k - 1 : back], [0, 0]]) as never,
-        tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as never, 1, 'valid');
+        tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as never, 1, 'valid') as import('@tensorflow/tfjs').Tensor;
       expect(got.shape).toEqual(composed.shape);
       expect(bits(got).equals(bits(composed))).toBe(true);
       tf.dispose([dy, got, composed]);
