@@ -22,8 +22,9 @@ export interface SimdKernels {
    * (padded beforehand) giving dy [n, oh, ow, co]; byte offsets, co a multiple of 8 (see
    * `convFilterGradFits`). Each element is a float32 sum over positions in (b, y, x) order, or
    * (y, x, b) with `batchInner`: `convFilterGradLoop` (fused-kernels.ts) gives the same bits.
+   * Layout 'hwnc': x is [hp, wp, n, ci] and dy [oh, ow, n, co] (then the order is (y, x, b)).
    */
-  convFilterGrad(x: number, dy: number, dw: number, n: number, hp: number, wp: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number, batchInner: boolean): void;
+  convFilterGrad(x: number, dy: number, dw: number, n: number, hp: number, wp: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number, batchInner: boolean, layout?: 'nhwc' | 'hwnc'): void;
   /**
    * out [n, oh, ow, cout] = act(bias + the stride-1 'valid' correlation of input [n, ph, pw, cin]
    * (padded beforehand) with w [kh, kw, cin, cout]); byte offsets (bias 0: none), cout a
@@ -77,18 +78,23 @@ export function simdKernelsFor(memory: WasmMemory | undefined): SimdKernels | nu
         maxPool2ReluGrad: (x, dy, dx, n, h, w, c) => pool(x, dy, dx, n, h, w, c),
         biasGrad: (dy, out, rows, c) => bias(dy, out, rows, c),
         conv2d: (input, w, bias, out, n, ph, pw, cin, oh, ow, cout, kh, kw, relu) => conv16(input, w, bias, out, n, ph, pw, cin, oh, ow, cout, kh, kw, relu ? 1 : 0),
-        convFilterGrad: (x, dy, dw, n, hp, wp, ci, oh, ow, co, kh, kw, batchInner) => {
-          // The position loops as counts and pointer steps (bytes): (b, y, x) or (y, x, b).
+        convFilterGrad: (x, dy, dw, n, hp, wp, ci, oh, ow, co, kh, kw, batchInner, layout = 'nhwc') => {
+          // The position loops as counts and pointer steps (bytes): (b, y, x) or (y, x, b); in
+          // the 'hwnc' layout (batch inside the row) the (y, x, b) order reads memory in order.
           const xs = ci * 4;
           const ds = co * 4;
           const image = hp * wp * xs;
-          const loops = batchInner
-            ? [oh, ow, n, image, oh * ow * ds, xs - n * image, ds - n * oh * ow * ds, (wp - ow) * xs, 0]
-            : [n, oh, ow, xs, ds, (wp - ow) * xs, 0, (hp - oh) * wp * xs, 0];
+          const hwnc = layout === 'hwnc';
+          const loops = hwnc
+            ? [oh, ow, n, xs, ds, 0, 0, (wp - ow) * n * xs, 0]
+            : batchInner
+              ? [oh, ow, n, image, oh * ow * ds, xs - n * image, ds - n * oh * ow * ds, (wp - ow) * xs, 0]
+              : [n, oh, ow, xs, ds, (wp - ow) * xs, 0, (hp - oh) * wp * xs, 0];
           // Rows of the gradient in (ky, kx, c) order, four per call; a short last block
           // repeats its first row's offset and stores only its real rows.
           const total = kh * kw * ci;
-          const offset = (r: number) => ((Math.floor(r / (kw * ci)) * wp + (Math.floor(r / ci) % kw)) * ci + (r % ci)) * 4;
+          const pixel = hwnc ? n * ci : ci;
+          const offset = (r: number) => ((Math.floor(r / (kw * ci)) * wp + (Math.floor(r / ci) % kw)) * pixel + (r % ci)) * 4;
           for (let r = 0; r < total; r += 4) {
             const rows = Math.min(4, total - r);
             const d0 = offset(r);

@@ -220,7 +220,15 @@ function conv2dBackpropFilter(tf: Tf): (args: AnyKernelArgs) => TensorInfo {
       // The positions in the order of the composition below that the shape would take, so
       // that the sums are the same, bit for bit: (b, y, x) as patchesᵀ · dy sums them, or
       // (y, x, b) as the convolution of the transposed input over the transposed dy does.
-      simd.convFilterGrad(at(xp), at(dy), at(out), n, hp, wp, ci, oh, ow, co, kh, kw, cols > PATCH_FILTER_GRAD_MAX);
+      if (cols <= PATCH_FILTER_GRAD_MAX) {
+        simd.convFilterGrad(at(xp), at(dy), at(out), n, hp, wp, ci, oh, ow, co, kh, kw, false);
+      } else {
+        // (y, x, b) order over operands laid out with the batch inside each pixel, so that the
+        // kernel reads both in memory order (two transposes cost less than strided reads).
+        const xt = s.transpose(xp, [1, 2, 0, 3]);
+        const dyt = s.transpose(dy, [1, 2, 0, 3]);
+        simd.convFilterGrad(at(xt), at(dyt), at(out), n, hp, wp, ci, oh, ow, co, kh, kw, true, 'hwnc');
+      }
       return out;
     }
     if (cols <= PATCH_FILTER_GRAD_MAX) {
