@@ -309,6 +309,23 @@ describe('SIMD kernels give the bits of the paths they replaced', () => {
     tf.dispose([x, filter, bias, ours, theirs]);
   });
 
+  it.each([[[256, 784], [784, 32]], [[1, 64, 32], [1, 32, 800]], [[10, 64], [64, 48]], [[3, 5], [5, 16]]])('BatchMatMul %j · %j', async (sa, sb) => {
+    await selectEngine('wasm');
+    const { originalKernel } = await import('./wasm-kernels.js');
+    const a = tf.tensor(rand(sa, 8).data, sa);
+    const b = tf.tensor(rand(sb, 9).data, sb);
+    const attrs = { transposeA: false, transposeB: false, bias: undefined, activation: 'linear' };
+    const ours = tf.engine().runKernel('BatchMatMul', { a, b }, attrs as never) as import('@tensorflow/tfjs').Tensor;
+    const info = originalKernel('wasm', 'BatchMatMul')!({ inputs: { a, b }, attrs: attrs as never, backend: tf.backend() }) as import('@tensorflow/tfjs').TensorInfo;
+    const theirs = tf.engine().makeTensorFromTensorInfo(info);
+    expect(ours.shape).toEqual(theirs.shape);
+    expect(bits(ours).equals(bits(theirs))).toBe(true);
+    // and with a transposed operand, the product of the explicit transpose
+    const t = tf.engine().runKernel('BatchMatMul', { a, b: tf.transpose(b, sb.length === 3 ? [0, 2, 1] : [1, 0]) }, { ...attrs, transposeB: true } as never) as import('@tensorflow/tfjs').Tensor;
+    expect(bits(t).equals(bits(theirs))).toBe(true);
+    tf.dispose([a, b, ours, theirs, t]);
+  });
+
   it.each(cases.map((c) => [JSON.stringify(c), c] as const))('Conv2DBackpropFilter, %s', async (_, c) => {
     await selectEngine('wasm');
     const [b, h, w, ci] = c.x;
