@@ -40,14 +40,32 @@ export function adamAdvance(cfg: AdamConfig, state: AdamState): void {
   state.p2 *= cfg.beta2;
 }
 
-/** The update of the current step (after `adamAdvance`) over w[from, to), all of w by default. */
-export function adamUpdate(cfg: AdamConfig, state: AdamState, w: Float32Array, g: Float32Array, lr: number, from = 0, to = w.length): void {
-  const { beta1: b1, beta2: b2, epsilon: eps } = cfg;
-  const c1 = 1 / (1 - state.p1);
-  const c2 = 1 / (1 - state.p2);
+/** The numbers one step's update uses (after `adamAdvance`); a SIMD kernel takes the same. */
+export interface AdamConstants {
+  b1: number;
+  a1: number;
+  b2: number;
+  a2: number;
+  lr: number;
+  c1: number;
+  c2: number;
+  eps: number;
+}
+
+export function adamConstants(cfg: AdamConfig, state: AdamState, lr: number): AdamConstants {
+  return { b1: cfg.beta1, a1: 1 - cfg.beta1, b2: cfg.beta2, a2: 1 - cfg.beta2, lr, c1: 1 / (1 - state.p1), c2: 1 / (1 - state.p2), eps: cfg.epsilon };
+}
+
+/**
+ * The update of the current step (after `adamAdvance`) over w[from, to), all of w by default.
+ * With `kernel` (simd-kernels.ts, working on these same arrays), it runs the bulk and this loop
+ * the rest: the same operations in the same order, so the same bits.
+ */
+export function adamUpdate(cfg: AdamConfig, state: AdamState, w: Float32Array, g: Float32Array, lr: number, from = 0, to = w.length, kernel?: (from: number, to: number, k: AdamConstants) => number): void {
+  const k = adamConstants(cfg, state, lr);
+  const { b1, a1, b2, a2, c1, c2, eps } = k;
   const { m, v } = state;
-  const a1 = 1 - b1;
-  const a2 = 1 - b2;
+  if (kernel) from = kernel(from, to, k);
   for (let i = from; i < to; i++) {
     const gi = g[i] as number;
     const mi = b1 * (m[i] as number) + a1 * gi;

@@ -26,6 +26,8 @@ export interface EpochRecord {
   valLoss: number | null;
   valAccuracy: number | null;
   seconds: number;
+  /** Set when the time budget ended the epoch early: the batches it trained (of `of`). */
+  batches?: { done: number; of: number };
 }
 
 export interface TrainingState {

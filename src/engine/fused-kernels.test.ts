@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '@tensorflow/tfjs';
 import { selectEngine, type Tf } from './engines.js';
-import { biasGrad, maxPoolReluGrad } from './fused-kernels.js';
+import { biasAct, biasGrad, maxPoolReluGrad, reluGrad } from './fused-kernels.js';
 import { Rng } from './prng.js';
 
 function values(shape: number[], seed: number, levels = 0): Float32Array {
@@ -77,4 +77,37 @@ describe.each(['cpu', 'wasm'] as const)('fused kernels on %s', (backend) => {
     const scale = Math.max(...Array.from(expected, Math.abs), 1e-3);
     for (let i = 0; i < c; i++) expect(Math.abs(got[i]! - expected[i]!) / scale).toBeLessThan(1e-5);
   });
+});
+
+describe('dense layer kernels equal their compositions bit for bit (also signed zeros)', () => {
+  // Values with exact zeros, negative zeros and cancellations (z = -bias).
+  const data = (shape: number[], seed: number) => {
+    const v = values(shape, seed, 7);
+    const r = values(shape, seed + 1);
+    for (let i = 0; i < v.length; i++) v[i] = i % 5 === 0 ? (v[i] as number) : (v[i] as number) * 0.37 + (r[i] as number);
+    if (v.length > 3) v[3] = -0;
+    return v;
+  };
+  for (const backend of ['wasm', 'cpu'] as const) {
+    for (const relu of [true, false]) {
+      it(`D2BiasAct on ${backend}, relu ${relu}`, async () => {
+        const z = data([17, 9], 3);
+        const bias = values([17], 5, 5);
+        bias[1] = -0;
+        const fused = await onBackend(backend, (tf) => biasAct(tf, tf.tensor2d(z, [17, 9]), tf.tensor1d(bias), relu));
+        const composed = await onBackend(backend, (tf) => {
+          const y = tf.add(tf.tensor2d(z, [17, 9]), tf.reshape(tf.tensor1d(bias), [-1, 1]));
+          return relu ? tf.relu(y) : y;
+        });
+        expect(Buffer.from(fused.buffer).equals(Buffer.from(composed.buffer))).toBe(true);
+      });
+    }
+    it(`D2ReluGrad on ${backend}`, async () => {
+      const dy = data([6, 5, 4], 7);
+      const y = data([6, 5, 4], 9);
+      const fused = await onBackend(backend, (tf) => reluGrad(tf, tf.tensor3d(dy, [6, 5, 4]), tf.tensor3d(y, [6, 5, 4])));
+      const composed = await onBackend(backend, (tf) => tf.mul(tf.tensor3d(dy, [6, 5, 4]), tf.step(tf.tensor3d(y, [6, 5, 4]))));
+      expect(Buffer.from(fused.buffer).equals(Buffer.from(composed.buffer))).toBe(true);
+    });
+  }
 });

@@ -8,6 +8,10 @@
  *   padding): each output gradient goes to the first maximum of its window (row-major, as
  *   TensorFlow and the cpu backend), and only if that maximum is positive (ReLU's derivative).
  * - D2BiasGrad: the sum over every axis but the last (a conv bias's gradient, NHWC).
+ * - D2BiasAct: a feature-major dense layer's bias and activation, act(z[r, j] + bias[r]), in one
+ *   call where the composition takes three (reshape, add, relu): the same float32 sum, and
+ *   ReLU as the backends compute it.
+ * - D2ReluGrad: dy × step(y) in one call where the composition takes two.
  *
  * On the wasm backend both run as SIMD code over the backend's memory where the shapes allow
  * (simd-kernels.ts: 2×2 pools over a multiple of 4 channels, biases of a multiple of 16), and as
@@ -22,6 +26,8 @@ import { biasGradFits, maxPool2ReluGradFits, simdKernelsFor, type WasmMemory } f
 
 export const MAX_POOL_RELU_GRAD = 'D2MaxPoolReluGrad';
 export const BIAS_GRAD = 'D2BiasGrad';
+export const BIAS_ACT = 'D2BiasAct';
+export const RELU_GRAD = 'D2ReluGrad';
 
 interface Memory {
   read(t: TensorInfo): Float32Array;
@@ -102,9 +108,77 @@ export function biasGradLoop(gs: Float32Array, values: Float32Array, rows: numbe
   for (let ch = 0; ch < c; ch++) values[ch] = acc[ch] as number;
 }
 
+/**
+ * The filter gradient of a stride-1 'valid' convolution as a loop (the reference for the SIMD
+ * kernel): x [n, hp, wp, ci] (padded beforehand), dy [n, oh, ow, co], dw [kh, kw, ci, co];
+ * each element a float32 sum over positions in (b, y, x) order, or (y, x, b) with `batchInner`.
+ */
+export function convFilterGradLoop(x: Float32Array, dy: Float32Array, dw: Float32Array, n: number, hp: number, wp: number, ci: number, oh: number, ow: number, co: number, kh: number, kw: number, batchInner = false): void {
+  const positions: [number, number, number][] = [];
+  if (batchInner) {
+    for (let y = 0; y < oh; y++) for (let xx = 0; xx < ow; xx++) for (let b = 0; b < n; b++) positions.push([b, y, xx]);
+  } else {
+    for (let b = 0; b < n; b++) for (let y = 0; y < oh; y++) for (let xx = 0; xx < ow; xx++) positions.push([b, y, xx]);
+  }
+  for (let ky = 0; ky < kh; ky++) {
+    for (let kx = 0; kx < kw; kx++) {
+      for (let c = 0; c < ci; c++) {
+        const row = ((ky * kw + kx) * ci + c) * co;
+        for (let o = 0; o < co; o++) {
+          let acc = 0;
+          for (const [b, y, xx] of positions) {
+            const p = (b * oh + y) * ow + xx;
+            acc = Math.fround(acc + Math.fround((x[((b * hp + y + ky) * wp + xx + kx) * ci + c] as number) * (dy[p * co + o] as number)));
+          }
+          dw[row + o] = acc;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * A stride-1 'valid' correlation as a loop (the reference for the SIMD kernel): out [n, oh, ow,
+ * cout] = act(bias + Σ in [n, ph, pw, cin] · w [kh, kw, cin, cout]), each element a float32 sum
+ * starting from the bias (0 without), over ky, then kx and the input channel, in order; act is
+ * max(·, 0) with `relu`.
+ */
+export function conv2dLoop(input: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, n: number, ph: number, pw: number, cin: number, oh: number, ow: number, cout: number, kh: number, kw: number, relu: boolean): void {
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < oh; y++) {
+      for (let x = 0; x < ow; x++) {
+        for (let o = 0; o < cout; o++) {
+          let acc = bias ? (bias[o] as number) : 0;
+          for (let ky = 0; ky < kh; ky++) {
+            const row = ((b * ph + y + ky) * pw + x) * cin;
+            for (let t = 0; t < kw * cin; t++) acc = Math.fround(acc + Math.fround((input[row + t] as number) * (w[(ky * kw * cin + t) * cout + o] as number)));
+          }
+          out[((b * oh + y) * ow + x) * cout + o] = relu ? Math.max(acc, 0) : acc;
+        }
+      }
+    }
+  }
+}
+
 /** The wasm backend's WebAssembly.Memory (where d2's SIMD kernels work), if this is one. */
 export function wasmMemoryOf(backend: KernelBackend): WasmMemory | undefined {
   return (backend as Partial<WasmLike>).wasm?.asm?.memory;
+}
+
+/**
+ * Copy a float32 tensor's values into `out` at `at`: straight from the backend's memory on the
+ * wasm and cpu backends (one copy, where `dataSync` makes a second one), else through dataSync.
+ */
+export function readInto(tf: Tf, t: Tensor, out: Float32Array, at: number): void {
+  const name = tf.getBackend();
+  if ((name === 'wasm' || name === 'cpu') && t.dtype === 'float32') {
+    const values = memoryOf(name, tf.backend()).read(t);
+    if (values && values.length === t.size) {
+      out.set(values, at);
+      return;
+    }
+  }
+  out.set(t.dataSync() as Float32Array, at);
 }
 
 const offsetOf = (backend: KernelBackend, t: TensorInfo): number => (backend as WasmLike).dataIdMap.get(t.dataId)!.memoryOffset;
@@ -143,13 +217,50 @@ function biasGradKernel(backendName: string): KernelFunc {
   }) as unknown as KernelFunc;
 }
 
+function biasActKernel(backendName: string): KernelFunc {
+  return (({ inputs, attrs, backend }: { inputs: Record<string, TensorInfo>; attrs: Record<string, unknown>; backend: KernelBackend }) => {
+    const mem = memoryOf(backendName, backend);
+    const x = inputs.x as TensorInfo;
+    const [rows, n] = x.shape as [number, number];
+    const out = mem.alloc([rows, n]);
+    // Views after the allocation: allocating may move the wasm heap.
+    const xs = mem.read(x);
+    const bs = mem.read(inputs.bias as TensorInfo);
+    const ys = mem.read(out.info);
+    const relu = attrs.relu === true;
+    for (let r = 0, p = 0; r < rows; r++) {
+      const b = bs[r] as number;
+      for (let j = 0; j < n; j++, p++) {
+        // The float32 sum as Add stores it, then ReLU as max(v, 0) (NaN kept).
+        const v = Math.fround((xs[p] as number) + b);
+        ys[p] = relu && v < 0 ? 0 : v;
+      }
+    }
+    return out.info;
+  }) as unknown as KernelFunc;
+}
+
+function reluGradKernel(backendName: string): KernelFunc {
+  return (({ inputs, backend }: { inputs: Record<string, TensorInfo>; backend: KernelBackend }) => {
+    const mem = memoryOf(backendName, backend);
+    const dy = inputs.dy as TensorInfo;
+    const out = mem.alloc(dy.shape);
+    const gs = mem.read(dy);
+    const ys = mem.read(inputs.y as TensorInfo);
+    const dx = mem.read(out.info);
+    // dy × step(y): a product with 1 or 0, so a negative dy where y ≤ 0 gives -0, as Multiply does.
+    for (let i = 0; i < dx.length; i++) dx[i] = (gs[i] as number) * ((ys[i] as number) > 0 ? 1 : 0);
+    return out.info;
+  }) as unknown as KernelFunc;
+}
+
 const registered = new Set<string>();
 
 /** Register the kernels for a backend ('wasm' or 'cpu'; others use the composed fallbacks). */
 export function registerFusedKernels(tf: Tf, backendName: string): void {
   if (backendName !== 'wasm' && backendName !== 'cpu') return;
   if (registered.has(backendName)) return;
-  for (const [name, make] of [[MAX_POOL_RELU_GRAD, maxPoolReluGradKernel], [BIAS_GRAD, biasGradKernel]] as const) {
+  for (const [name, make] of [[MAX_POOL_RELU_GRAD, maxPoolReluGradKernel], [BIAS_GRAD, biasGradKernel], [BIAS_ACT, biasActKernel], [RELU_GRAD, reluGradKernel]] as const) {
     if (!tf.getKernel(name, backendName)) tf.registerKernel({ kernelName: name, backendName, kernelFunc: make(backendName) });
   }
   registered.add(backendName);
@@ -171,4 +282,19 @@ export function maxPoolReluGrad(tf: Tf, dy: Tensor, x: Tensor, poolSize: number)
 export function biasGrad(tf: Tf, dy: Tensor): Tensor {
   if (tf.getKernel(BIAS_GRAD, tf.getBackend())) return tf.engine().runKernel(BIAS_GRAD, { dy }, {}) as Tensor;
   return tf.sum(dy, [...Array(dy.rank - 1).keys()]);
+}
+
+/** act(z + bias) for feature-major z [rows, n] and bias [rows]; act is ReLU or the identity. */
+export function biasAct(tf: Tf, z: Tensor, bias: Tensor, relu: boolean): Tensor {
+  // Under autodiff (tests check d2's backward pass against it) the composition, which has gradients.
+  const recording = (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
+  if (!recording && tf.getKernel(BIAS_ACT, tf.getBackend())) return tf.engine().runKernel(BIAS_ACT, { x: z, bias }, { relu } as never) as Tensor;
+  const y = tf.add(z, tf.reshape(bias, [-1, 1]));
+  return relu ? tf.relu(y) : y;
+}
+
+/** dy × step(y): the gradient through a ReLU whose output is y. */
+export function reluGrad(tf: Tf, dy: Tensor, y: Tensor): Tensor {
+  if (tf.getKernel(RELU_GRAD, tf.getBackend())) return tf.engine().runKernel(RELU_GRAD, { dy, y }, {}) as Tensor;
+  return tf.mul(dy, tf.step(y));
 }

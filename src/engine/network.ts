@@ -19,7 +19,7 @@
 import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs';
 import type { Tf } from './engines.js';
 import type { Architecture, LayerSpec } from './plan.js';
-import { biasGrad, maxPoolReluGrad } from './fused-kernels.js';
+import { biasAct, biasGrad, maxPoolReluGrad, reluGrad } from './fused-kernels.js';
 import { Rng } from './prng.js';
 
 export interface ParamSpec {
@@ -183,8 +183,7 @@ export function forward(tf: Tf, net: NetworkShape, params: Tensor[], input: NetI
       }
     } else if (spec.kind === 'dense') {
       cache.input = rows ?? tf.transpose(h);
-      const z = tf.add(tf.matMul(params[layer.kernel!] as Tensor2D, h as Tensor2D), tf.reshape(params[layer.bias!]!, [-1, 1]));
-      h = spec.activation === 'relu' ? tf.relu(z) : z;
+      h = biasAct(tf, tf.matMul(params[layer.kernel!] as Tensor2D, h as Tensor2D), params[layer.bias!]!, spec.activation === 'relu');
       cache.output = h;
       rows = undefined;
     } else if (masks) {
@@ -217,7 +216,7 @@ export function backward(tf: Tf, net: NetworkShape, params: Tensor[], caches: La
     const cache = caches[i]!;
     const needInputGrad = i > firstTrained;
     if (spec.kind === 'dense') {
-      const dz = spec.activation === 'relu' ? tf.mul(g, tf.step(cache.output!)) : g;
+      const dz = spec.activation === 'relu' ? reluGrad(tf, g, cache.output!) : g;
       grads[layer.kernel!] = tf.matMul(dz as Tensor2D, cache.input as Tensor2D);
       grads[layer.bias!] = tf.sum(dz, 1);
       if (needInputGrad) g = tf.matMul(params[layer.kernel!] as Tensor2D, dz as Tensor2D, true, false);
@@ -236,7 +235,7 @@ export function backward(tf: Tf, net: NetworkShape, params: Tensor[], caches: La
         g = tf.engine().runKernel('MaxPoolGrad', { dy: g, input: x, output: y }, { filterSize: [spec.size, spec.size], strides: [spec.size, spec.size], pad: 'valid' } as never) as Tensor;
       }
     } else if (spec.kind === 'conv2d') {
-      const dz = throughRelu ? g : tf.mul(g, tf.step(cache.output!));
+      const dz = throughRelu ? g : reluGrad(tf, g, cache.output!);
       throughRelu = false;
       const x = cache.input!;
       const k = params[layer.kernel!]!;

@@ -19,9 +19,11 @@
 import type { Tensor } from '@tensorflow/tfjs';
 import { adamAdvance, adamState, adamUpdate, type AdamState } from './adam.js';
 import type { Tf } from './engines.js';
+import { readInto } from './fused-kernels.js';
 import { backward, describeNetwork, dropoutMasks, forward, initialWeights, type NetInput, type NetworkShape } from './network.js';
 import { learningRateAt, type TrainingPlan } from './plan.js';
 import { deriveSeed, Rng } from './prng.js';
+import { optimizerMemory, type OptimizerMemory } from './simd-kernels.js';
 
 /** Streams of randomness (labels for deriveSeed). */
 export const STREAM = { init: 1, shuffle: 2, dropout: 3 } as const;
@@ -95,19 +97,28 @@ export class Replica {
   adam: AdamState;
   private params: Tensor[] = [];
   private readonly grad: Float32Array;
+  /** Weights, moments and gradients in a WebAssembly memory with SIMD kernels (null: JavaScript loops). */
+  private readonly mem: OptimizerMemory | null;
   /** Set while profiling. */
   probe: StepProbe | undefined;
 
   constructor(readonly tf: Tf, readonly plan: TrainingPlan, readonly seed: number, readonly train: DataSet | undefined, storage?: ReplicaStorage) {
     this.net = describeNetwork(plan.architecture);
+    this.mem = storage ? null : optimizerMemory(this.net.paramCount);
     if (storage) {
       this.weights = storage.weights;
       this.adam = { m: storage.m, v: storage.v, t: 0, p1: 1, p2: 1 };
+      this.grad = new Float32Array(this.net.paramCount);
+    } else if (this.mem) {
+      this.weights = this.mem.weights;
+      this.weights.set(initialWeights(this.net, deriveSeed(seed, STREAM.init)));
+      this.adam = { m: this.mem.m, v: this.mem.v, t: 0, p1: 1, p2: 1 };
+      this.grad = this.mem.grad;
     } else {
       this.weights = initialWeights(this.net, deriveSeed(seed, STREAM.init));
       this.adam = adamState(this.net.paramCount);
+      this.grad = new Float32Array(this.net.paramCount);
     }
-    this.grad = new Float32Array(this.net.paramCount);
     this.upload();
   }
 
@@ -120,8 +131,18 @@ export class Replica {
 
   /** Replace weights (and optionally optimizer state), e.g. from a checkpoint. */
   setState(weights: Float32Array, adam?: AdamState): void {
-    this.weights = new Float32Array(weights);
-    if (adam) this.adam = { m: new Float32Array(adam.m), v: new Float32Array(adam.v), t: adam.t, p1: adam.p1, p2: adam.p2 };
+    if (this.mem) {
+      // The arrays live in the optimizer memory: copy into them.
+      this.weights.set(weights);
+      if (adam) {
+        this.adam.m.set(adam.m);
+        this.adam.v.set(adam.v);
+        this.setCounters(adam.t, adam.p1, adam.p2);
+      }
+    } else {
+      this.weights = new Float32Array(weights);
+      if (adam) this.adam = { m: new Float32Array(adam.m), v: new Float32Array(adam.v), t: adam.t, p1: adam.p1, p2: adam.p2 };
+    }
     this.upload();
   }
 
@@ -219,7 +240,7 @@ export class Replica {
     });
     probe?.enter('download');
     grads.forEach((g, i) => {
-      out.set(g.dataSync() as Float32Array, net.params[i]!.offset);
+      readInto(tf, g, out, net.params[i]!.offset);
       g.dispose();
     });
     probe?.leave();
@@ -236,7 +257,20 @@ export class Replica {
     // One pass: sum in part order (rounded to float32 as each partial sum is stored), and
     // accumulate f × 0, which is NaN as soon as any f is not finite.
     let poison = 0;
-    if (parts === 2) {
+    const mem = this.mem;
+    if (parts === 2 && mem && from === 0 && to === g.length) {
+      // The SIMD kernel over the optimizer memory: the same float32 sums, the same check.
+      g.set(exchange.slot(0, step));
+      mem.other.set(exchange.slot(1, step));
+      const r = mem.sumParts(to);
+      if (r.bad) poison = NaN;
+      const o = mem.other;
+      for (let i = r.upTo; i < to; i++) {
+        const f = Math.fround((g[i] as number) + (o[i] as number));
+        g[i] = f;
+        poison += f * 0;
+      }
+    } else if (parts === 2) {
       const a = exchange.slot(0, step);
       const b = exchange.slot(1, step);
       for (let i = from; i < to; i++) {
@@ -292,7 +326,7 @@ export class Replica {
     const cfg = this.plan.optimizer;
     probe?.enter('adam');
     adamAdvance(cfg, this.adam);
-    adamUpdate(cfg, this.adam, this.weights, this.grad, lr, from, to);
+    adamUpdate(cfg, this.adam, this.weights, this.grad, lr, from, to, this.mem ? this.mem.adam : undefined);
     exchange.done(step);
     probe?.leave();
     probe?.enter('weights upload');

@@ -129,4 +129,18 @@ describe('train with worker threads (wasm)', () => {
     ac.abort();
     await expect(train(options({ engine: 'wasm', signal: ac.signal }))).rejects.toMatchObject({ code: 'Interrupted' });
   });
+
+  it('a time budget shorter than an epoch stops the workers together within the first epoch, evaluated', async () => {
+    // 2,400 items: 38 batches an epoch; a budget of a millisecond (a machine far slower than the
+    // budget assumed). The run's first batch always trains; the workers stop at one step.
+    const r = await train(options({ engine: 'wasm', workers: 2, workerUrl: worker.url, train: images(2400, 5), epochsOverride: undefined, timeBudgetSeconds: 0.001 }));
+    expect(r.workers).toBe(2);
+    expect(r.stoppedBy).toBe('timeBudget');
+    expect(r.epochs).toBe(1);
+    const cut = r.history[0]!.batches!;
+    expect(cut.of).toBe(38);
+    expect(cut.done).toBeGreaterThanOrEqual(1);
+    expect(cut.done).toBeLessThan(38);
+    expect(r.history[0]!.valAccuracy).not.toBeNull();
+  });
 });

@@ -11,10 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import wabtInit from 'wabt';
 import { selectEngine } from './engines.js';
-import { biasGradLoop, maxPoolReluGradLoop, wasmMemoryOf } from './fused-kernels.js';
+import { biasGradLoop, conv2dLoop, convFilterGradLoop, maxPoolReluGradLoop, wasmMemoryOf } from './fused-kernels.js';
 import { Rng } from './prng.js';
 import { SIMD_KERNELS_WASM } from './simd-kernels-binary.js';
-import { simdKernelsFor } from './simd-kernels.js';
+import { optimizerMemory, simdKernelsFor } from './simd-kernels.js';
+import { adamAdvance, adamState, adamUpdate } from './adam.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -90,5 +91,104 @@ describe('SIMD kernels', () => {
     biasGradLoop(dy.dataSync() as Float32Array, expected, rows, c);
     expect(Array.from(got)).toEqual(Array.from(expected));
     tf.dispose([dy, out]);
+  });
+
+  it.each([[1], [7], [4096], [235146]])('the two-part gradient sum over %i floats equals the JavaScript loop bit for bit', (count) => {
+    const mem = optimizerMemory(count)!;
+    expect(mem).not.toBeNull();
+    const a = values(count, 11);
+    const b = values(count, 12);
+    for (let i = 0; i < count; i += 3) b[i] = -(a[i] as number); // exact cancellations too
+    mem.grad.set(a);
+    mem.other.set(b);
+    const r = mem.sumParts(count);
+    expect(r.bad).toBe(false);
+    expect(r.upTo).toBe(count & ~3);
+    for (let i = 0; i < r.upTo; i++) {
+      if (mem.grad[i] !== Math.fround((a[i] as number) + (b[i] as number))) throw new Error(`sum differs at ${i}`);
+    }
+  });
+
+  it.each([[Infinity], [-Infinity], [NaN], [3e38]])('the gradient sum reports a non-finite sum (%s in one part)', (bad) => {
+    const mem = optimizerMemory(64)!;
+    mem.grad.set(values(64, 3));
+    mem.other.set(values(64, 4));
+    mem.grad[37] = bad;
+    if (bad === 3e38) mem.other[37] = 3e38; // a finite pair whose float32 sum overflows
+    expect(mem.sumParts(64).bad).toBe(true);
+  });
+
+  it.each([[2], [9], [1000], [235146]])('Adam over %i weights for five steps equals the JavaScript loop bit for bit', (count) => {
+    const cfg = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
+    const mem = optimizerMemory(count)!;
+    const w0 = values(count, 21);
+    const js = { w: new Float32Array(w0), state: adamState(count) };
+    mem.weights.set(w0);
+    const state = { m: mem.m, v: mem.v, t: 0, p1: 1, p2: 1 };
+    for (let step = 0; step < 5; step++) {
+      const g = values(count, 30 + step);
+      for (let i = 0; i < count; i += 97) g[i] = 0; // zero gradients (v stays tiny) too
+      mem.grad.set(g);
+      adamAdvance(cfg, js.state);
+      adamAdvance(cfg, state);
+      adamUpdate(cfg, js.state, js.w, g, 1e-3);
+      adamUpdate(cfg, state, mem.weights, mem.grad, 1e-3, 0, count, mem.adam);
+    }
+    const same = (x: Float32Array, y: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength));
+    expect(same(mem.weights, js.w)).toBe(true);
+    expect(same(mem.m, js.state.m)).toBe(true);
+    expect(same(mem.v, js.state.v)).toBe(true);
+    expect(same(mem.weights, w0)).toBe(false);
+  });
+
+  it.each([
+    [[2, 5, 5, 1], [3, 3], 8, false],
+    [[3, 13, 13, 16], [3, 3], 32, true],
+    [[3, 13, 13, 16], [3, 3], 32, false],
+    [[2, 9, 7, 3], [2, 3], 16, true],
+    [[1, 6, 6, 5], [5, 5], 24, false],
+  ])('the convolution filter gradient of %j, kernel %j, %i outputs (batch innermost: %s) equals the JavaScript loop bit for bit', async (shape, [kh, kw], co, batchInner) => {
+    const { tf } = await selectEngine('wasm');
+    const [n, hp, wp, ci] = shape as [number, number, number, number];
+    const oh = hp - kh! + 1;
+    const ow = wp - kw! + 1;
+    const x = tf.tensor(values(n * hp * wp * ci, 7), shape);
+    const dy = tf.tensor(values(n * oh * ow * co, 8), [n, oh, ow, co]);
+    const dw = tf.zeros([kh!, kw!, ci, co]);
+    const be = tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } }; wasm: { HEAPU8: Uint8Array } };
+    const at = (t: typeof x) => be.dataIdMap.get(t.dataId).memoryOffset;
+    new Float32Array(be.wasm.HEAPU8.buffer, at(dw), dw.size).fill(7); // dirty: every element must be written
+    simdKernelsFor(wasmMemoryOf(tf.backend()))!.convFilterGrad(at(x), at(dy), at(dw), n, hp, wp, ci, oh, ow, co as number, kh!, kw!, batchInner as boolean);
+    const got = new Float32Array(be.wasm.HEAPU8.buffer, at(dw), dw.size).slice();
+    const expected = new Float32Array(dw.size);
+    convFilterGradLoop(x.dataSync() as Float32Array, dy.dataSync() as Float32Array, expected, n, hp, wp, ci, oh, ow, co as number, kh!, kw!, batchInner as boolean);
+    expect(Buffer.from(got.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+    tf.dispose([x, dy, dw]);
+  });
+
+  it.each([
+    [[2, 7, 7, 1], [3, 3], 16, true, true],
+    [[3, 13, 13, 16], [3, 3], 32, true, true],
+    [[2, 9, 8, 3], [2, 3], 48, false, false],
+    [[1, 6, 6, 5], [5, 5], 16, true, false],
+  ])('the stride-1 correlation of %j, kernel %j, %i outputs (bias %s, relu %s) equals the JavaScript loop bit for bit', async (shape, [kh, kw], cout, withBias, relu) => {
+    const { tf } = await selectEngine('wasm');
+    const [n, ph, pw, cin] = shape as [number, number, number, number];
+    const oh = ph - kh! + 1;
+    const ow = pw - kw! + 1;
+    const input = tf.tensor(values(n * ph * pw * cin, 9), shape);
+    const w = tf.tensor(values(kh! * kw! * cin * cout, 10), [kh!, kw!, cin, cout]);
+    const bias = tf.tensor(values(cout, 11), [cout]);
+    const out = tf.zeros([n, oh, ow, cout]);
+    const be = tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } }; wasm: { HEAPU8: Uint8Array } };
+    const at = (t: typeof input) => be.dataIdMap.get(t.dataId).memoryOffset;
+    new Float32Array(be.wasm.HEAPU8.buffer, at(out), out.size).fill(7); // dirty: every element must be written
+    simdKernelsFor(wasmMemoryOf(tf.backend()))!.conv2d(at(input), at(w), withBias ? at(bias) : 0, at(out), n, ph, pw, cin, oh, ow, cout, kh!, kw!, relu as boolean);
+    const got = new Float32Array(be.wasm.HEAPU8.buffer, at(out), out.size).slice();
+    const expected = new Float32Array(out.size);
+    conv2dLoop(input.dataSync() as Float32Array, w.dataSync() as Float32Array, withBias ? bias.dataSync() as Float32Array : null, expected, n, ph, pw, cin, oh, ow, cout, kh!, kw!, relu as boolean);
+    expect(Buffer.from(got.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+    expect(got.some((v) => v !== 0)).toBe(true);
+    tf.dispose([input, w, bias, out]);
   });
 });

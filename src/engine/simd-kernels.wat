@@ -1,8 +1,10 @@
 ;; d2's SIMD kernels for the WebAssembly engine: the training step's memory-bound parts, which
-;; run as scalar JavaScript loops otherwise (src/engine/fused-kernels.ts). The module imports
-;; the TensorFlow.js wasm backend's own memory, so it reads and writes tensors in place.
+;; run as scalar JavaScript loops otherwise (src/engine/fused-kernels.ts, src/engine/adam.ts,
+;; the gradient sum of src/engine/replica.ts). The module imports a memory: the TensorFlow.js
+;; wasm backend's own (the pooling and bias kernels then read and write tensors in place), or
+;; a replica's optimizer memory (weights, moments, gradients: the sum and Adam kernels).
 ;;
-;; Both functions compute exactly what the JavaScript loops compute, bit for bit
+;; Every function computes exactly what its JavaScript loop computes, bit for bit
 ;; (src/engine/simd-kernels.test.ts): the same comparisons in the same order, the same float64
 ;; sums in the same order. Arguments are byte offsets into the memory and element counts.
 ;;
@@ -127,4 +129,259 @@
         (f32x4.demote_f64x2_zero (local.get $a6)) (f32x4.demote_f64x2_zero (local.get $a7))))
       (local.set $k (i32.add (local.get $k) (i32.const 64)))
       (br $kloop))))
+
+  ;; The step gradient from two parts: g[i] = a[i] + b[i] in float32 (the double sum rounded to
+  ;; float32, as the JavaScript loop stores it, is the same value), for count a multiple of 4.
+  ;; Returns 1 when any sum is not finite (then f - f is NaN), else 0.
+  (func (export "sum_parts2")
+    (param $a i32) (param $b i32) (param $g i32) (param $count i32) (result i32)
+    (local $i i32) (local $end i32) (local $f v128) (local $t v128) (local $bad v128)
+    (local.set $end (i32.shl (local.get $count) (i32.const 2)))
+    (local.set $bad (v128.const i32x4 0 0 0 0))
+    (local.set $i (i32.const 0))
+    (block $done (loop $loop
+      (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $f (f32x4.add
+        (v128.load (i32.add (local.get $a) (local.get $i)))
+        (v128.load (i32.add (local.get $b) (local.get $i)))))
+      (v128.store (i32.add (local.get $g) (local.get $i)) (local.get $f))
+      (local.set $t (f32x4.sub (local.get $f) (local.get $f)))
+      (local.set $bad (v128.or (local.get $bad) (f32x4.ne (local.get $t) (local.get $t))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $loop)))
+    (v128.any_true (local.get $bad)))
+
+  ;; Adam's update of count weights (count even), two at a time in float64 with exactly the
+  ;; operations of src/engine/adam.ts in the same order (no fused multiply-add in WebAssembly):
+  ;;   m = b1·m + a1·g;  v = b2·v + (a2·g)·g;  w = w - ((lr·m)·c1) / (sqrt(v·c2) + eps)
+  ;; with m and v kept in float64 for w's line and each of m, v, w stored rounded to float32.
+  (func (export "adam")
+    (param $w i32) (param $m i32) (param $v i32) (param $g i32) (param $count i32)
+    (param $b1 f64) (param $a1 f64) (param $b2 f64) (param $a2 f64)
+    (param $lr f64) (param $c1 f64) (param $c2 f64) (param $eps f64)
+    (local $i i32) (local $end i32)
+    (local $B1 v128) (local $A1 v128) (local $B2 v128) (local $A2 v128)
+    (local $LR v128) (local $C1 v128) (local $C2 v128) (local $EPS v128)
+    (local $gi v128) (local $mi v128) (local $vi v128)
+    (local.set $B1 (f64x2.splat (local.get $b1)))
+    (local.set $A1 (f64x2.splat (local.get $a1)))
+    (local.set $B2 (f64x2.splat (local.get $b2)))
+    (local.set $A2 (f64x2.splat (local.get $a2)))
+    (local.set $LR (f64x2.splat (local.get $lr)))
+    (local.set $C1 (f64x2.splat (local.get $c1)))
+    (local.set $C2 (f64x2.splat (local.get $c2)))
+    (local.set $EPS (f64x2.splat (local.get $eps)))
+    (local.set $end (i32.shl (local.get $count) (i32.const 2)))
+    (local.set $i (i32.const 0))
+    (block $done (loop $loop
+      (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $gi (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $g) (local.get $i)))))
+      (local.set $mi (f64x2.add
+        (f64x2.mul (local.get $B1) (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $m) (local.get $i)))))
+        (f64x2.mul (local.get $A1) (local.get $gi))))
+      (local.set $vi (f64x2.add
+        (f64x2.mul (local.get $B2) (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $v) (local.get $i)))))
+        (f64x2.mul (f64x2.mul (local.get $A2) (local.get $gi)) (local.get $gi))))
+      (v128.store64_lane 0 (i32.add (local.get $m) (local.get $i)) (f32x4.demote_f64x2_zero (local.get $mi)))
+      (v128.store64_lane 0 (i32.add (local.get $v) (local.get $i)) (f32x4.demote_f64x2_zero (local.get $vi)))
+      (v128.store64_lane 0 (i32.add (local.get $w) (local.get $i)) (f32x4.demote_f64x2_zero
+        (f64x2.sub
+          (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $w) (local.get $i))))
+          (f64x2.div
+            (f64x2.mul (f64x2.mul (local.get $LR) (local.get $mi)) (local.get $C1))
+            (f64x2.add (f64x2.sqrt (f64x2.mul (local.get $vi) (local.get $C2))) (local.get $EPS))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 8)))
+      (br $loop))))
+
+  ;; The filter gradient of a stride-1 'valid' convolution (the input padded beforehand), NHWC,
+  ;; for four rows r_j = (ky, kx, c) of the [kh·kw·ci, co] gradient at once:
+  ;;   dw[r_j, o] = Σ over positions p of x[p + (ky, kx), c] · dy[p, o]
+  ;; summed in float32 (each product rounded, then each sum) over the positions in the order of
+  ;; three nested loops (c0 × c1 × c2 positions; after each innermost step the x and dy
+  ;; pointers move by s2x and s2d bytes, after each middle step by s1x and s1d more, after each
+  ;; outer step by s0x and s0d more): (b, y, x) or (y, x, b), as the caller sets them. d0..d3
+  ;; are the rows' offsets in bytes from a patch's corner; co is a multiple of 8; of the four
+  ;; rows only the first `rows` are stored (row j at dw + j·co·4). Eight accumulators: 4 rows ×
+  ;; 8 outputs.
+  (func (export "conv_filter_grad4")
+    (param $x i32) (param $dy i32) (param $dw i32) (param $co i32)
+    (param $c0 i32) (param $c1 i32) (param $c2 i32)
+    (param $s2x i32) (param $s2d i32) (param $s1x i32) (param $s1d i32) (param $s0x i32) (param $s0d i32)
+    (param $d0 i32) (param $d1 i32) (param $d2 i32) (param $d3 i32) (param $rows i32)
+    (local $cs i32) (local $k i32) (local $px i32) (local $pdy i32) (local $i0 i32) (local $i1 i32) (local $i2 i32)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $v0 v128) (local $v1 v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
+    (local $q i32)
+    (local.set $cs (i32.shl (local.get $co) (i32.const 2)))
+    (local.set $k (i32.const 0))
+    (block $kdone (loop $kloop
+      (br_if $kdone (i32.ge_u (local.get $k) (local.get $cs)))
+      (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0))
+      (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))
+      (local.set $a4 (v128.const i32x4 0 0 0 0)) (local.set $a5 (v128.const i32x4 0 0 0 0))
+      (local.set $a6 (v128.const i32x4 0 0 0 0)) (local.set $a7 (v128.const i32x4 0 0 0 0))
+      (local.set $px (local.get $x))
+      (local.set $pdy (i32.add (local.get $dy) (local.get $k)))
+      (local.set $i0 (local.get $c0))
+      (block $done0 (loop $loop0
+        (br_if $done0 (i32.eqz (local.get $i0)))
+        (local.set $i1 (local.get $c1))
+        (block $done1 (loop $loop1
+          (br_if $done1 (i32.eqz (local.get $i1)))
+          (local.set $i2 (local.get $c2))
+          (block $done2 (loop $loop2
+            (br_if $done2 (i32.eqz (local.get $i2)))
+            (local.set $s0 (v128.load32_splat (i32.add (local.get $px) (local.get $d0))))
+            (local.set $s1 (v128.load32_splat (i32.add (local.get $px) (local.get $d1))))
+            (local.set $s2 (v128.load32_splat (i32.add (local.get $px) (local.get $d2))))
+            (local.set $s3 (v128.load32_splat (i32.add (local.get $px) (local.get $d3))))
+            (local.set $v0 (v128.load offset=0 (local.get $pdy)))
+            (local.set $v1 (v128.load offset=16 (local.get $pdy)))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $s0) (local.get $v0))))
+            (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $s0) (local.get $v1))))
+            (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $s1) (local.get $v0))))
+            (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $s1) (local.get $v1))))
+            (local.set $a4 (f32x4.add (local.get $a4) (f32x4.mul (local.get $s2) (local.get $v0))))
+            (local.set $a5 (f32x4.add (local.get $a5) (f32x4.mul (local.get $s2) (local.get $v1))))
+            (local.set $a6 (f32x4.add (local.get $a6) (f32x4.mul (local.get $s3) (local.get $v0))))
+            (local.set $a7 (f32x4.add (local.get $a7) (f32x4.mul (local.get $s3) (local.get $v1))))
+            (local.set $px (i32.add (local.get $px) (local.get $s2x)))
+            (local.set $pdy (i32.add (local.get $pdy) (local.get $s2d)))
+            (local.set $i2 (i32.sub (local.get $i2) (i32.const 1)))
+            (br $loop2)))
+          (local.set $px (i32.add (local.get $px) (local.get $s1x)))
+          (local.set $pdy (i32.add (local.get $pdy) (local.get $s1d)))
+          (local.set $i1 (i32.sub (local.get $i1) (i32.const 1)))
+          (br $loop1)))
+        (local.set $px (i32.add (local.get $px) (local.get $s0x)))
+        (local.set $pdy (i32.add (local.get $pdy) (local.get $s0d)))
+        (local.set $i0 (i32.sub (local.get $i0) (i32.const 1)))
+        (br $loop0)))
+      (local.set $q (i32.add (local.get $dw) (local.get $k)))
+      (v128.store offset=0 (local.get $q) (local.get $a0))
+      (v128.store offset=16 (local.get $q) (local.get $a1))
+      (if (i32.gt_u (local.get $rows) (i32.const 1)) (then
+        (local.set $q (i32.add (local.get $q) (local.get $cs)))
+        (v128.store offset=0 (local.get $q) (local.get $a2))
+        (v128.store offset=16 (local.get $q) (local.get $a3))))
+      (if (i32.gt_u (local.get $rows) (i32.const 2)) (then
+        (local.set $q (i32.add (local.get $q) (local.get $cs)))
+        (v128.store offset=0 (local.get $q) (local.get $a4))
+        (v128.store offset=16 (local.get $q) (local.get $a5))))
+      (if (i32.gt_u (local.get $rows) (i32.const 3)) (then
+        (local.set $q (i32.add (local.get $q) (local.get $cs)))
+        (v128.store offset=0 (local.get $q) (local.get $a6))
+        (v128.store offset=16 (local.get $q) (local.get $a7))))
+      (local.set $k (i32.add (local.get $k) (i32.const 32)))
+      (br $kloop))))
+
+  ;; A stride-1 'valid' correlation (the input padded beforehand), NHWC, two output positions
+  ;; (x, x+1) and sixteen output channels at a time:
+  ;;   out[b, y, x, o] = act(bias[o] + Σ over ky, then kx·cin + i in order, of
+  ;;                     in[b, y+ky, x+kx, i] · w[ky, kx, i, o])
+  ;; summed in float32 (each product rounded, then each sum), act = max(·, 0) when relu ≠ 0.
+  ;; w is [kh, kw, cin, cout]; cout a multiple of 16; bias 0 means none. With ow odd, the last
+  ;; position is computed as a pair with itself and stored once. The forward convolution and,
+  ;; with the flipped filter over the padded output gradient, the input gradient.
+  (func (export "conv2d_16")
+    (param $in i32) (param $w i32) (param $bias i32) (param $out i32)
+    (param $n i32) (param $ph i32) (param $pw i32) (param $cin i32)
+    (param $oh i32) (param $ow i32) (param $cout i32) (param $kh i32) (param $kw i32) (param $relu i32)
+    (local $b i32) (local $y i32) (local $x i32) (local $cb i32) (local $ky i32) (local $t i32)
+    (local $taps i32) (local $ins i32) (local $couts i32) (local $pair i32)
+    (local $pa i32) (local $pb i32) (local $pwt i32) (local $q i32)
+    (local $sa v128) (local $sb v128) (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
+    (local.set $ins (i32.shl (local.get $cin) (i32.const 2)))
+    (local.set $couts (i32.shl (local.get $cout) (i32.const 2)))
+    (local.set $taps (i32.mul (local.get $kw) (local.get $cin)))
+    (local.set $q (local.get $out))
+    (local.set $b (i32.const 0))
+    (block $bdone (loop $bloop
+      (br_if $bdone (i32.ge_u (local.get $b) (local.get $n)))
+      (local.set $y (i32.const 0))
+      (block $ydone (loop $yloop
+        (br_if $ydone (i32.ge_u (local.get $y) (local.get $oh)))
+        (local.set $x (i32.const 0))
+        (block $xdone (loop $xloop
+          (br_if $xdone (i32.ge_u (local.get $x) (local.get $ow)))
+          ;; the second position's byte offset from the first (0: a lone last position)
+          (local.set $pair (select (local.get $ins) (i32.const 0)
+            (i32.lt_u (i32.add (local.get $x) (i32.const 1)) (local.get $ow))))
+          (local.set $cb (i32.const 0))
+          (block $cdone (loop $cloop
+            (br_if $cdone (i32.ge_u (local.get $cb) (local.get $couts)))
+            (if (local.get $bias)
+              (then
+                (local.set $a0 (v128.load offset=0 (i32.add (local.get $bias) (local.get $cb))))
+                (local.set $a1 (v128.load offset=16 (i32.add (local.get $bias) (local.get $cb))))
+                (local.set $a2 (v128.load offset=32 (i32.add (local.get $bias) (local.get $cb))))
+                (local.set $a3 (v128.load offset=48 (i32.add (local.get $bias) (local.get $cb)))))
+              (else
+                (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0))
+                (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))))
+            (local.set $a4 (local.get $a0)) (local.set $a5 (local.get $a1))
+            (local.set $a6 (local.get $a2)) (local.set $a7 (local.get $a3))
+            (local.set $ky (i32.const 0))
+            (block $kdone (loop $kloop
+              (br_if $kdone (i32.ge_u (local.get $ky) (local.get $kh)))
+              (local.set $pa (i32.add (local.get $in) (i32.mul
+                (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $ph)) (i32.add (local.get $y) (local.get $ky))) (local.get $pw)) (local.get $x))
+                (local.get $ins))))
+              (local.set $pb (i32.add (local.get $pa) (local.get $pair)))
+              (local.set $pwt (i32.add (i32.add (local.get $w)
+                (i32.mul (i32.mul (local.get $ky) (local.get $taps)) (local.get $couts))) (local.get $cb)))
+              (local.set $t (local.get $taps))
+              (block $tdone (loop $tloop
+                (br_if $tdone (i32.eqz (local.get $t)))
+                (local.set $sa (v128.load32_splat (local.get $pa)))
+                (local.set $sb (v128.load32_splat (local.get $pb)))
+                (local.set $w0 (v128.load offset=0 (local.get $pwt)))
+                (local.set $w1 (v128.load offset=16 (local.get $pwt)))
+                (local.set $w2 (v128.load offset=32 (local.get $pwt)))
+                (local.set $w3 (v128.load offset=48 (local.get $pwt)))
+                (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $sa) (local.get $w0))))
+                (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $sa) (local.get $w1))))
+                (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $sa) (local.get $w2))))
+                (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $sa) (local.get $w3))))
+                (local.set $a4 (f32x4.add (local.get $a4) (f32x4.mul (local.get $sb) (local.get $w0))))
+                (local.set $a5 (f32x4.add (local.get $a5) (f32x4.mul (local.get $sb) (local.get $w1))))
+                (local.set $a6 (f32x4.add (local.get $a6) (f32x4.mul (local.get $sb) (local.get $w2))))
+                (local.set $a7 (f32x4.add (local.get $a7) (f32x4.mul (local.get $sb) (local.get $w3))))
+                (local.set $pa (i32.add (local.get $pa) (i32.const 4)))
+                (local.set $pb (i32.add (local.get $pb) (i32.const 4)))
+                (local.set $pwt (i32.add (local.get $pwt) (local.get $couts)))
+                (local.set $t (i32.sub (local.get $t) (i32.const 1)))
+                (br $tloop)))
+              (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
+              (br $kloop)))
+            (if (local.get $relu) (then
+              (local.set $a0 (f32x4.max (local.get $a0) (v128.const i32x4 0 0 0 0)))
+              (local.set $a1 (f32x4.max (local.get $a1) (v128.const i32x4 0 0 0 0)))
+              (local.set $a2 (f32x4.max (local.get $a2) (v128.const i32x4 0 0 0 0)))
+              (local.set $a3 (f32x4.max (local.get $a3) (v128.const i32x4 0 0 0 0)))
+              (local.set $a4 (f32x4.max (local.get $a4) (v128.const i32x4 0 0 0 0)))
+              (local.set $a5 (f32x4.max (local.get $a5) (v128.const i32x4 0 0 0 0)))
+              (local.set $a6 (f32x4.max (local.get $a6) (v128.const i32x4 0 0 0 0)))
+              (local.set $a7 (f32x4.max (local.get $a7) (v128.const i32x4 0 0 0 0)))))
+            (v128.store offset=0 (i32.add (local.get $q) (local.get $cb)) (local.get $a0))
+            (v128.store offset=16 (i32.add (local.get $q) (local.get $cb)) (local.get $a1))
+            (v128.store offset=32 (i32.add (local.get $q) (local.get $cb)) (local.get $a2))
+            (v128.store offset=48 (i32.add (local.get $q) (local.get $cb)) (local.get $a3))
+            (if (local.get $pair) (then
+              (v128.store offset=0 (i32.add (i32.add (local.get $q) (local.get $couts)) (local.get $cb)) (local.get $a4))
+              (v128.store offset=16 (i32.add (i32.add (local.get $q) (local.get $couts)) (local.get $cb)) (local.get $a5))
+              (v128.store offset=32 (i32.add (i32.add (local.get $q) (local.get $couts)) (local.get $cb)) (local.get $a6))
+              (v128.store offset=48 (i32.add (i32.add (local.get $q) (local.get $couts)) (local.get $cb)) (local.get $a7))))
+            (local.set $cb (i32.add (local.get $cb) (i32.const 64)))
+            (br $cloop)))
+          (local.set $q (i32.add (local.get $q) (select (i32.shl (local.get $couts) (i32.const 1)) (local.get $couts) (local.get $pair))))
+          (local.set $x (i32.add (local.get $x) (i32.const 2)))
+          (br $xloop)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $yloop)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bloop))))
 )

@@ -35,13 +35,24 @@ const CNN2: Architecture = {
     { kind: 'dense', units: 4, activation: 'linear' },
   ],
 };
+/** Filters in multiples of 8: the wasm engine's SIMD filter-gradient kernel, 'same' and 'valid'. */
+const CNN8: Architecture = {
+  family: 'cnn', inputShape: [10, 10, 3], numClasses: 3,
+  layers: [
+    { kind: 'conv2d', filters: 8, kernel: 3, padding: 'same' },
+    { kind: 'maxPool', size: 2 },
+    { kind: 'conv2d', filters: 16, kernel: 3, padding: 'valid' },
+    { kind: 'flatten' },
+    { kind: 'dense', units: 3, activation: 'linear' },
+  ],
+};
 const MLP: Architecture = {
   family: 'mlp', inputShape: [7], numClasses: 4,
   layers: [{ kind: 'flatten' }, { kind: 'dense', units: 8, activation: 'relu' }, { kind: 'dropout', rate: 0.25 }, { kind: 'dense', units: 4, activation: 'linear' }],
 };
 
 describe('backward pass', () => {
-  const cases = [['cnn (same, valid, pool, dropout)', CNN], ['cnn (valid, pool, same, pool)', CNN2], ['mlp', MLP]] as const;
+  const cases = [['cnn (same, valid, pool, dropout)', CNN], ['cnn (valid, pool, same, pool)', CNN2], ['cnn (filters 8 and 16)', CNN8], ['mlp', MLP]] as const;
   for (const [label, arch] of cases) {
     it(`equals autodiff for the ${label}, on cpu and on wasm`, async () => {
       const net = describeNetwork(arch);

@@ -42,8 +42,13 @@ export interface EpochEvent {
   valLoss: number | null;
   valAccuracy: number | null;
   secondsPerEpoch: number;
-  /** Upper bound: early stopping may end sooner. */
+  /**
+   * Upper bound of the training time left: the epochs left at the seconds per epoch so far,
+   * fewer when the time budget ends the run sooner; early stopping may end it sooner still.
+   */
   etaSeconds: number;
+  /** Seconds since training started plus etaSeconds: the expected duration at most. */
+  expectedSeconds: number;
 }
 
 export interface BatchEvent {
@@ -64,7 +69,11 @@ export interface TrainOptions {
   preset: Preset;
   /** Feature vectors: 'linear' (softmax regression) or 'small' (one hidden layer); see plan.ts. */
   head?: Head;
-  /** Stop at the end of the epoch after which another epoch would pass this budget. */
+  /**
+   * Stop at the end of the epoch after which another epoch would pass this budget, and within
+   * an epoch when the budget runs out (a machine slower than the budget assumed: that epoch is
+   * evaluated with the batches it trained, and its record says how many).
+   */
   timeBudgetSeconds?: number;
   engine?: EngineRequest;
   /** Worker threads ('auto': one per core up to the plan's batch parts; 0: this thread). */
@@ -299,9 +308,31 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (signal?.aborted) throwInterrupted(signal, state.epochsDone);
       const t0 = performance.now();
       const order = epochOrder(seed, epoch, trainSet.count);
-      const onBatch = options.onBatch ? (s: number, loss: number) => options.onBatch!({ epoch: epoch + 1, batch: s + 1, batches: steps, loss }) : undefined;
-      const out = await runner.runEpoch(epoch, order, learningRate, onBatch, signal);
-      if (out.kind === 'aborted') throwInterrupted(signal, state.epochsDone);
+      // The budget also ends an epoch that runs past it (the runner stops at a batch boundary,
+      // every worker at the same one, as for Ctrl-C). The run's first batch always trains: its
+      // deadline is armed once that batch is done.
+      const budget = options.timeBudgetSeconds !== undefined ? budgetSignal(started + options.timeBudgetSeconds * 1000, signal) : undefined;
+      if (budget && runEpochs > 0) budget.arm();
+      const report = options.onBatch;
+      const onBatch = report || (budget && runEpochs === 0)
+        ? (s: number, loss: number) => {
+          if (s === 0) budget?.arm();
+          report?.({ epoch: epoch + 1, batch: s + 1, batches: steps, loss });
+        }
+        : undefined;
+      let out: EpochOutcome;
+      try {
+        out = await runner.runEpoch(epoch, order, learningRate, onBatch, budget?.signal ?? signal);
+      } finally {
+        budget?.dispose();
+      }
+      const cut = out.kind === 'aborted' && !signal?.aborted && budget?.expired() === true;
+      if (cut && out.steps === 0 && state.epochsDone > 0) {
+        stoppedBy = 'timeBudget';
+        state.stopped = stoppedBy;
+        break;
+      }
+      if (out.kind === 'aborted' && !cut) throwInterrupted(signal, state.epochsDone);
       if (out.kind === 'diverged') {
         const layers = out.layers ?? [];
         const layer = layers[0] ?? null;
@@ -318,7 +349,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       }
       const trainSeconds = (performance.now() - t0) / 1000;
       trainedSeconds += trainSeconds;
-      trainedRows += trainSet.count;
+      trainedRows += cut ? Math.min(trainSet.count, out.steps * plan.batchSize) : trainSet.count;
       let valLoss: number | null = null;
       let valAccuracy: number | null = null;
       if (valSet.count > 0) {
@@ -327,7 +358,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         valAccuracy = ev.correct / valSet.count;
       }
       const seconds = (performance.now() - t0) / 1000;
-      state.history.push({ epoch: epoch + 1, loss: out.loss, valLoss, valAccuracy, seconds });
+      state.history.push({ epoch: epoch + 1, loss: out.loss, valLoss, valAccuracy, seconds, ...(cut ? { batches: { done: out.steps, of: steps } } : {}) });
       state.epochsDone = epoch + 1;
       const current = await runner.getState();
       state.weights = current.weights;
@@ -343,16 +374,20 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const elapsed = (performance.now() - started) / 1000;
       const perEpoch = elapsed / runEpochs;
       if (options.epochsOverride === undefined && state.best.since >= plan.patience) stoppedBy = 'earlyStopping';
+      else if (cut) stoppedBy = 'timeBudget';
       else if (options.timeBudgetSeconds !== undefined && elapsed + perEpoch > options.timeBudgetSeconds && state.epochsDone < plan.maxEpochs) stoppedBy = 'timeBudget';
       state.stopped = stoppedBy;
       state.rng = { nextShuffle: new Rng(deriveSeed(seed, STREAM.shuffle, state.epochsDone)).state() };
       const secondsPerEpoch = state.history.reduce((a, h) => a + h.seconds, 0) / state.history.length;
+      const etaSeconds = stoppedBy ? 0 : timeLeft(plan.maxEpochs - state.epochsDone, perEpoch, elapsed, options.timeBudgetSeconds);
       const event: EpochEvent = {
-        epoch: epoch + 1, maxEpochs: plan.maxEpochs, loss: out.loss, valLoss, valAccuracy, secondsPerEpoch,
-        etaSeconds: stoppedBy ? 0 : secondsPerEpoch * (plan.maxEpochs - state.epochsDone),
+        epoch: epoch + 1, maxEpochs: plan.maxEpochs, loss: out.loss, valLoss, valAccuracy, secondsPerEpoch, etaSeconds, expectedSeconds: elapsed + etaSeconds,
       };
       options.onEpoch?.(event);
-      options.onProgress?.({ phase: 'train', loaded: epoch + 1, total: plan.maxEpochs, detail: { loss: out.loss, valLoss, metric: valAccuracy, secondsPerEpoch, etaSeconds: event.etaSeconds } });
+      options.onProgress?.({
+        phase: 'train', loaded: epoch + 1, total: plan.maxEpochs,
+        detail: { loss: out.loss, valLoss, metric: valAccuracy, secondsPerEpoch, etaSeconds, expectedSeconds: event.expectedSeconds, ...(cut ? { batches: out.steps, of: steps } : {}) },
+      });
       if (options.onCheckpoint) await options.onCheckpoint(serializeCheckpoint(state), { epoch: epoch + 1 });
     }
     const final = stoppedBy ?? (options.epochsOverride !== undefined ? 'epochs' : 'maxEpochs');
@@ -368,6 +403,48 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } finally {
     await runner.dispose();
   }
+}
+
+/**
+ * Seconds of training left: `epochs` more at `perEpoch` (wall time per epoch so far, evaluation
+ * and checkpoints included), but within a budget only the epochs the stopping rule lets start
+ * (another epoch starts while elapsed + perEpoch ≤ budget), and never past the budget itself.
+ */
+export function timeLeft(epochs: number, perEpoch: number, elapsed: number, budget: number | undefined): number {
+  if (budget === undefined) return epochs * perEpoch;
+  const fit = perEpoch > 0 ? Math.max(0, Math.floor((budget - elapsed) / perEpoch + 1e-9)) : epochs;
+  return Math.min(Math.min(epochs, fit) * perEpoch, Math.max(0, budget - elapsed));
+}
+
+/**
+ * An AbortSignal that fires at `deadline` (performance.now() milliseconds) or with `outer`;
+ * `expired()` tells whether the deadline fired it. Dispose clears the timer.
+ */
+function budgetSignal(deadline: number, outer: AbortSignal | undefined): { signal: AbortSignal; arm(): void; expired(): boolean; dispose(): void } {
+  const ac = new AbortController();
+  let expired = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const fire = () => {
+    expired = true;
+    ac.abort();
+  };
+  const onOuter = () => ac.abort();
+  if (outer?.aborted) ac.abort();
+  outer?.addEventListener('abort', onOuter);
+  return {
+    signal: ac.signal,
+    arm: () => {
+      if (timer !== undefined || expired) return;
+      const wait = deadline - performance.now();
+      if (wait <= 0) fire();
+      else timer = setTimeout(fire, wait);
+    },
+    expired: () => expired,
+    dispose: () => {
+      if (timer !== undefined) clearTimeout(timer);
+      outer?.removeEventListener('abort', onOuter);
+    },
+  };
 }
 
 function historyRate(history: readonly EpochRecord[], rows: number): number {

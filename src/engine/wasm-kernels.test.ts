@@ -72,7 +72,8 @@ function dyShape(c: ConvCase, channels: number): number[] {
   return [c.b, outSize(c.h, c.kh, c.s, c.pad, ph[0]!, ph[1]!), outSize(c.w, c.kw, c.s, c.pad, pw[0]!, pw[1]!), channels];
 }
 
-// The filter gradient takes explicit patches for kh·kw·Ci ≤ 36 and the transposed convolution above.
+// The filter gradient takes d2's SIMD kernel for stride 1 and Co a multiple of 8, else explicit
+// patches for kh·kw·Ci ≤ 36, else the transposed convolution.
 const CONV_CASES: ConvCase[] = [
   { b: 1, h: 5, w: 5, ci: 1, co: 1, kh: 3, kw: 3, s: 1, pad: 'valid' },
   { b: 2, h: 7, w: 7, ci: 3, co: 4, kh: 3, kw: 3, s: 2, pad: 'same' },
@@ -85,6 +86,10 @@ const CONV_CASES: ConvCase[] = [
   { b: 8, h: 28, w: 28, ci: 1, co: 16, kh: 3, kw: 3, s: 1, pad: 'valid' },
   { b: 8, h: 13, w: 13, ci: 16, co: 32, kh: 3, kw: 3, s: 1, pad: 'valid' },
   { b: 5, h: 14, w: 14, ci: 16, co: 8, kh: 3, kw: 3, s: 1, pad: 'same' },
+  { b: 3, h: 9, w: 11, ci: 3, co: 24, kh: 5, kw: 3, s: 1, pad: 'same' },
+  { b: 2, h: 8, w: 6, ci: 5, co: 8, kh: 3, kw: 2, s: 1, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+  { b: 2, h: 9, w: 9, ci: 4, co: 8, kh: 3, kw: 3, s: 2, pad: 'same' },
+  { b: 32, h: 28, w: 28, ci: 1, co: 32, kh: 3, kw: 3, s: 1, pad: 'same' },
 ];
 
 const name = (c: ConvCase) => `${c.b}x${c.h}x${c.w}x${c.ci} -> ${c.co}, ${c.kh}x${c.kw}, stride ${c.s}, pad ${JSON.stringify(c.pad)}`;
@@ -139,6 +144,32 @@ describe('Conv2DBackpropFilter (wasm and cpu vs its definition)', () => {
       expect(relativeError(got.data, expected), backend).toBeLessThanOrEqual(1e-5);
     }
   });
+});
+
+describe('FusedConv2D (wasm vs cpu)', () => {
+  // d2's SIMD kernel takes stride 1 with Co a multiple of 16; the others go to XNNPACK.
+  const cases: ConvCase[] = [
+    { b: 4, h: 28, w: 28, ci: 1, co: 16, kh: 3, kw: 3, s: 1, pad: 'valid' },
+    { b: 3, h: 13, w: 13, ci: 16, co: 32, kh: 3, kw: 3, s: 1, pad: 'valid' },
+    { b: 2, h: 9, w: 7, ci: 3, co: 48, kh: 3, kw: 3, s: 1, pad: 'same' },
+    { b: 2, h: 8, w: 6, ci: 5, co: 16, kh: 3, kw: 2, s: 1, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+    { b: 1, h: 7, w: 5, ci: 4, co: 32, kh: 5, kw: 5, s: 1, pad: 'same' },
+    { b: 2, h: 9, w: 9, ci: 4, co: 16, kh: 3, kw: 3, s: 2, pad: 'same' },
+    { b: 2, h: 9, w: 9, ci: 4, co: 12, kh: 3, kw: 3, s: 1, pad: 'same' },
+  ];
+  for (const c of cases) {
+    for (const activation of ['relu', 'linear'] as const) {
+      for (const withBias of [true, false]) {
+        it(`${name(c)}, ${activation}${withBias ? ', bias' : ''}`, async () => {
+          await compare('FusedConv2D', {
+            x: rand([c.b, c.h, c.w, c.ci], 5),
+            filter: rand([c.kh, c.kw, c.ci, c.co], 6),
+            ...(withBias ? { bias: rand([c.co], 7) } : {}),
+          }, { strides: [c.s, c.s], pad: c.pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined, activation, leakyreluAlpha: 0.2 });
+        });
+      }
+    }
+  }
 });
 
 describe('Conv2DBackpropInput (wasm vs cpu)', () => {
@@ -232,5 +263,92 @@ describe('gradients through autodiff on wasm', () => {
     const cpu = await run('cpu');
     const wasm = await run('wasm');
     for (let i = 0; i < cpu.length; i++) expect(relativeError(wasm[i]!, cpu[i]!)).toBeLessThanOrEqual(1e-4);
+  });
+});
+
+/**
+ * d2's SIMD kernels sum in the order of what they replaced, so models are the same bit for bit
+ * with and without them (no trainer version bump): each is compared here with the backend's
+ * XNNPACK path it replaced, run through public operations or the original kernel.
+ */
+describe('SIMD kernels give the bits of the paths they replaced', () => {
+  const bits = (t: import('@tensorflow/tfjs').Tensor) => Buffer.from((t.dataSync() as Float32Array).buffer);
+  const cases = [
+    { x: [32, 28, 28, 1], k: 3, co: 16, pad: 'valid' },
+    { x: [32, 13, 13, 16], k: 3, co: 32, pad: 'valid' },
+    { x: [4, 12, 12, 32], k: 3, co: 48, pad: 'same' },
+    { x: [3, 9, 9, 3], k: 5, co: 16, pad: 'same' },
+  ] as const;
+
+  it.each(cases.map((c) => [JSON.stringify(c), c] as const))('FusedConv2D and Conv2DBackpropInput, %s', async (_, c) => {
+    await selectEngine('wasm');
+    const { originalKernel } = await import('./wasm-kernels.js');
+    const [b, h, w, ci] = c.x;
+    const x = tf.tensor(rand([...c.x], 1).data, [...c.x]);
+    const filter = tf.tensor(rand([c.k, c.k, ci, c.co], 2).data, [c.k, c.k, ci, c.co]);
+    const bias = tf.tensor(rand([c.co], 3).data, [c.co]);
+    const attrs = { strides: [1, 1], pad: c.pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined, activation: 'relu', leakyreluAlpha: 0.2 };
+    const ours = tf.engine().runKernel('FusedConv2D', { x, filter, bias }, attrs as never) as import('@tensorflow/tfjs').Tensor;
+    const info = originalKernel('wasm', 'FusedConv2D')!({ inputs: { x, filter, bias }, attrs: attrs as never, backend: tf.backend() }) as import('@tensorflow/tfjs').TensorInfo;
+    const theirs = tf.engine().makeTensorFromTensorInfo(info);
+    expect(bits(ours).equals(bits(theirs))).toBe(true);
+    // The input gradient: XNNPACK's correlation of the padded output gradient with the
+    // flipped filter, as the composition computed it.
+    if (ci % 16 === 0) {
+      const [oh, ow] = [ours.shape[1]!, ours.shape[2]!];
+      const dy = tf.tensor(rand([b, oh, ow, c.co], 4).data, [b, oh, ow, c.co]);
+      const got = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, { strides: [1, 1], pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: [b, h, w, ci] } as never) as import('@tensorflow/tfjs').Tensor;
+      const front = c.pad === 'valid' ? c.k - 1 : (c.k - 1) - Math.floor((c.k - 1) / 2);
+      const back = c.k - 1 - (c.pad === 'valid' ? 0 : Math.floor((c.k - 1) / 2));
+      const composed = tf.conv2d(tf.pad(dy, [[0, 0], [front, c.pad === 'valid' ? c.k - 1 : back], [front, c.pad === 'valid' ? c.k - 1 : back], [0, 0]]) as never,
+        tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as never, 1, 'valid') as import('@tensorflow/tfjs').Tensor;
+      expect(got.shape).toEqual(composed.shape);
+      expect(bits(got).equals(bits(composed))).toBe(true);
+      tf.dispose([dy, got, composed]);
+    }
+    tf.dispose([x, filter, bias, ours, theirs]);
+  });
+
+  it.each([[[256, 784], [784, 32]], [[1, 64, 32], [1, 32, 800]], [[10, 64], [64, 48]], [[3, 5], [5, 16]]])('BatchMatMul %j · %j', async (sa, sb) => {
+    await selectEngine('wasm');
+    const { originalKernel } = await import('./wasm-kernels.js');
+    const a = tf.tensor(rand(sa, 8).data, sa);
+    const b = tf.tensor(rand(sb, 9).data, sb);
+    const attrs = { transposeA: false, transposeB: false, bias: undefined, activation: 'linear' };
+    const ours = tf.engine().runKernel('BatchMatMul', { a, b }, attrs as never) as import('@tensorflow/tfjs').Tensor;
+    const info = originalKernel('wasm', 'BatchMatMul')!({ inputs: { a, b }, attrs: attrs as never, backend: tf.backend() }) as import('@tensorflow/tfjs').TensorInfo;
+    const theirs = tf.engine().makeTensorFromTensorInfo(info);
+    expect(ours.shape).toEqual(theirs.shape);
+    expect(bits(ours).equals(bits(theirs))).toBe(true);
+    // and with a transposed operand, the product of the explicit transpose
+    const t = tf.engine().runKernel('BatchMatMul', { a, b: tf.transpose(b, sb.length === 3 ? [0, 2, 1] : [1, 0]) }, { ...attrs, transposeB: true } as never) as import('@tensorflow/tfjs').Tensor;
+    expect(bits(t).equals(bits(theirs))).toBe(true);
+    tf.dispose([a, b, ours, theirs, t]);
+  });
+
+  it.each(cases.map((c) => [JSON.stringify(c), c] as const))('Conv2DBackpropFilter, %s', async (_, c) => {
+    await selectEngine('wasm');
+    const [b, h, w, ci] = c.x;
+    const oh = c.pad === 'valid' ? h - c.k + 1 : h;
+    const ow = c.pad === 'valid' ? w - c.k + 1 : w;
+    const x = tf.tensor(rand([...c.x], 5).data, [...c.x]);
+    const dy = tf.tensor(rand([b, oh, ow, c.co], 6).data, [b, oh, ow, c.co]);
+    const got = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: [1, 1], pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [c.k, c.k, ci, c.co] } as never) as import('@tensorflow/tfjs').Tensor;
+    const top = c.pad === 'valid' ? 0 : Math.floor((c.k - 1) / 2);
+    const xp = tf.pad(x, [[0, 0], [top, c.k - 1 - top], [top, c.k - 1 - top], [0, 0]].map((p) => (c.pad === 'valid' ? [0, 0] : p)) as never);
+    let composed: import('@tensorflow/tfjs').Tensor;
+    const cols = c.k * c.k * ci;
+    if (cols <= 36) {
+      // patchesᵀ · dy, the patches from a convolution with one-hot filters
+      const eye = tf.reshape(tf.eye(cols), [c.k, c.k, ci, cols]);
+      const patches = tf.reshape(tf.conv2d(xp as never, eye as never, 1, 'valid'), [b * oh * ow, cols]);
+      composed = tf.reshape(tf.matMul(tf.transpose(patches), tf.reshape(dy, [b * oh * ow, c.co])), [c.k, c.k, ci, c.co]);
+    } else {
+      // the transposed input convolved with the transposed output gradient
+      const r = tf.conv2d(tf.transpose(xp, [3, 1, 2, 0]) as never, tf.transpose(dy, [1, 2, 0, 3]) as never, 1, 'valid');
+      composed = tf.transpose(tf.slice(r, [0, 0, 0, 0], [ci, c.k, c.k, c.co]), [1, 2, 0, 3]);
+    }
+    expect(bits(got).equals(bits(composed))).toBe(true);
+    tf.dispose([x, dy, got, xp, composed]);
   });
 });

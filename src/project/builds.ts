@@ -66,7 +66,10 @@ function candidatesOf(modality: PackedDataset['modality']): { name: Candidate | 
   return [{ name: undefined, head: undefined }];
 }
 
-/** Bump when training or evaluation changes the model or predictions for the same inputs. */
+/**
+ * Bump when training or evaluation changes the model or predictions for the same inputs (d2's
+ * SIMD kernels of the wasm engine sum in the order of the kernels they replaced: no bump).
+ */
 export const TRAINER_VERSION = 'd2-trainer-2';
 
 /**

@@ -53,13 +53,20 @@ function duration(seconds: number): string {
   return m < 60 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
-/** One epoch's figures: 'loss 0.412 · val loss 0.388 · val acc 87.3% · ≤1m20s left'. */
-function trainText(d: Record<string, unknown>): string {
+/**
+ * One epoch's figures: 'loss 0.412 · val loss 0.388 · val acc 87.3% · ≤1m20s left'; after the
+ * first epoch, the expected duration of all training instead ('≤1m30s in all'), and for an
+ * epoch the time budget cut short, the batches it trained.
+ */
+function trainText(d: Record<string, unknown>, epoch: number): string {
   const parts: string[] = [];
   if (typeof d.loss === 'number') parts.push(`loss ${d.loss.toFixed(4)}`);
   if (typeof d.valLoss === 'number') parts.push(`val loss ${d.valLoss.toFixed(4)}`);
   if (typeof d.metric === 'number') parts.push(`val acc ${(d.metric * 100).toFixed(1)}%`);
-  if (typeof d.etaSeconds === 'number' && d.etaSeconds > 0) parts.push(`≤${duration(d.etaSeconds)} left`);
+  if (typeof d.batches === 'number' && typeof d.of === 'number') parts.push(`time budget reached after ${d.batches}/${d.of} batches`);
+  if (typeof d.etaSeconds === 'number' && d.etaSeconds > 0) {
+    parts.push(epoch === 1 && typeof d.expectedSeconds === 'number' ? `≤${duration(d.expectedSeconds)} in all` : `≤${duration(d.etaSeconds)} left`);
+  }
   return parts.join(' · ');
 }
 
@@ -73,7 +80,7 @@ export function describePhase(e: ProgressEvent): string {
 
 export function countText(e: ProgressEvent): string {
   const count = e.total !== undefined ? `${e.loaded}/${e.total}` : `${e.loaded}`;
-  if (e.phase === 'train' && e.detail) return `epoch ${count}  ${trainText(e.detail)}`;
+  if (e.phase === 'train' && e.detail) return `epoch ${count}  ${trainText(e.detail, e.loaded)}`;
   return count;
 }
 
