@@ -7,8 +7,10 @@
  * hashes every input — the packed data, which covers dataset, labels, splits and
  * preprocessing; the normalisation; the model section; the engine's id; the trainer version;
  * with `model.backbone`, the backbone's content (its record oid, not its path) and the layer cut
- * at. Such a build's model is a head trained on the backbone's cached embeddings
- * (project/embeddings.ts); evaluation runs the head on the same embeddings.
+ * at (such a build's model is a head trained on the backbone's cached embeddings,
+ * project/embeddings.ts; evaluation runs the head on the same embeddings); for small text and
+ * table data, that the choice between the two candidates is cross-validated (k folds, in
+ * memory: `crossValidateCandidates`).
  * A build whose key was built before is reused at once; an interrupted build resumes from its
  * last epoch checkpoint (`checkpoint-<key>`).
  *
@@ -354,11 +356,15 @@ function buildKey(packedOid: string, record: PackedDataset, model: ModelSpec, en
     candidates: candidatesOf(record.modality).map((c) => c.name).filter((n) => n !== undefined).join('+') || undefined,
     // Only when the choice is cross-validated (small text and table data): every other key is
     // what it was before cross-validated selection.
-    selection: selectionOf(record, model).method === 'cross-validation' ? `cross-validation-${selectionOf(record, model).k}` : undefined,
+    selection: cvMember(selectionOf(record, model)),
     engine: engineId,
     // only with a backbone (canonical JSON drops undefined), so other keys are unchanged
     backbone,
   }));
+}
+
+function cvMember(s: { method: SelectionMethod | 'none'; k?: number }): string | undefined {
+  return s.method === 'cross-validation' ? `cross-validation-${s.k}` : undefined;
 }
 
 /**
