@@ -1,5 +1,5 @@
 // `npm run bench [-- name...]`: runs d2's benchmarks (all, or those named), each printing its
-// figures and its ratio to the peer measured in the same run. Names: store, preprocess, dataset, train, diff, build, remote, predict, suggest, report, log, review, text, backbone.
+// figures and its ratio to the peer measured in the same run. Names: store, preprocess, dataset, train, diff, build, remote, predict, suggest, report, log, review, text, backbone, model-selection.
 import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +12,7 @@ const all = { store: 'store.js', preprocess: 'preprocess-speed.js', dataset: 'da
   review: 'review.js',
   text: 'text.js',
   backbone: 'backbone.js',
+  'model-selection': 'model-selection.js',
 };
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const passthrough = process.argv.slice(2).filter((a) => a.startsWith('-'));

@@ -54,12 +54,15 @@ describe('text sources', { tags: ['slow'] }, () => {
     expect(r.data.preprocess.stats).toMatchObject({ computed: 120, copied: 0 });
     const sel = r.build.selection;
     expect(['linear', 'mlp']).toContain(sel.chosen);
-    const losses = [sel.candidates.linear.valLoss, sel.candidates.mlp.valLoss];
-    expect(sel.candidates[sel.chosen].valLoss).toBe(Math.min(...losses));
+    // 120 texts: small data, so the choice is cross-validated (the mean of 5 fold losses)
+    expect(sel).toMatchObject({ method: 'cross-validation', k: 5 });
+    const losses = [sel.candidates.linear.cvLoss, sel.candidates.mlp.cvLoss];
+    expect(sel.candidates[sel.chosen].cvLoss).toBe(Math.min(...losses));
+    expect(sel.candidates.linear.foldLosses).toHaveLength(5);
     expect(r.build.metrics.test.accuracy).toBeGreaterThan(0.9);
     const lock = fs.readFileSync(path.join(dir, 'd2.lock'), 'utf8');
     expect(lock).toContain('modality: text');
-    expect(lock).toMatch(new RegExp(`selection:\\n {4}chosen: ${sel.chosen}\\n {4}linear: [0-9.]+\\n {4}mlp: [0-9.]+\\n`));
+    expect(lock).toMatch(new RegExp(`selection:\\n {4}chosen: ${sel.chosen}\\n {4}method: cross-validation\\n {4}k: 5\\n {4}linear: [0-9.]+\\n {4}mlp: [0-9.]+\\n`));
 
     // Reproducible per seed: training again gives the same model, bit for bit.
     const again = await runD2(['build', '--engine', 'wasm', '--force', '--json'], { cwd: dir });

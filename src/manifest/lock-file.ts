@@ -49,8 +49,18 @@ export const lockSchema = z.strictObject({
     epochs: z.number().int(),
     /** Why training stopped: early stopping, the epoch limit, the time budget. */
     stopped: z.string(),
-    /** Text and table builds: the model kept ('linear' or 'mlp') and each candidate's validation loss. */
-    selection: z.strictObject({ chosen: z.enum(['linear', 'mlp']), linear: z.number().nullable(), mlp: z.number().nullable() }).optional(),
+    /**
+     * Text and table builds: the model kept ('linear' or 'mlp'), how ('validation', or
+     * 'cross-validation' with k folds on small data; absent in locks written before: validation)
+     * and each candidate's score: its validation loss, or its mean cross-validated loss.
+     */
+    selection: z.strictObject({
+      chosen: z.enum(['linear', 'mlp']),
+      method: z.enum(['validation', 'cross-validation']).optional(),
+      k: z.number().int().min(2).optional(),
+      linear: z.number().nullable(),
+      mlp: z.number().nullable(),
+    }).optional(),
   }),
   /**
    * Transfer learning: the backbone the head was trained on — where it came from, its record
@@ -76,6 +86,16 @@ function roundOrNull(x: number | null): number | null {
   return x === null ? null : round(x);
 }
 
+function serializeSelection(sel: NonNullable<Lock['model']['selection']>): Record<string, unknown> {
+  return {
+    chosen: sel.chosen,
+    ...(sel.method !== undefined ? { method: sel.method } : {}),
+    ...(sel.k !== undefined ? { k: sel.k } : {}),
+    linear: roundOrNull(sel.linear),
+    mlp: roundOrNull(sel.mlp),
+  };
+}
+
 export function serializeLock(l: Lock): string {
   const m = l.metrics;
   const metrics: Record<string, unknown> = {};
@@ -90,7 +110,7 @@ export function serializeLock(l: Lock): string {
     model: {
       oid: l.model.oid, build: l.model.build, ...(l.model.record !== undefined ? { record: l.model.record } : {}), preset: l.model.preset, seed: l.model.seed, architecture: l.model.architecture,
       engine: l.model.engine, trainer: l.model.trainer, epochs: l.model.epochs, stopped: l.model.stopped,
-      ...(l.model.selection ? { selection: { chosen: l.model.selection.chosen, linear: roundOrNull(l.model.selection.linear), mlp: roundOrNull(l.model.selection.mlp) } } : {}),
+      ...(l.model.selection ? { selection: serializeSelection(l.model.selection) } : {}),
     },
     ...(l.backbone ? { backbone: { source: l.backbone.source, oid: l.backbone.oid, layer: l.backbone.layer, dims: l.backbone.dims } } : {}),
     evaluation: l.evaluation,

@@ -7,8 +7,10 @@
  * hashes every input — the packed data, which covers dataset, labels, splits and
  * preprocessing; the normalisation; the model section; the engine's id; the trainer version;
  * with `model.backbone`, the backbone's content (its record oid, not its path) and the layer cut
- * at. Such a build's model is a head trained on the backbone's cached embeddings
- * (project/embeddings.ts); evaluation runs the head on the same embeddings.
+ * at (such a build's model is a head trained on the backbone's cached embeddings,
+ * project/embeddings.ts; evaluation runs the head on the same embeddings); for small text and
+ * table data, that the choice between the two candidates is cross-validated (k folds, in
+ * memory: `crossValidateCandidates`).
  * A build whose key was built before is reused at once; an interrupted build resumes from its
  * last epoch checkpoint (`checkpoint-<key>`).
  *
@@ -24,7 +26,7 @@ import type { ItemSet } from '../core/dataset.js';
 import { evaluateSet, failingModelTests, serializeEvaluation, type Evaluation } from '../core/evaluation.js';
 import type { CommonOptions } from '../core/progress.js';
 import { isOid } from '../core/safe-path.js';
-import { DatasetBlocked, Interrupted, InvalidArgument, ModelNotBuilt, ObjectCorrupt, ObjectNotFound } from '../errors/index.js';
+import { DatasetBlocked, Interrupted, InvalidArgument, ModelNotBuilt, ObjectCorrupt, ObjectNotFound, throwIfAborted } from '../errors/index.js';
 import type { EngineRequest } from '../engine/engines.js';
 import type { EpochRecord } from '../engine/checkpoint.js';
 import type { Architecture } from '../engine/plan.js';
@@ -44,19 +46,33 @@ import { loadSet, type LoadedSet } from './tensors.js';
 import type { TableEncoding } from '../preprocess/index.js';
 import type { TextEncoding } from '../core/text.js';
 import type { Head } from '../engine/plan.js';
+import { assignFolds } from '../core/folds.js';
+import { chooseCandidate, meanLoss, selectionMethodOf, type Candidate, type SelectionMethod } from '../core/model-selection.js';
 
-/** The two models a text or table build trains: softmax regression, and an MLP. */
-export type Candidate = 'linear' | 'mlp';
+export type { Candidate } from '../core/model-selection.js';
 
 /**
  * Text and table builds train two models, softmax regression ('linear') and an MLP ('mlp':
  * one hidden layer of 64 for texts, the preset's MLP for tables), and keep the one with the
- * lower validation loss: both losses are recorded.
+ * lower validation loss — cross-validated when the data is small (core/model-selection.ts):
+ * both scores are recorded.
  */
 export interface ModelSelection {
   chosen: Candidate;
-  /** Each candidate's validation loss at its best epoch (null without a validation set), and its epochs. */
-  candidates: Record<Candidate, { valLoss: number | null; epochs: number; bestEpoch: number }>;
+  /**
+   * How the choice was made: by the validation split's loss, or by the mean loss of k-fold
+   * cross-validation (small data). Absent in records made before cross-validated selection
+   * (they chose by validation).
+   */
+  method?: SelectionMethod;
+  /** Folds, with 'cross-validation'. */
+  k?: number;
+  /**
+   * Each candidate's validation loss at its best epoch (null without a validation set) and its
+   * epochs, trained on the train split as the final model is; with 'cross-validation', also its
+   * mean cross-validated loss (the score the choice rests on) and each fold's loss.
+   */
+  candidates: Record<Candidate, { valLoss: number | null; epochs: number; bestEpoch: number; cvLoss?: number | null; foldLosses?: (number | null)[] }>;
 }
 
 /** The networks a build trains: one for images; for texts and tables the two candidates. */
@@ -341,10 +357,29 @@ function buildKey(packedOid: string, record: PackedDataset, model: ModelSpec, en
     // Texts and tables train two candidates and keep one (an image build's key has no such
     // member, so it is what it always was; a table build made before this trained one MLP).
     candidates: candidatesOf(record.modality).map((c) => c.name).filter((n) => n !== undefined).join('+') || undefined,
+    // Only when the choice is cross-validated (small text and table data): every other key is
+    // what it was before cross-validated selection.
+    selection: cvMember(selectionOf(record, model)),
     engine: engineId,
     // only with a backbone (canonical JSON drops undefined), so other keys are unchanged
     backbone,
   }));
+}
+
+function cvMember(s: { method: SelectionMethod | 'none'; k?: number }): string | undefined {
+  return s.method === 'cross-validation' ? `cross-validation-${s.k}` : undefined;
+}
+
+/**
+ * How a build of `record` with `model` chooses between its candidates: none for images; by
+ * the validation split for large data and for the fold builds of `d2 review` (whose models need
+ * not be the best, and which would otherwise pay k times over); by k-fold cross-validation over
+ * the train + validation items below CROSS_VALIDATE_BELOW of them (core/model-selection.ts).
+ */
+function selectionOf(record: PackedDataset, model: ModelSpec): { method: SelectionMethod | 'none'; k?: number } {
+  if (candidatesOf(record.modality).length < 2) return { method: 'none' };
+  if (model.fold) return { method: 'validation' };
+  return selectionMethodOf(record.sets.train.count + record.sets.validation.count);
 }
 
 /**
@@ -503,7 +538,9 @@ async function trainAndStore(
     });
     runs.push({ name, trained });
   }
-  const selection = selectModel(runs);
+  const how = selectionOf(record, spec);
+  const cv = how.method === 'cross-validation' ? await crossValidateCandidates(heads, trainSet, validation, classes.length, spec, how.k!, engine, options) : undefined;
+  const selection = selectModel(runs, cv);
   const trained = runs.find((r) => r.name === (selection?.chosen ?? undefined))!.trained;
   throwIfStopped(options.signal, 'the model is trained (its checkpoint is kept): the same command evaluates it again');
   const modelOid = store.putBytes(trained.model);
@@ -555,20 +592,104 @@ async function trainAndStore(
 
 /**
  * Of two candidates (text and table builds), the one with the lower validation loss at its
- * best epoch; 'linear' on a tie or without a validation set (the simpler model). Undefined for
- * one run.
+ * best epoch — or, with `cv`, the lower mean cross-validated loss; 'linear' on a tie or
+ * without a score (core/model-selection.ts). Undefined for one run.
  */
-function selectModel(runs: readonly { name: Candidate | undefined; trained: { history: EpochRecord[]; epochs: number; bestEpoch: number } }[]): ModelSelection | undefined {
+function selectModel(
+  runs: readonly { name: Candidate | undefined; trained: { history: EpochRecord[]; epochs: number; bestEpoch: number } }[],
+  cv?: { k: number; losses: Record<Candidate, (number | null)[]> },
+): ModelSelection | undefined {
   if (runs.length < 2) return undefined;
   const candidates = {} as ModelSelection['candidates'];
   for (const r of runs) {
-    const best = r.trained.history.find((h) => h.epoch === r.trained.bestEpoch) ?? r.trained.history[r.trained.history.length - 1];
-    candidates[r.name!] = { valLoss: best?.valLoss ?? null, epochs: r.trained.epochs, bestEpoch: r.trained.bestEpoch };
+    const name = r.name!;
+    candidates[name] = { valLoss: bestLossOf(r.trained), epochs: r.trained.epochs, bestEpoch: r.trained.bestEpoch };
+    if (cv) candidates[name] = { ...candidates[name], cvLoss: meanLoss(cv.losses[name]), foldLosses: cv.losses[name] };
   }
-  const l = candidates.linear.valLoss;
-  const m = candidates.mlp.valLoss;
-  const chosen: Candidate = l !== null && m !== null && m < l ? 'mlp' : 'linear';
-  return { chosen, candidates };
+  const score = (c: Candidate) => (cv ? candidates[c].cvLoss ?? null : candidates[c].valLoss);
+  const chosen = chooseCandidate({ linear: score('linear'), mlp: score('mlp') });
+  return cv ? { chosen, method: 'cross-validation', k: cv.k, candidates } : { chosen, method: 'validation', candidates };
+}
+
+function bestLossOf(t: { history: EpochRecord[]; bestEpoch: number }): number | null {
+  const best = t.history.find((h) => h.epoch === t.bestEpoch) ?? t.history[t.history.length - 1];
+  return best?.valLoss ?? null;
+}
+
+/**
+ * The cross-validated losses of each candidate: the train and validation items together, cut
+ * into k folds by content hash and the build's seed (core/folds.ts, as `d2 review` cuts them);
+ * for each fold, each candidate trains on the other folds — early-stopping on the held-out fold,
+ * as the final model early-stops on the validation split — and scores its loss there (at its
+ * best epoch, the same quantity the validation rule compares). A fold with nothing held out or
+ * nothing to train on is skipped (null).
+ *
+ * In memory, not as fold builds: the packed sets are already loaded, these models are thrown
+ * away once scored (only their losses are kept, in the build record), and the whole is part of
+ * one build, keyed and cached by that build's key (project/cross-validation.ts, which stores
+ * fold builds for `d2 review`, sits above this module). Deterministic: the folds depend on the
+ * items' oids and the seed only, and each training is seeded.
+ */
+async function crossValidateCandidates(
+  heads: readonly { name: Candidate | undefined; head: Head | undefined }[],
+  trainSet: LoadedSet,
+  validation: LoadedSet,
+  numClasses: number,
+  spec: ModelSpec,
+  k: number,
+  engine: EngineRequest,
+  options: TrainOptions,
+): Promise<{ k: number; losses: Record<Candidate, (number | null)[]> }> {
+  const { train } = await import('../engine/train.js');
+  const width = trainSet.shape.reduce((a, b) => a * b, 1);
+  const oids = [...trainSet.oids, ...validation.oids];
+  const x = new Float32Array(oids.length * width);
+  x.set(trainSet.x, 0);
+  x.set(validation.x, trainSet.x.length);
+  const y = new Int32Array(oids.length);
+  y.set(trainSet.y, 0);
+  y.set(validation.y, trainSet.y.length);
+  const folds = assignFolds(oids, k, spec.seed);
+  const subset = (keep: (f: number) => boolean) => {
+    const idx: number[] = [];
+    folds.forEach((f, i) => { if (keep(f)) idx.push(i); });
+    const sx = new Float32Array(idx.length * width);
+    const sy = new Int32Array(idx.length);
+    idx.forEach((i, j) => {
+      sx.set(x.subarray(i * width, (i + 1) * width), j * width);
+      sy[j] = y[i]!;
+    });
+    return { x: sx, y: sy, shape: trainSet.shape };
+  };
+  const losses = { linear: [], mlp: [] } as Record<Candidate, (number | null)[]>;
+  const onProgress = options.onProgress;
+  for (let f = 0; f < k; f++) {
+    throwIfAborted(options.signal);
+    const held = subset((g) => g === f);
+    const rest = subset((g) => g !== f);
+    for (const { name, head } of heads) {
+      if (held.y.length === 0 || rest.y.length === 0) {
+        losses[name!].push(null);
+        continue;
+      }
+      const trained = await train({
+        train: rest,
+        validation: held,
+        numClasses,
+        seed: spec.seed,
+        preset: spec.preset,
+        ...(head ? { head } : {}),
+        engine,
+        ...(spec.maxEpochs !== undefined ? { maxEpochs: spec.maxEpochs } : {}),
+        ...(options.workers !== undefined ? { workers: options.workers } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        // Each event names its fold and candidate; the opening event of training has no figures.
+        ...(onProgress ? { onProgress: (e) => onProgress(e.phase === 'train' && !e.detail ? e : { ...e, detail: { ...e.detail, candidate: name, fold: f + 1, folds: k } }) } : {}),
+      });
+      losses[name!].push(bestLossOf(trained));
+    }
+  }
+  return { k, losses };
 }
 
 /** Find or train the model of prepared data. Expects the store lock held. */

@@ -26,11 +26,27 @@ export function lockOf(b: BuildRecord, recordOid: string): Lock {
     model: {
       oid: b.model, build: b.key, record: recordOid, preset: b.preset, seed: b.seed, architecture: describeArchitecture(b.architecture),
       engine: b.engine, trainer: b.trainer, epochs: b.epochs, stopped: b.stoppedBy,
-      ...(b.selection ? { selection: { chosen: b.selection.chosen, linear: b.selection.candidates.linear.valLoss, mlp: b.selection.candidates.mlp.valLoss } } : {}),
+      ...(b.selection ? { selection: lockSelectionOf(b.selection) } : {}),
     },
     ...(b.backbone ? { backbone: { source: b.backbone.source, oid: b.backbone.oid, layer: b.backbone.layer, dims: b.backbone.dims } } : {}),
     evaluation: b.evaluation,
     metrics: b.metrics,
+  };
+}
+
+/**
+ * The lock's account of a text or table build's choice: the model kept, how, and the score
+ * each candidate was compared by (its mean cross-validated loss, or its validation loss).
+ */
+function lockSelectionOf(sel: NonNullable<BuildRecord['selection']>): NonNullable<Lock['model']['selection']> {
+  const cv = sel.method === 'cross-validation';
+  const score = (c: 'linear' | 'mlp') => (cv ? sel.candidates[c].cvLoss ?? null : sel.candidates[c].valLoss);
+  return {
+    chosen: sel.chosen,
+    ...(sel.method !== undefined ? { method: sel.method } : {}),
+    ...(cv && sel.k !== undefined ? { k: sel.k } : {}),
+    linear: score('linear'),
+    mlp: score('mlp'),
   };
 }
 

@@ -38,7 +38,14 @@ export function renderBuild(r: BuildResult, s: Style): string {
   }
   if (sel) {
     const loss = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
-    out.push(s.dim(`  kept by validation loss: softmax regression ${loss(sel.candidates.linear.valLoss)}, MLP ${loss(sel.candidates.mlp.valLoss)}`));
+    if (sel.method === 'cross-validation') {
+      const c = sel.candidates;
+      const how = `${sel.k ?? '?'}-fold mean`;
+      out.push(s.dim(`  kept by cross-validated loss (${how}): softmax regression ${loss(c.linear.cvLoss ?? null)}, MLP ${loss(c.mlp.cvLoss ?? null)}`));
+      out.push(s.dim(`  validation loss: softmax regression ${loss(c.linear.valLoss)}, MLP ${loss(c.mlp.valLoss)}`));
+    } else {
+      out.push(s.dim(`  kept by validation loss: softmax regression ${loss(sel.candidates.linear.valLoss)}, MLP ${loss(sel.candidates.mlp.valLoss)}`));
+    }
   }
   out.push('');
   for (const line of [setLine('validation', b.metrics.validation), setLine('test', b.metrics.test)]) if (line) out.push(line);

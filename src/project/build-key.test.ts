@@ -1,0 +1,47 @@
+/**
+ * The build key and the cross-validated choice of model: only builds that choose by
+ * cross-validation (small text and table data, not a `d2 review` fold) have a new key; image
+ * builds and larger text and table builds keep the key they had before.
+ */
+import { describe, expect, it } from 'vitest';
+import { canonicalJson } from '../util/canonical-json.js';
+import { sha256Hex } from '../util/hash.js';
+import { buildKeyOf, TRAINER_VERSION, type ModelSpec } from './builds.js';
+import type { PreparedData } from './prepared.js';
+
+const PACKED = 'a'.repeat(64);
+
+function prepared(modality: 'image' | 'table' | 'text', train: number, validation: number): PreparedData {
+  const set = (count: number) => ({ pack: null, count, labels: [], paths: [], skipped: [] });
+  return {
+    packing: { oid: PACKED, record: { modality, steps: [], sets: { train: set(train), validation: set(validation), test: set(10), modelTest: set(0) } } },
+    state: { manifest: { model: { preset: 'default', seed: 0 } } },
+  } as unknown as PreparedData;
+}
+
+/** The key as it was computed before cross-validated selection. */
+function keyBefore(candidates: string | undefined, model: ModelSpec = { preset: 'default', seed: 0, timeBudgetSeconds: null }): string {
+  return sha256Hex(canonicalJson({
+    kind: 'd2-build-key', trainer: TRAINER_VERSION, packed: PACKED, steps: [],
+    model: { preset: model.preset, seed: model.seed, timeBudgetSeconds: model.timeBudgetSeconds, maxEpochs: model.maxEpochs, fold: model.fold },
+    candidates, engine: 'wasm@x',
+  }));
+}
+
+describe('buildKeyOf and the choice of model', () => {
+  it('keeps the key of image builds and of text and table builds with 2,000 train + validation items or more', () => {
+    expect(buildKeyOf(prepared('image', 100, 20), 'wasm@x')).toBe(keyBefore(undefined));
+    expect(buildKeyOf(prepared('table', 1800, 200), 'wasm@x')).toBe(keyBefore('linear+mlp'));
+    expect(buildKeyOf(prepared('text', 5000, 600), 'wasm@x')).toBe(keyBefore('linear+mlp'));
+  });
+
+  it('changes the key of small text and table builds, which choose by cross-validation', () => {
+    expect(buildKeyOf(prepared('table', 1800, 199), 'wasm@x')).not.toBe(keyBefore('linear+mlp'));
+    expect(buildKeyOf(prepared('text', 100, 20), 'wasm@x')).not.toBe(keyBefore('linear+mlp'));
+  });
+
+  it('keeps the key of the fold builds of d2 review, which choose by their validation split', () => {
+    const fold: ModelSpec = { preset: 'fast', seed: 0, timeBudgetSeconds: null, maxEpochs: 10, fold: { k: 5, index: 0, seed: 0 } };
+    expect(buildKeyOf(prepared('table', 100, 20), 'wasm@x', fold)).toBe(keyBefore('linear+mlp', fold));
+  });
+});
