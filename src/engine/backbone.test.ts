@@ -36,6 +36,15 @@ describe('describeBackbone', () => {
 
   it('refuses graph models, JSON that is not a model, and models that do not read images', () => {
     expect(() => describeBackbone(JSON.stringify({ format: 'graph-model', modelTopology: { node: [] } }), 'g')).toThrow(/^backbone 'g' is a TensorFlow\.js graph model/);
+    // the hint says how to get a layers model: from the Keras original, or a d2 build
+    let hint: string | undefined;
+    try {
+      describeBackbone(JSON.stringify({ format: 'graph-model', modelTopology: { node: [] } }), 'g');
+    } catch (e) {
+      hint = (e as { hint?: string }).hint;
+    }
+    expect(hint).toContain('tensorflowjs_converter --input_format keras --output_format tfjs_layers_model');
+    expect(hint).toContain("'model.backbone.build'");
     expect(() => describeBackbone('{', 'x')).toThrow(/^backbone 'x' has a model\.json that is not JSON/);
     expect(() => describeBackbone(JSON.stringify({ modelTopology: { class_name: 'Sequential', config: { layers: [{ class_name: 'Dense', config: { name: 'd', batch_input_shape: [null, 4] } }] } }, weightsManifest: [] }), 't'))
       .toThrow("backbone 't' does not read images: its input shape is [null,4], expected [batch, height, width, channels]");

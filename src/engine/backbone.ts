@@ -66,7 +66,9 @@ export function describeBackbone(modelJson: Uint8Array | string, source: string)
   if (json === null || typeof json !== 'object') fail(source, 'has a model.json that is not an object');
   if (json.format === 'graph-model' || (json.modelTopology as { node?: unknown } | undefined)?.node !== undefined) {
     fail(source, 'is a TensorFlow.js graph model: d2 reads layers models only', { format: 'graph-model' },
-      'convert the model to a layers model (tensorflowjs_converter --output_format tfjs_layers_model), or use a layers model such as a d2 bundle');
+      'convert its Keras original (.h5, .keras or a Keras SavedModel; a graph model cannot be converted back) with ' +
+      "'tensorflowjs_converter --input_format keras --output_format tfjs_layers_model MODEL.h5 models/backbone/', " +
+      "or use a d2 bundle's folder or another d2 build ('model.backbone.build')");
   }
   const topology = json.modelTopology as Record<string, unknown> | undefined;
   const modelConfig = (topology?.model_config ?? topology) as { class_name?: string; config?: unknown } | undefined;
