@@ -68,7 +68,7 @@ describe('openBackbone', () => {
     }));
     model.dispose();
     const leak = tf.memory().numTensors;
-    const bb = await openBackbone(files, describeBackbone(files.get('model.json')!, 'm').defaultLayer, [8, 8, 1], 'm', 'cpu');
+    const bb = await openBackbone(files, describeBackbone(files.get('model.json')!, 'm').defaultLayer!, [8, 8, 1], 'm', 'cpu');
     expect(bb.dims).toBe(6 * 6 * 4);
     const x = Float32Array.from({ length: 5 * 64 }, (_, i) => Math.sin(i));
     const all = await bb.embed(x);

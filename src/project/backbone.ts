@@ -343,8 +343,15 @@ export async function resolveBackbone(project: Project, state: Pick<ProjectState
   const topology = describe(store.read(record.files[MODEL_JSON]!), source);
   // a d2 build is cut where its own feature vectors are (predictFeatures): before its last layer
   const layer = decl.layer ?? (record.build !== undefined && topology.layers.length > 1 ? topology.layers.at(-2)! : topology.defaultLayer);
+  if (layer === undefined) {
+    throw new BackboneInvalid(`backbone '${source}' is a graph model whose classifier d2 cannot find (no final MatMul before its output): name the node to cut at`, {
+      data: { backbone: source, layers: topology.layers.slice(-8) },
+      hint: `set 'model.backbone.layer' to the graph node whose output is the features (its last nodes: ${topology.layers.slice(-8).join(', ')})`,
+    });
+  }
   if (!topology.layers.includes(layer)) {
-    throw new BackboneInvalid(`backbone '${source}' has no layer '${layer}' (its last layers: ${topology.layers.slice(-8).join(', ')})`, {
+    const what = topology.format === 'graph' ? 'node' : 'layer';
+    throw new BackboneInvalid(`backbone '${source}' has no ${what} '${layer}' (its last ${what}s: ${topology.layers.slice(-8).join(', ')})`, {
       data: { backbone: source, layer, layers: topology.layers },
       hint: "name one of its layers in 'model.backbone.layer', or leave 'layer' out to cut before the classifier",
     });
