@@ -1,11 +1,23 @@
 /**
- * engine/backbone.ts: reading model.json (the default cut, the input, the weight files; graph
- * models and damaged files refused), and embedding: an item's vector does not depend on the
+ * engine/backbone.ts: reading model.json (the default cut, the input, the weight files; a graph
+ * model's node names and default cut; damaged files refused), and embedding: an item's vector does not depend on the
  * other items of the call, so cached vectors equal fresh ones.
  */
 import { describe, expect, it } from 'vitest';
 import { describeBackbone, openBackbone, openBackbonePool } from './backbone.js';
 import { loadTf } from './engines.js';
+import { writeGraphModel } from '../testing/graph-model.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+function graphFiles(options: { classifier?: boolean } = {}): Map<string, Uint8Array> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'd2-graph-'));
+  writeGraphModel(dir, options);
+  const files = new Map(fs.readdirSync(dir).map((f) => [f, new Uint8Array(fs.readFileSync(path.join(dir, f)))]));
+  fs.rmSync(dir, { recursive: true });
+  return files;
+}
 
 function functional(layers: { class_name: string; name: string }[]): string {
   return JSON.stringify({
@@ -34,20 +46,34 @@ describe('describeBackbone', () => {
     expect(describeBackbone(functional([{ class_name: 'GlobalAveragePooling2D', name: 'pool' }]), 'm').defaultLayer).toBe('pool');
   });
 
-  it('refuses graph models, JSON that is not a model, and models that do not read images', () => {
-    expect(() => describeBackbone(JSON.stringify({ format: 'graph-model', modelTopology: { node: [] } }), 'g')).toThrow(/^backbone 'g' is a TensorFlow\.js graph model/);
-    // the hint says how to get a layers model: from the Keras original, or a d2 build
-    let hint: string | undefined;
-    try {
-      describeBackbone(JSON.stringify({ format: 'graph-model', modelTopology: { node: [] } }), 'g');
-    } catch (e) {
-      hint = (e as { hint?: string }).hint;
-    }
-    expect(hint).toContain('tensorflowjs_converter --input_format keras --output_format tfjs_layers_model');
-    expect(hint).toContain("'model.backbone.build'");
+  it('refuses empty graph models, JSON that is not a model, and models that do not read images', () => {
+    expect(() => describeBackbone(JSON.stringify({ format: 'graph-model', modelTopology: { node: [] } }), 'g')).toThrow("backbone 'g' is a graph model without nodes in model.json's modelTopology");
+    const twoInputs = { format: 'graph-model', modelTopology: { node: [{ name: 'a', op: 'Placeholder' }, { name: 'b', op: 'Placeholder' }] }, weightsManifest: [] };
+    expect(() => describeBackbone(JSON.stringify(twoInputs), 'g')).toThrow("backbone 'g' is a graph model with 2 inputs (Placeholder nodes): d2 feeds one image input");
     expect(() => describeBackbone('{', 'x')).toThrow(/^backbone 'x' has a model\.json that is not JSON/);
     expect(() => describeBackbone(JSON.stringify({ modelTopology: { class_name: 'Sequential', config: { layers: [{ class_name: 'Dense', config: { name: 'd', batch_input_shape: [null, 4] } }] } }, weightsManifest: [] }), 't'))
       .toThrow("backbone 't' does not read images: its input shape is [null,4], expected [batch, height, width, channels]");
+  });
+});
+
+describe('graph models', () => {
+  it('reads the input from the Placeholder, names nodes, and cuts at the input of the final MatMul', () => {
+    const t = describeBackbone(graphFiles().get('model.json')!, 'g');
+    expect(t).toMatchObject({ format: 'graph', inputShape: [8, 8, 1], defaultLayer: 'features', weightFiles: ['group1-shard1of1.bin'] });
+    expect(t.layers).toContain('probs');
+    // no classifier at the end: no default cut (the layer must be named)
+    expect(describeBackbone(graphFiles({ classifier: false }).get('model.json')!, 'g').defaultLayer).toBeUndefined();
+  });
+
+  it('embeds up to the node, each item the same whatever else is in the call', async () => {
+    const bb = await openBackbone(graphFiles(), 'features', [8, 8, 1], 'g', 'cpu');
+    expect(bb.dims).toBe(16);
+    const x = Float32Array.from({ length: 3 * 64 }, (_, i) => Math.cos(i));
+    const all = await bb.embed(x);
+    const second = await bb.embed(x.slice(64, 128));
+    expect(Buffer.from(all.slice(16, 32).buffer).equals(Buffer.from(second.buffer))).toBe(true);
+    await expect(openBackbone(graphFiles(), 'nope', [8, 8, 1], 'g', 'cpu')).rejects.toThrow(/^backbone 'g' has no node 'nope'/);
+    bb.dispose();
   });
 });
 
