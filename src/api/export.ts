@@ -13,7 +13,8 @@
  *   README.md        how to load it, in Node and in a browser
  *   backbone/        transfer learning only: the backbone's own files (model.json, weights),
  *                    which d2's prediction runs before the head in d2-model.bin; the top
- *                    model.json is then backbone and head as one layers model
+ *                    model.json is then backbone and head as one layers model (for a
+ *                    graph-model backbone, which cannot join one, the head alone)
  *
  * Invariants: the bundle is written into a temporary folder beside `out` and renamed into
  * place, so `out` is either absent, the old bundle (with --force), or complete; an existing

@@ -1,8 +1,8 @@
 /**
- * A pretrained TensorFlow.js layers model used as a frozen feature extractor (transfer
- * learning): read its model.json (`describeBackbone`, pure), cut it at a layer and embed
- * images with it (`openBackbone`), and join it with a d2 head into one layers model for export
- * (`combineWithHead`).
+ * A pretrained TensorFlow.js model used as a frozen feature extractor (transfer learning): read
+ * its model.json (`describeBackbone`, pure), cut it at a layer — for a graph model, a node — and
+ * embed images with it (`openBackbone`), and join a layers model with a d2 head into one layers
+ * model for export (`combineWithHead`; a graph model cannot join one).
  *
  * Files are given as a map from the names model.json uses ('model.json' and the paths of its
  * weightsManifest) to bytes: the caller reads them from the store, so this module never reads

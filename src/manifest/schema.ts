@@ -222,7 +222,7 @@ export const backboneSchema = z
     build: z.string().regex(/^[0-9a-f]{64}$/, "expected a build's oid: 64 lower-case hex digits (d2.lock's 'model.record' or 'model.oid' of the build)").optional(),
     /** The backbone's `path` is outside the project (an absolute path or one with '..'). */
     external: z.boolean().optional(),
-    /** The layer whose output is the embedding (default: the layer before the model's classifier, written to d2.lock). */
+    /** The layer (a graph model: the node) whose output is the embedding (default: the one before the model's classifier, written to d2.lock). */
     layer: z.string().min(1).optional(),
     /** What the backbone expects; size and channels default to its model.json's input shape. */
     input: z

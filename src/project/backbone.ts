@@ -3,7 +3,9 @@
  * store, pinned by d2.lock, cut at a layer, with the pixel steps it expects. Builds, predict,
  * export and the predictions service get the backbone of a build through here.
  *
- * A backbone is a `d2-backbone` record object, `{ kind, format, files: { name: oid } }`: each
+ * A backbone is read from a folder (`path`), a URL (`url`) or another d2 build (`build`: its
+ * model converted to a layers model once). It is stored as a `d2-backbone` record object,
+ * `{ kind, format, files: { name: oid } }`: each
  * file (model.json and the weight files it names) is an object of its own, so the record's oid
  * is a hash of every byte of the backbone, wherever it was read from.
  *
