@@ -5,7 +5,8 @@
  * the cut before A's last layer (where `predictFeatures` takes features), A's preprocessing as
  * B's steps, the pin in d2.lock, a second build embedding nothing, `d2 predict` == the bundle,
  * push + a clone's pull carrying the pinned backbone, and the errors (a malformed oid with its
- * line and column, an oid the store does not know with the fix).
+ * line and column, an oid the store does not know with the fix), and a build that itself has
+ * a backbone as the next one's.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -94,6 +95,18 @@ describe('model.backbone.build: another d2 build as the backbone', { tags: ['slo
     const again = await ok(['build', ...ENGINE, '--force'], dir);
     expect(again.embeddings).toEqual({ embedded: 0, cached: 32, dims: b.build.backbone.dims });
     expect(again.build.model).toBe(b.build.model);
+  });
+
+  it("a build that has a backbone itself is joined with it: B's build as the next backbone", async () => {
+    const bRecord = lockField(dir, 'record');
+    setModelSection(dir, `  seed: 7\n  backbone:\n    build: ${bRecord}\n`);
+    const c = await ok(['build', ...ENGINE], dir);
+    // cut at the input of B's last layer: the output of its head's last hidden dense layer
+    const hidden = b.build.architecture.layers.filter((l: any) => l.kind === 'dense').at(-2).units;
+    expect(c.build.backbone).toMatchObject({ source: `build:${bRecord}`, dims: hidden });
+    expect(c.build.preprocess.steps).toEqual(a.build.preprocess.steps);
+    expect(c.embeddings).toEqual({ embedded: 32, cached: 0, dims: hidden });
+    await git(['checkout', '--', 'd2.yaml', 'd2.lock'], dir);
   });
 
   it('predict equals the stored evaluation and the exported bundle', async () => {
