@@ -95,6 +95,11 @@ describe('model.backbone.build: another d2 build as the backbone', { tags: ['slo
     const again = await ok(['build', ...ENGINE, '--force'], dir);
     expect(again.embeddings).toEqual({ embedded: 0, cached: 32, dims: b.build.backbone.dims });
     expect(again.build.model).toBe(b.build.model);
+    // the text output names the build by a short oid and fits 100 columns
+    const text = await runD2(['build', ...ENGINE], { cwd: dir });
+    expect(text.exitCode, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`backbone build:${record.slice(0, 7)} (`);
+    for (const line of text.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
   });
 
   it("a build that has a backbone itself is joined with it: B's build as the next backbone", async () => {
