@@ -151,8 +151,23 @@ describe('model.backbone.build: another d2 build as the backbone', { tags: ['slo
     expect(built.build.model).toBe(b.build.model);
     expect((await runD2(['fsck'], { cwd: clone })).exitCode).toBe(0);
     // gc keeps the pinned backbone while a revision pins it
-    expect((await runD2(['gc'], { cwd: dir })).exitCode).toBe(0);
+    expect((await runD2(['gc', '--prune'], { cwd: dir })).exitCode).toBe(0);
     expect((await ok(['build', ...ENGINE, '--force'], dir)).build.model).toBe(b.build.model);
+  });
+
+  it('the build a backbone was made from is reachable through it: gc --prune keeps it, fsck counts it', async () => {
+    // Given a build never committed (another seed), used as the backbone of a committed build
+    setModelSection(dir, '  preset: fast\n  seed: 5\n');
+    const other = await ok(['build', ...ENGINE], dir);
+    const otherRecord = lockField(dir, 'record');
+    setModelSection(dir, `  seed: 7\n  backbone:\n    build: ${otherRecord}\n`);
+    await ok(['build', ...ENGINE], dir);
+    expect((await runD2(['commit', '-m', 'backbone from an uncommitted build'], { cwd: dir })).exitCode).toBe(0);
+    // When gc prunes, that build's record, model and evaluation stay
+    expect((await runD2(['gc', '--prune'], { cwd: dir })).exitCode).toBe(0);
+    const has = (oid: string) => fs.existsSync(path.join(dir, '.d2', 'objects', oid.slice(0, 2), oid.slice(2)));
+    expect([otherRecord, other.build.model, other.build.evaluation].map(has)).toEqual([true, true, true]);
+    expect((await runD2(['fsck'], { cwd: dir })).exitCode).toBe(0);
   });
 
   it('says what is wrong: a malformed oid (with its line and column), an oid the store does not know', async () => {
