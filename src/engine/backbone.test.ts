@@ -74,6 +74,11 @@ describe('graph models', () => {
     expect(Buffer.from(all.slice(16, 32).buffer).equals(Buffer.from(second.buffer))).toBe(true);
     await expect(openBackbone(graphFiles(), 'nope', [8, 8, 1], 'g', 'cpu')).rejects.toThrow(/^backbone 'g' has no node 'nope'/);
     bb.dispose();
+    // worker threads (the built worker script) run the graph the same way
+    const pool = await openBackbonePool(graphFiles(), 'features', [8, 8, 1], 'g', 'cpu', 2, new URL('../../dist/engine/backbone-worker.js', import.meta.url));
+    const pooled = await pool.embed(x);
+    pool.dispose();
+    expect(Buffer.from(pooled.buffer).equals(Buffer.from(all.buffer))).toBe(true);
   });
 });
 
