@@ -13,7 +13,8 @@
  *   README.md        how to load it, in Node and in a browser
  *   backbone/        transfer learning only: the backbone's own files (model.json, weights),
  *                    which d2's prediction runs before the head in d2-model.bin; the top
- *                    model.json is then backbone and head as one layers model
+ *                    model.json is then backbone and head as one layers model (for a
+ *                    graph-model backbone, which cannot join one, the head alone)
  *
  * Invariants: the bundle is written into a temporary folder beside `out` and renamed into
  * place, so `out` is either absent, the old bundle (with --force), or complete; an existing
@@ -59,7 +60,11 @@ export interface BundleInfo {
    * Transfer learning: the backbone the head (d2-model.bin) reads, its files under `backbone/`
    * (d2's own prediction runs it from there); model.json is backbone and head as one model.
    */
-  backbone?: { source: string; oid: string; layer: string; dims: number; files: string[] };
+  backbone?: {
+    source: string; oid: string; layer: string; dims: number; files: string[];
+    /** The backbone is a TensorFlow.js graph model: model.json is the head alone, fed the output of the graph's node `layer`. */
+    graph?: true;
+  };
 }
 
 export interface ExportOptions extends CommonOptions {
@@ -96,10 +101,12 @@ ${metrics}
 |---|---|
 | \`d2-bundle.json\` | classes, preprocessing (${image ? 'image steps' : text ? 'text encoding: settings, vocabulary, IDF' : 'table encoding'}, input shape), revision and dataset hashes, metrics |
 | \`${b.files.d2Model}\` | the model in d2's format (its SHA-256 is \`model\` in d2-bundle.json) |
-| \`${b.files.layersModel}\`, \`${b.files.weights}\` | the same model as a TensorFlow.js layers model (input ${shape}, output class probabilities) |
+| \`${b.files.layersModel}\`, \`${b.files.weights}\` | the same model as a TensorFlow.js layers model (input ${b.backbone?.graph ? `[N, ${b.backbone.dims}], the graph backbone's features` : shape}, output class probabilities) |
 | \`${b.files.preprocess}\` | d2's preprocessing as one dependency-free ES module, for TensorFlow.js runtimes |
 | \`package.json\` | marks preprocess.js as an ES module for Node |
-${b.backbone ? `| \`backbone/\` | the backbone's own files (cut at layer \`${b.backbone.layer}\`, ${b.backbone.dims} features): d2's loader runs them before the head in \`${b.files.d2Model}\`; \`${b.files.layersModel}\` already holds backbone and head as one model |
+${b.backbone ? `| \`backbone/\` | the backbone's own files (cut at ${b.backbone.graph ? 'graph node' : 'layer'} \`${b.backbone.layer}\`, ${b.backbone.dims} features): d2's loader runs them before the head in \`${b.files.d2Model}\`; ${b.backbone.graph
+    ? `the backbone is a TensorFlow.js graph model, which cannot join a layers model: \`${b.files.layersModel}\` is the head alone — run \`tf.loadGraphModel('backbone/model.json')\`, \`execute(x, '${b.backbone.layer}')\`, flatten, then the head`
+    : `\`${b.files.layersModel}\` already holds backbone and head as one model`} |
 ` : ''}
 ## In Node, with d2: the same preprocessing and results, bit for bit, as \`d2 predict\`
 
@@ -196,7 +203,10 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
     const modelBytes = project.store.read(build.model);
     const backbone = backboneOfBuild(project.store, build);
     let layers: { modelJson: Record<string, unknown>; weights: Uint8Array };
-    if (backbone) {
+    // a graph backbone cannot join a layers model: model.json is then the head alone, run on
+    // the output of the backbone's node `layer` (backbone/ holds the graph model)
+    const graph = backbone ? (await import('../engine/backbone.js')).isGraph(backbone.files, backbone.source) : false;
+    if (backbone && !graph) {
       const { combineWithHead } = await import('../engine/backbone.js');
       layers = await combineWithHead(backbone.files, backbone.layer, modelBytes, backbone.source, 'weights.bin');
     } else {
@@ -218,7 +228,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportResult>
       seed: build.seed,
       metrics: build.metrics,
       files: { d2Model: 'd2-model.bin', layersModel: 'model.json', weights: 'weights.bin', preprocess: 'preprocess.js' },
-      ...(build.backbone ? { backbone: { ...build.backbone, files: backboneFiles.map((f) => `${BACKBONE_DIR}/${f}`) } } : {}),
+      ...(build.backbone ? { backbone: { ...build.backbone, files: backboneFiles.map((f) => `${BACKBONE_DIR}/${f}`), ...(graph ? { graph: true as const } : {}) } } : {}),
     };
     const files: [string, string | Uint8Array][] = [
       ['d2-bundle.json', `${JSON.stringify(bundle, null, 2)}\n`],

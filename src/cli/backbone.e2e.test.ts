@@ -185,11 +185,11 @@ describe('model.backbone: transfer learning', { tags: ['slow'] }, () => {
     expect((await runD2(['fsck'], { cwd: clone })).exitCode).toBe(0);
   });
 
-  it('says what is wrong: no such layer, missing backbone, steps of another size, a graph model, an unreachable URL', async () => {
+  it('says what is wrong: no such layer, missing backbone, steps of another size, an empty graph model, an unreachable URL', async () => {
     const cases: [string, string, RegExp][] = [
       ['  backbone:\n    path: models/a\n    layer: nope\n', 'BackboneInvalid', /^backbone 'models\/a' has no layer 'nope' \(its last layers: .*flatten_1.*\)$/],
       ['  backbone:\n    path: models/none\n', 'BackboneInvalid', /^backbone 'models\/none' does not exist$/],
-      ['  backbone:\n    path: models/graph\n', 'BackboneInvalid', /^backbone 'models\/graph' is a TensorFlow\.js graph model: d2 reads layers models only$/],
+      ['  backbone:\n    path: models/graph\n', 'BackboneInvalid', /^backbone 'models\/graph' is a graph model without nodes in model\.json's modelTopology$/],
       ['  backbone:\n    path: models/broken\n', 'BackboneInvalid', /^backbone 'models\/broken' names weight file 'weights\.bin', which cannot be read/],
       ['  backbone:\n    url: https://127.0.0.1:9/model.json\n', 'BackboneUnreachable', /^backbone 'https:\/\/127\.0\.0\.1:9\/model\.json' is unreachable \(.+\); vendor it into the project: /],
     ];

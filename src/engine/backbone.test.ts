@@ -1,11 +1,23 @@
 /**
- * engine/backbone.ts: reading model.json (the default cut, the input, the weight files; graph
- * models and damaged files refused), and embedding: an item's vector does not depend on the
+ * engine/backbone.ts: reading model.json (the default cut, the input, the weight files; a graph
+ * model's node names and default cut; damaged files refused), and embedding: an item's vector does not depend on the
  * other items of the call, so cached vectors equal fresh ones.
  */
 import { describe, expect, it } from 'vitest';
 import { describeBackbone, openBackbone, openBackbonePool } from './backbone.js';
 import { loadTf } from './engines.js';
+import { writeGraphModel } from '../testing/graph-model.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+function graphFiles(options: { classifier?: boolean } = {}): Map<string, Uint8Array> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'd2-graph-'));
+  writeGraphModel(dir, options);
+  const files = new Map(fs.readdirSync(dir).map((f) => [f, new Uint8Array(fs.readFileSync(path.join(dir, f)))]));
+  fs.rmSync(dir, { recursive: true });
+  return files;
+}
 
 function functional(layers: { class_name: string; name: string }[]): string {
   return JSON.stringify({
@@ -34,11 +46,39 @@ describe('describeBackbone', () => {
     expect(describeBackbone(functional([{ class_name: 'GlobalAveragePooling2D', name: 'pool' }]), 'm').defaultLayer).toBe('pool');
   });
 
-  it('refuses graph models, JSON that is not a model, and models that do not read images', () => {
-    expect(() => describeBackbone(JSON.stringify({ format: 'graph-model', modelTopology: { node: [] } }), 'g')).toThrow(/^backbone 'g' is a TensorFlow\.js graph model/);
+  it('refuses empty graph models, JSON that is not a model, and models that do not read images', () => {
+    expect(() => describeBackbone(JSON.stringify({ format: 'graph-model', modelTopology: { node: [] } }), 'g')).toThrow("backbone 'g' is a graph model without nodes in model.json's modelTopology");
+    const twoInputs = { format: 'graph-model', modelTopology: { node: [{ name: 'a', op: 'Placeholder' }, { name: 'b', op: 'Placeholder' }] }, weightsManifest: [] };
+    expect(() => describeBackbone(JSON.stringify(twoInputs), 'g')).toThrow("backbone 'g' is a graph model with 2 inputs (Placeholder nodes): d2 feeds one image input");
     expect(() => describeBackbone('{', 'x')).toThrow(/^backbone 'x' has a model\.json that is not JSON/);
     expect(() => describeBackbone(JSON.stringify({ modelTopology: { class_name: 'Sequential', config: { layers: [{ class_name: 'Dense', config: { name: 'd', batch_input_shape: [null, 4] } }] } }, weightsManifest: [] }), 't'))
       .toThrow("backbone 't' does not read images: its input shape is [null,4], expected [batch, height, width, channels]");
+  });
+});
+
+describe('graph models', () => {
+  it('reads the input from the Placeholder, names nodes, and cuts at the input of the final MatMul', () => {
+    const t = describeBackbone(graphFiles().get('model.json')!, 'g');
+    expect(t).toMatchObject({ format: 'graph', inputShape: [8, 8, 1], defaultLayer: 'features', weightFiles: ['group1-shard1of1.bin'] });
+    expect(t.layers).toContain('probs');
+    // no classifier at the end: no default cut (the layer must be named)
+    expect(describeBackbone(graphFiles({ classifier: false }).get('model.json')!, 'g').defaultLayer).toBeUndefined();
+  });
+
+  it('embeds up to the node, each item the same whatever else is in the call', async () => {
+    const bb = await openBackbone(graphFiles(), 'features', [8, 8, 1], 'g', 'cpu');
+    expect(bb.dims).toBe(16);
+    const x = Float32Array.from({ length: 3 * 64 }, (_, i) => Math.cos(i));
+    const all = await bb.embed(x);
+    const second = await bb.embed(x.slice(64, 128));
+    expect(Buffer.from(all.slice(16, 32).buffer).equals(Buffer.from(second.buffer))).toBe(true);
+    await expect(openBackbone(graphFiles(), 'nope', [8, 8, 1], 'g', 'cpu')).rejects.toThrow(/^backbone 'g' has no node 'nope'/);
+    bb.dispose();
+    // worker threads (the built worker script) run the graph the same way
+    const pool = await openBackbonePool(graphFiles(), 'features', [8, 8, 1], 'g', 'cpu', 2, new URL('../../dist/engine/backbone-worker.js', import.meta.url));
+    const pooled = await pool.embed(x);
+    pool.dispose();
+    expect(Buffer.from(pooled.buffer).equals(Buffer.from(all.buffer))).toBe(true);
   });
 });
 
@@ -59,7 +99,7 @@ describe('openBackbone', () => {
     }));
     model.dispose();
     const leak = tf.memory().numTensors;
-    const bb = await openBackbone(files, describeBackbone(files.get('model.json')!, 'm').defaultLayer, [8, 8, 1], 'm', 'cpu');
+    const bb = await openBackbone(files, describeBackbone(files.get('model.json')!, 'm').defaultLayer!, [8, 8, 1], 'm', 'cpu');
     expect(bb.dims).toBe(6 * 6 * 4);
     const x = Float32Array.from({ length: 5 * 64 }, (_, i) => Math.sin(i));
     const all = await bb.embed(x);

@@ -1,8 +1,8 @@
 /**
- * A pretrained TensorFlow.js layers model used as a frozen feature extractor (transfer
- * learning): read its model.json (`describeBackbone`, pure), cut it at a layer and embed
- * images with it (`openBackbone`), and join it with a d2 head into one layers model for export
- * (`combineWithHead`).
+ * A pretrained TensorFlow.js model used as a frozen feature extractor (transfer learning): read
+ * its model.json (`describeBackbone`, pure), cut it at a layer — for a graph model, a node — and
+ * embed images with it (`openBackbone`), and join a layers model with a d2 head into one layers
+ * model for export (`combineWithHead`; a graph model cannot join one).
  *
  * Files are given as a map from the names model.json uses ('model.json' and the paths of its
  * weightsManifest) to bytes: the caller reads them from the store, so this module never reads
@@ -17,7 +17,7 @@
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { io, LayersModel, SymbolicTensor, Tensor } from '@tensorflow/tfjs';
+import type { GraphModel, io, LayersModel, SymbolicTensor, Tensor } from '@tensorflow/tfjs';
 import { BackboneInvalid, throwIfAborted } from '../errors/index.js';
 import type { BackboneWorkerData, BackboneWorkerReply } from './backbone-worker.js';
 import { selectEngine, type EngineRequest } from './engines.js';
@@ -31,13 +31,18 @@ export const BACKBONE_MODEL_JSON = 'model.json';
 
 /** What model.json says about a backbone, read without TensorFlow. */
 export interface BackboneTopology {
-  format: 'layers';
+  /** A layers model, or a graph model (its "layers" are then the graph's node names). */
+  format: 'layers' | 'graph';
   /** [height, width, channels]; null where model.json leaves a size open. */
   inputShape: (number | null)[];
   /** Layer names, in model.json's order. */
   layers: string[];
-  /** The last layer before the classifier: the trailing Dense/Dropout/Activation/Softmax layers are the classifier. */
-  defaultLayer: string;
+  /**
+   * The last layer before the classifier: the trailing Dense/Dropout/Activation/Softmax layers
+   * are the classifier. A graph model: the input of its final MatMul (through Softmax, BiasAdd,
+   * Add, Identity), undefined when the graph does not end so (`layer` must then be declared).
+   */
+  defaultLayer: string | undefined;
   /** The weight files model.json names, in order. */
   weightFiles: string[];
 }
@@ -64,10 +69,7 @@ export function describeBackbone(modelJson: Uint8Array | string, source: string)
     fail(source, `has a model.json that is not JSON: ${(e as Error).message}`);
   }
   if (json === null || typeof json !== 'object') fail(source, 'has a model.json that is not an object');
-  if (json.format === 'graph-model' || (json.modelTopology as { node?: unknown } | undefined)?.node !== undefined) {
-    fail(source, 'is a TensorFlow.js graph model: d2 reads layers models only', { format: 'graph-model' },
-      'convert the model to a layers model (tensorflowjs_converter --output_format tfjs_layers_model), or use a layers model such as a d2 bundle');
-  }
+  if (json.format === 'graph-model' || (json.modelTopology as { node?: unknown } | undefined)?.node !== undefined) return describeGraph(json, source);
   const topology = json.modelTopology as Record<string, unknown> | undefined;
   const modelConfig = (topology?.model_config ?? topology) as { class_name?: string; config?: unknown } | undefined;
   const config = modelConfig?.config as { layers?: LayerJson[] } | LayerJson[] | undefined;
@@ -81,6 +83,72 @@ export function describeBackbone(modelJson: Uint8Array | string, source: string)
   }
   let cut = layers.length - 1;
   while (cut > 0 && CLASSIFIER.has(layers[cut]!.class_name ?? '')) cut--;
+  return { format: 'layers', inputShape: batchShape.slice(1), layers: names, defaultLayer: names[cut]!, weightFiles: weightFilesOf(json, source) };
+}
+
+interface GraphNode {
+  name?: unknown;
+  op?: unknown;
+  input?: unknown;
+  attr?: { shape?: { shape?: { dim?: { size?: unknown }[]; unknownRank?: boolean } } };
+}
+
+/** Ops between a graph's final MatMul and its output (the classifier's bias and activation). */
+const GRAPH_CLASSIFIER = new Set(['Softmax', 'Sigmoid', 'BiasAdd', 'Add', 'AddV2', 'Identity']);
+
+/** A node input's node name: 'x:1' and '^x' (a control input) are 'x'. */
+function inputNode(spec: string): string {
+  return spec.replace(/^\^/, '').replace(/:\d+$/, '');
+}
+
+/** A graph model's model.json (tfjs-converter's `graph-model`): its input, node names, default cut. */
+function describeGraph(json: Record<string, unknown>, source: string): BackboneTopology {
+  const nodes = (json.modelTopology as { node?: unknown }).node;
+  if (!Array.isArray(nodes) || nodes.length === 0) fail(source, "is a graph model without nodes in model.json's modelTopology");
+  const byName = new Map<string, { op: string; inputs: string[]; node: GraphNode }>();
+  for (const n of nodes as GraphNode[]) {
+    if (n === null || typeof n !== 'object' || typeof n.name !== 'string' || typeof n.op !== 'string') fail(source, 'is a graph model with a node that has no name or op');
+    const inputs = Array.isArray(n.input) ? n.input.filter((i): i is string => typeof i === 'string') : [];
+    byName.set(n.name, { op: n.op, inputs, node: n });
+  }
+  const placeholders = [...byName.entries()].filter(([, n]) => n.op === 'Placeholder');
+  if (placeholders.length !== 1) fail(source, `is a graph model with ${placeholders.length} inputs (Placeholder nodes): d2 feeds one image input`, { inputs: placeholders.map(([k]) => k) });
+  const dims = placeholders[0]![1].node.attr?.shape?.shape?.dim;
+  const shape = Array.isArray(dims) ? dims.map((d) => Number(d?.size ?? -1)) : [];
+  if (shape.length !== 4 || shape.some((d) => !Number.isInteger(d))) {
+    fail(source, `does not read images: its input shape is ${JSON.stringify(shape)}, expected [batch, height, width, channels]`);
+  }
+  // the output: the one node no other node reads (constants aside)
+  const read = new Set([...byName.values()].flatMap((n) => n.inputs.map(inputNode)));
+  const outputs = [...byName.entries()].filter(([k, n]) => !read.has(k) && n.op !== 'Const' && n.op !== 'NoOp');
+  let defaultLayer: string | undefined;
+  if (outputs.length === 1) {
+    let at = outputs[0]![0];
+    for (let steps = 0; steps < 16; steps++) {
+      const n = byName.get(at);
+      if (!n) break;
+      if (n.op === 'MatMul' || n.op === '_FusedMatMul') {
+        const x = n.inputs[0] === undefined ? undefined : inputNode(n.inputs[0]);
+        if (x !== undefined && byName.get(x)?.op !== 'Const') defaultLayer = x;
+        break;
+      }
+      if (!GRAPH_CLASSIFIER.has(n.op)) break;
+      // the activation's or bias's data input: the first one that is not a constant
+      const next = n.inputs.map(inputNode).find((i) => byName.get(i)?.op !== 'Const');
+      if (next === undefined) break;
+      at = next;
+    }
+  }
+  return {
+    format: 'graph',
+    inputShape: shape.slice(1).map((d) => (d < 0 ? null : d)),
+    layers: [...byName.keys()],
+    defaultLayer,
+    weightFiles: weightFilesOf(json, source),
+  };
+}
+
+function weightFilesOf(json: Record<string, unknown>, source: string): string[] {
   const manifest = json.weightsManifest;
   if (!Array.isArray(manifest)) fail(source, 'has no weightsManifest in model.json');
   const weightFiles: string[] = [];
@@ -91,13 +159,13 @@ export function describeBackbone(modelJson: Uint8Array | string, source: string)
       weightFiles.push(p);
     }
   }
-  return { format: 'layers', inputShape: batchShape.slice(1), layers: names, defaultLayer: names[cut]!, weightFiles };
+  return weightFiles;
 }
 
 function artifactsOf(files: BackboneFiles, source: string): io.ModelArtifacts {
   const text = files.get(BACKBONE_MODEL_JSON);
   if (!text) fail(source, 'has no model.json');
-  const json = JSON.parse(Buffer.from(text).toString('utf8')) as { modelTopology: object; weightsManifest: { paths: string[]; weights: io.WeightsManifestEntry[] }[] };
+  const json = JSON.parse(Buffer.from(text).toString('utf8')) as { format?: string; modelTopology: object; weightsManifest: { paths: string[]; weights: io.WeightsManifestEntry[] }[] };
   const parts: Uint8Array[] = [];
   const specs: io.WeightsManifestEntry[] = [];
   for (const group of json.weightsManifest) {
@@ -115,7 +183,7 @@ function artifactsOf(files: BackboneFiles, source: string): io.ModelArtifacts {
     data.set(p, at);
     at += p.length;
   }
-  return { modelTopology: json.modelTopology, weightSpecs: specs, weightData: data.buffer };
+  return { modelTopology: json.modelTopology, weightSpecs: specs, weightData: data.buffer, ...(json.format === 'graph-model' || (json.modelTopology as { node?: unknown }).node !== undefined ? { format: 'graph-model' } : {}) };
 }
 
 async function loadLayers(files: BackboneFiles, source: string, engine: EngineRequest): Promise<LayersModel> {
@@ -163,6 +231,7 @@ export interface OpenBackbone {
  */
 export async function openBackbone(files: BackboneFiles, layer: string, inputShape: number[], source: string, engine: EngineRequest = 'auto'): Promise<OpenBackbone> {
   const { tf, info } = await selectEngine(engine);
+  if (isGraph(files, source)) return openGraph(files, layer, inputShape, source, engine);
   const model = await loadLayers(files, source, engine);
   let cut: LayersModel;
   try {
@@ -194,6 +263,67 @@ export async function openBackbone(files: BackboneFiles, layer: string, inputSha
           throwIfAborted(signal);
         }
         const y = tf.tidy(() => (cut.predict(tf.tensor(x.subarray(i * rowSize, (i + 1) * rowSize), [1, ...inputShape])) as Tensor).reshape([dims]));
+        out.set(y.dataSync() as Float32Array, i * dims);
+        y.dispose();
+      }
+      return out;
+    },
+    dispose: () => model.dispose(),
+  };
+}
+
+/** True when the backbone's model.json is a graph model. */
+export function isGraph(files: BackboneFiles, source: string): boolean {
+  const text = files.get(BACKBONE_MODEL_JSON);
+  if (!text) fail(source, 'has no model.json');
+  return describeBackbone(text, source).format === 'graph';
+}
+
+/**
+ * A graph model cut at node `layer`: `execute` up to that node only (TensorFlow.js runs the
+ * nodes it needs). Inference only, each item on its own, as for a layers model.
+ */
+async function openGraph(files: BackboneFiles, layer: string, inputShape: number[], source: string, engine: EngineRequest): Promise<OpenBackbone> {
+  const { tf, info } = await selectEngine(engine);
+  const topology = describeBackbone(files.get(BACKBONE_MODEL_JSON)!, source);
+  if (!topology.layers.includes(layer)) {
+    fail(source, `has no node '${layer}' (its last nodes: ${topology.layers.slice(-8).join(', ')})`, { layer, layers: topology.layers },
+      "name one of its graph nodes in 'model.backbone.layer' (the input of its classifier)");
+  }
+  const declared = topology.inputShape;
+  if (declared.some((d, i) => d !== null && d !== inputShape[i])) {
+    fail(source, `expects input [${declared.map((d) => d ?? '?').join(', ')}], but the images are preprocessed to [${inputShape.join(', ')}]`, { expected: declared, got: inputShape },
+      "resize to the backbone's size with 'preprocess.image' (or leave the steps out: d2 then derives them from the backbone)");
+  }
+  let model: GraphModel;
+  try {
+    model = await tf.loadGraphModel(tf.io.fromMemory(artifactsOf(files, source)));
+  } catch (e) {
+    if (e instanceof BackboneInvalid) throw e;
+    fail(source, `does not load as a TensorFlow.js graph model: ${(e as Error).message}`);
+  }
+  const run = (x: Tensor): Tensor => model.execute(x, layer) as Tensor;
+  let dims: number;
+  try {
+    dims = tf.tidy(() => run(tf.zeros([1, ...inputShape])).size);
+  } catch (e) {
+    model.dispose();
+    fail(source, `cannot run up to node '${layer}': ${(e as Error).message}`, { layer });
+  }
+  const rowSize = inputShape.reduce((a, b) => a * b, 1);
+  return {
+    inputShape,
+    dims,
+    engine: info.id,
+    embed: async (x, signal) => {
+      const n = x.length / rowSize;
+      const out = new Float32Array(n * dims);
+      for (let i = 0; i < n; i++) {
+        if (signal && i % 8 === 0) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          throwIfAborted(signal);
+        }
+        const y = tf.tidy(() => run(tf.tensor(x.subarray(i * rowSize, (i + 1) * rowSize), [1, ...inputShape])).reshape([dims]));
         out.set(y.dataSync() as Float32Array, i * dims);
         y.dispose();
       }
@@ -311,6 +441,7 @@ export interface CombinedArtifacts {
  */
 export async function combineWithHead(files: BackboneFiles, layer: string, headBytes: Uint8Array, source: string, weightsFile = 'weights.bin'): Promise<CombinedArtifacts> {
   const { tf } = await selectEngine('auto');
+  if (isGraph(files, source)) fail(source, 'is a graph model: it cannot be joined with a head into one layers model', { format: 'graph-model' }, 'a graph backbone runs beside its head (d2 export writes both; loadBundle runs them)');
   const { header, weights } = parseModel(headBytes);
   const net = describeNetwork(header.architecture);
   const model = await loadLayers(files, source, 'auto');

@@ -10,7 +10,7 @@
  * (core/safe-path.ts) unless the source says `external: true`, and `dataset.modelTests` always
  * is; no source is `d2.sources/` or below it; no path holds a NUL or control character.
  */
-import { isMap, parseDocument, stringify } from 'yaml';
+import { isMap, LineCounter, parseDocument, stringify } from 'yaml';
 import { checkPathCharacters, checkRelativePath, displayPath, leadsOutside } from '../core/safe-path.js';
 import { formatIssue, parseYamlWithSchema, suggest, type Issue } from './parse-yaml.js';
 import { SOURCES_DIR } from './manifest-file.js';
@@ -52,6 +52,17 @@ export function parseManifest(text: string): ManifestParseResult {
   return rules.length ? { issues: rules, warnings: [] } : { manifest, issues: [], warnings: [] };
 }
 
+/**
+ * Where the value of a dotted key (e.g. 'model.backbone.build') is in d2.yaml's text, for an
+ * error found after parsing (a build named there that the store lacks); undefined when absent.
+ */
+export function manifestPosition(text: string, keyPath: string): { line: number; col: number } | undefined {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter });
+  const node = doc.getIn(keyPath.split('.'), true) as { range?: [number, number, number] } | undefined;
+  return node?.range ? lineCounter.linePos(node.range[0]) : undefined;
+}
+
 function checkRules(m: Manifest): Issue[] {
   const issues: Issue[] = [];
   const names = Object.keys(m.sources);
@@ -87,6 +98,7 @@ function checkRules(m: Manifest): Issue[] {
   const backbone = m.model.backbone;
   if (backbone?.path !== undefined) issues.push(...checkDeclaredPath('model.backbone.path', backbone.path, backbone.external === true));
   if (backbone?.url !== undefined && backbone.external !== undefined) issues.push({ path: 'model.backbone.external', message: "'external' is for a backbone 'path'; a 'url' is fetched into the store" });
+  if (backbone?.build !== undefined && backbone.external !== undefined) issues.push({ path: 'model.backbone.external', message: "'external' is for a backbone 'path'; a 'build' is read from the store" });
   if (backbone && m.preprocess.image?.some((s) => s.channels === 4)) {
     issues.push({ path: 'preprocess.image', message: "a backbone reads 1 or 3 channels: 'channels: 4' cannot feed it" });
   }

@@ -218,9 +218,11 @@ export const backboneSchema = z
     path: z.string().min(1).optional(),
     /** An https:// URL of a model.json: fetched once, its files pinned by hash in d2.lock. */
     url: z.string().regex(/^https:\/\/[^\s]+$/, 'expected an https:// URL of a model.json').optional(),
+    /** Another d2 build by its oid (d2.lock's `model.record` or `model.oid`): its model, cut before its last layer, with its preprocessing. */
+    build: z.string().regex(/^[0-9a-f]{64}$/, "expected a build's oid: 64 lower-case hex digits (d2.lock's 'model.record' or 'model.oid' of the build)").optional(),
     /** The backbone's `path` is outside the project (an absolute path or one with '..'). */
     external: z.boolean().optional(),
-    /** The layer whose output is the embedding (default: the layer before the model's classifier, written to d2.lock). */
+    /** The layer (a graph model: the node) whose output is the embedding (default: the one before the model's classifier, written to d2.lock). */
     layer: z.string().min(1).optional(),
     /** What the backbone expects; size and channels default to its model.json's input shape. */
     input: z
@@ -233,7 +235,7 @@ export const backboneSchema = z
       })
       .optional(),
   })
-  .refine((b) => (b.path === undefined) !== (b.url === undefined), { message: "a backbone has exactly one of 'path' and 'url'" });
+  .refine((b) => [b.path, b.url, b.build].filter((v) => v !== undefined).length === 1, { message: "a backbone has exactly one of 'path', 'url' and 'build'" });
 
 
 /** The model: no learning-rate or batch-size knobs; d2 chooses (docs/training.md). */

@@ -3,7 +3,9 @@
  * store, pinned by d2.lock, cut at a layer, with the pixel steps it expects. Builds, predict,
  * export and the predictions service get the backbone of a build through here.
  *
- * A backbone is a `d2-backbone` record object, `{ kind, format, files: { name: oid } }`: each
+ * A backbone is read from a folder (`path`), a URL (`url`) or another d2 build (`build`: its
+ * model converted to a layers model once). It is stored as a `d2-backbone` record object,
+ * `{ kind, format, files: { name: oid } }`: each
  * file (model.json and the weight files it names) is an object of its own, so the record's oid
  * is a hash of every byte of the backbone, wherever it was read from.
  *
@@ -25,7 +27,7 @@ import { checkRelativePath, isOid } from '../core/safe-path.js';
 import type { CommonOptions } from '../core/progress.js';
 import { BackboneChanged, BackboneInvalid, BackboneUnreachable, ObjectCorrupt } from '../errors/index.js';
 import type { BackboneTopology } from '../engine/backbone.js';
-import { LOCK_FILE, parseLock, type BackboneDecl, type ImageStep, type Manifest } from '../manifest/index.js';
+import { LOCK_FILE, MANIFEST_FILE, manifestPosition, parseLock, type BackboneDecl, type ImageStep, type Manifest } from '../manifest/index.js';
 import type { ObjectStore } from '../store/index.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import type { Project } from './project.js';
@@ -43,6 +45,8 @@ export interface BackboneRecord {
   files: Record<string, string>;
   /** The image steps of the d2 bundle the backbone is (when it is one). */
   steps?: ImageStep[];
+  /** A backbone made from another d2 build (`model.backbone.build`): that build's record oid. */
+  build?: string;
 }
 
 /** A state's backbone, resolved: what builds key on and what prediction loads. */
@@ -72,7 +76,7 @@ export interface BuildBackbone {
 }
 
 export function sourceOf(decl: BackboneDecl): string {
-  return decl.path ?? decl.url!;
+  return decl.path ?? decl.url ?? `build:${decl.build!}`;
 }
 
 /** A `d2-backbone` record's text, checked (it may come from a remote). */
@@ -85,6 +89,7 @@ export function parseBackboneRecord(text: string, oid: string): BackboneRecord {
   }
   const files = raw.files;
   const ok = raw.kind === 'd2-backbone' && raw.format === 1 && files !== null && typeof files === 'object' && typeof files[MODEL_JSON] === 'string' &&
+    (raw.build === undefined || isOid(raw.build)) &&
     Object.values(files).every((v) => isOid(v)) && Object.keys(files).every((k) => k === MODEL_JSON || checkRelativePath(k) === undefined);
   if (!ok) throw new ObjectCorrupt(`backbone record ${oid.slice(0, 12)} is damaged or crafted`, { data: { oid }, hint: "run 'd2 fsck'" });
   return raw as BackboneRecord;
@@ -108,9 +113,9 @@ export function backboneOfBuild(store: ObjectStore, build: { backbone?: BuildBac
 }
 
 /** Store files and their record; the record's oid. */
-function storeFiles(store: ObjectStore, files: ReadonlyMap<string, Uint8Array>, steps: ImageStep[] | undefined): { oid: string; record: BackboneRecord } {
+function storeFiles(store: ObjectStore, files: ReadonlyMap<string, Uint8Array>, steps: ImageStep[] | undefined, build?: string): { oid: string; record: BackboneRecord } {
   const names = [...files.keys()].sort();
-  const record: BackboneRecord = { kind: 'd2-backbone', format: 1, files: Object.fromEntries(names.map((n) => [n, store.putBytes(files.get(n)!)])), ...(steps ? { steps } : {}) };
+  const record: BackboneRecord = { kind: 'd2-backbone', format: 1, files: Object.fromEntries(names.map((n) => [n, store.putBytes(files.get(n)!)])), ...(steps ? { steps } : {}), ...(build ? { build } : {}) };
   return { oid: store.putBytes(canonicalJson(record)), record };
 }
 
@@ -221,6 +226,43 @@ async function fetchFromUrl(url: string, signal?: AbortSignal): Promise<{ files:
   return { files, ...bundle };
 }
 
+/**
+ * A backbone made from another d2 build in the store (`model.backbone.build`: its record's or
+ * its model's oid): the build's model as a TensorFlow.js layers model (with its own backbone
+ * joined in, when it has one), and the build's image steps. The conversion is deterministic,
+ * and the record pinned in d2.lock is used whenever the store has it, so it runs once.
+ */
+async function readFromBuild(project: Project, state: Pick<ProjectState, 'readText'>, oid: string, source: string): Promise<{ files: Map<string, Uint8Array>; steps: ImageStep[]; build: string }> {
+  const { findBuildByOid } = await import('./builds.js'); // lazy: builds.ts reaches this module through prepared.ts
+  const found = await findBuildByOid(project, oid);
+  if (!found) {
+    const text = await state.readText(MANIFEST_FILE);
+    const at = text === undefined ? undefined : manifestPosition(text, 'model.backbone.build');
+    const where = at ? `${MANIFEST_FILE}:${at.line}:${at.col}: ` : '';
+    throw new BackboneInvalid(`${where}'model.backbone.build' names ${oid.slice(0, 12)}, which is no build in the store (neither a build record nor a build's model)`, {
+      data: { backbone: source, build: oid },
+      hint: "run 'd2 pull --with-models' in this project to bring the builds that d2.lock files name, or build the project it comes from here; give its d2.lock's 'model.record' or 'model.oid'",
+    });
+  }
+  const { build } = found;
+  if (build.preprocess.modality !== 'image') {
+    throw new BackboneInvalid(`backbone '${source}' is a model of ${build.preprocess.modality === 'table' ? 'table rows' : 'texts'}: a backbone reads images`, {
+      data: { backbone: source, modality: build.preprocess.modality },
+      hint: "name the build of an image project in 'model.backbone.build'",
+    });
+  }
+  const modelBytes = project.store.read(build.model);
+  const inner = backboneOfBuild(project.store, build);
+  const layers = inner
+    ? await (await import('../engine/backbone.js')).combineWithHead(inner.files, inner.layer, modelBytes, inner.source, 'weights.bin')
+    : await (await import('../engine/layers-export.js')).toLayersModel(modelBytes, 'weights.bin');
+  const files = new Map<string, Uint8Array>([
+    [MODEL_JSON, new TextEncoder().encode(`${JSON.stringify(layers.modelJson)}\n`)],
+    [layers.weightsFile, layers.weights],
+  ]);
+  return { files, steps: build.preprocess.steps, build: found.oid };
+}
+
 function unreachable(url: string, cause: string): BackboneUnreachable {
   return new BackboneUnreachable(`backbone '${url}' is unreachable (${cause}); vendor it into the project: download model.json and its weight files into a folder (e.g. models/backbone/) and set 'model.backbone.path' to it`, {
     data: { url, cause },
@@ -280,14 +322,16 @@ export async function resolveBackbone(project: Project, state: Pick<ProjectState
   let oid: string;
   let record: BackboneRecord;
   const absent = decl.path !== undefined && !fs.existsSync(path.resolve(project.root, decl.path));
-  if (pinnedRecord && (state.commit !== null || absent || (decl.url !== undefined && !options.updateBackbone))) {
+  if (pinnedRecord && (state.commit !== null || absent || decl.build !== undefined || (decl.url !== undefined && !options.updateBackbone))) {
     // a revision reads what it pinned; a URL is fetched once; a clone that pulled the pinned
-    // files needs no copy of the folder
+    // files needs no copy of the folder; a build (named by its oid, so immutable) is converted
+    // once, and a clone with the pinned files needs neither the build nor its model
     oid = pin!.oid;
     record = pinnedRecord;
   } else {
-    const read = decl.url !== undefined ? await fetchFromUrl(decl.url, options.signal) : readFromDisk(project.root, decl, source);
-    ({ oid, record } = storeFiles(store, read.files, read.steps));
+    const read = decl.build !== undefined ? await readFromBuild(project, state, decl.build, source)
+      : decl.url !== undefined ? await fetchFromUrl(decl.url, options.signal) : readFromDisk(project.root, decl, source);
+    ({ oid, record } = storeFiles(store, read.files, read.steps, (read as { build?: string }).build));
     if (pin && pin.oid !== oid && !options.updateBackbone) {
       const changed = pinnedRecord
         ? [...new Set([...Object.keys(pinnedRecord.files), ...Object.keys(record.files)])].filter((n) => pinnedRecord.files[n] !== record.files[n]).sort()
@@ -299,9 +343,17 @@ export async function resolveBackbone(project: Project, state: Pick<ProjectState
     }
   }
   const topology = describe(store.read(record.files[MODEL_JSON]!), source);
-  const layer = decl.layer ?? topology.defaultLayer;
+  // a d2 build is cut where its own feature vectors are (predictFeatures): before its last layer
+  const layer = decl.layer ?? (record.build !== undefined && topology.layers.length > 1 ? topology.layers.at(-2)! : topology.defaultLayer);
+  if (layer === undefined) {
+    throw new BackboneInvalid(`backbone '${source}' is a graph model whose classifier d2 cannot find (no final MatMul before its output): name the node to cut at`, {
+      data: { backbone: source, layers: topology.layers.slice(-8) },
+      hint: `set 'model.backbone.layer' to the graph node whose output is the features (its last nodes: ${topology.layers.slice(-8).join(', ')})`,
+    });
+  }
   if (!topology.layers.includes(layer)) {
-    throw new BackboneInvalid(`backbone '${source}' has no layer '${layer}' (its last layers: ${topology.layers.slice(-8).join(', ')})`, {
+    const what = topology.format === 'graph' ? 'node' : 'layer';
+    throw new BackboneInvalid(`backbone '${source}' has no ${what} '${layer}' (its last ${what}s: ${topology.layers.slice(-8).join(', ')})`, {
       data: { backbone: source, layer, layers: topology.layers },
       hint: "name one of its layers in 'model.backbone.layer', or leave 'layer' out to cut before the classifier",
     });

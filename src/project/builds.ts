@@ -249,6 +249,42 @@ export async function findBuildByKey(project: Project, key: string): Promise<Fou
   return undefined;
 }
 
+/**
+ * The build named by `oid`: its build record object, or its model object (found through the
+ * store's build pointers, then through every revision's d2.lock). Undefined when the store
+ * has no such build (or lacks its model or evaluation).
+ */
+export async function findBuildByOid(project: Project, oid: string): Promise<FoundBuild | undefined> {
+  const { store } = project;
+  if (store.has(oid)) {
+    try {
+      const found = readBuildRecord(store, oid);
+      if (found) return found;
+    } catch {
+      // not a build record (a model object is binary): look for the build whose model it is
+    }
+  }
+  for (const { key } of store.state.list(['build'])) {
+    const record = store.state.readPointer('build', key);
+    const found = record === undefined ? undefined : tryReadBuildRecord(store, record);
+    if (found?.build.model === oid) return found;
+  }
+  for await (const lock of everyLock(project)) {
+    if (lock.model.oid !== oid || lock.model.record === undefined) continue;
+    const found = tryReadBuildRecord(store, lock.model.record);
+    if (found?.build.model === oid) return found;
+  }
+  return undefined;
+}
+
+function tryReadBuildRecord(store: ObjectStore, oid: string): FoundBuild | undefined {
+  try {
+    return readBuildRecord(store, oid);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The d2.lock of the working tree, then of every commit of every branch and tag, each distinct blob once. */
 async function* everyLock(project: Project): AsyncGenerator<Lock> {
   const working = readWorkingText(project, LOCK_FILE);

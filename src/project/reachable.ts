@@ -6,7 +6,8 @@
  *
  * Kinds: `raw` — listings, tables and raw items (what a dataset is made of); `model` — the
  * model, evaluation and build record a d2.lock names; a backbone (its record and files) counts
- * as `raw` when d2.lock pins it, as `model` when a build record names it; `cache` — what can be computed again
+ * as `raw` when d2.lock pins it, as `model` when a build record names it; the build a backbone
+ * was made from (`model.backbone.build`: its record, model and evaluation) as `model`; `cache` — what can be computed again
  * (packed records and packs, the dataset object, prediction chunks).
  *
  * Invariant: an index object that is not in the local store is never guessed around: it is
@@ -52,7 +53,7 @@ export interface NeededObjects {
   packed: Map<string, PackedDataset>;
 }
 
-type IndexKind = 'listing' | 'record' | 'packed' | 'backbone';
+type IndexKind = 'listing' | 'record' | 'packed' | 'backbone' | 'backbone-build';
 
 /** Walk the object graph of `revisions` down to the leaves of the wanted kinds. */
 export async function collectObjects(store: ObjectStore, revisions: readonly RevisionFiles[], options: CollectOptions): Promise<NeededObjects> {
@@ -123,7 +124,16 @@ export async function collectObjects(store: ObjectStore, revisions: readonly Rev
           expand(build.packed, 'packed', cref);
         }
       } else if (kind === 'backbone') {
-        for (const [name, file] of Object.entries(parseBackboneRecord(store.readText(oid), oid).files)) need(file, { kind: ref.kind, where: `${ref.where}: ${name}` });
+        const record = parseBackboneRecord(store.readText(oid), oid);
+        for (const [name, file] of Object.entries(record.files)) need(file, { kind: ref.kind, where: `${ref.where}: ${name}` });
+        // made from another d2 build: that build (record, model, evaluation) is part of the model
+        if (record.build !== undefined && kinds.has('model')) expand(record.build, 'backbone-build', { kind: 'model', where: `build the backbone was made from (${ref.where})` });
+      } else if (kind === 'backbone-build') {
+        const build = parseBuildRecord(store.readText(oid), oid);
+        builds.set(oid, build);
+        need(build.model, ref);
+        need(build.evaluation, ref);
+        if (build.backbone) expand(build.backbone.oid, 'backbone', ref);
       } else {
         const record = parsePackedRecord(store.readText(oid), oid);
         packed.set(oid, record);

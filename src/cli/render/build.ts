@@ -1,6 +1,6 @@
 /** Text view of `d2 build`: what was built (or reused), on which engine, and how it scores. */
 import type { BuildResult, SetMetricsSummary } from '../../index.js';
-import { filesNotAddedWarning, plural, shortOid, type Style } from './style.js';
+import { backboneName, filesNotAddedWarning, plural, shortOid, type Style } from './style.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
@@ -30,7 +30,7 @@ export function renderBuild(r: BuildResult, s: Style): string {
   const sel = b.selection;
   if (b.backbone) {
     out.push(s.dim(`  preset ${b.preset}, seed ${b.seed}: head ${b.architecture.family.toUpperCase()} on ${b.backbone.dims} features of backbone layer '${b.backbone.layer}', ${plural(b.classes.length, 'class', 'classes')}`));
-    out.push(s.dim(`  backbone ${b.backbone.source} (${shortOid(b.backbone.oid)}) on ${b.preprocess.shape.join('×')} inputs`));
+    out.push(s.dim(`  backbone ${backboneName(b.backbone.source)} (${shortOid(b.backbone.oid)}) on ${b.preprocess.shape.join('×')} inputs`));
     if (r.embeddings) out.push(s.dim(`  embeddings: ${plural(r.embeddings.embedded, 'item')} embedded now, ${r.embeddings.cached} cached`));
   } else {
     const what = sel?.chosen === 'linear' ? 'softmax regression' : b.architecture.family.toUpperCase();

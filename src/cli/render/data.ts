@@ -1,6 +1,6 @@
 /** Text view of `d2 data`: the dataset's counts per split and class, its problems, its preprocessing. */
 import type { DataResult, ItemSet } from '../../index.js';
-import { filesNotAddedWarning, plural, shortOid, wrapText, type Style } from './style.js';
+import { backboneName, filesNotAddedWarning, plural, shortOid, wrapText, type Style } from './style.js';
 
 const SETS: [ItemSet, string][] = [['train', 'train'], ['validation', 'validation'], ['test', 'test'], ['modelTest', 'model tests']];
 
@@ -55,7 +55,7 @@ export function renderData(r: DataResult, s: Style, limit: number): string {
     const what = pre.modality === 'text' ? `texts → TF-IDF over ${pre.text?.features === 'hashing' ? 'hash buckets' : 'a vocabulary of the train split'}`
       : pre.modality === 'table' ? `table rows → ${pre.features?.length ?? 0} features (${(pre.features ?? []).slice(0, 6).join(', ')}${(pre.features?.length ?? 0) > 6 ? ', …' : ''})` : describeSteps(pre.steps as never);
     out.push('', `preprocessing: ${what} → ${pre.shape.join('×')}`);
-    if (pre.backbone) out.push(s.dim(`  backbone ${pre.backbone.source} (${shortOid(pre.backbone.oid)}), cut at '${pre.backbone.layer}'${pre.derived ? ': the steps are its input' : ''}`));
+    if (pre.backbone) out.push(s.dim(`  backbone ${backboneName(pre.backbone.source)} (${shortOid(pre.backbone.oid)}), cut at '${pre.backbone.layer}'${pre.derived ? ': the steps are its input' : ''}`));
     else if (pre.derived) out.push(s.dim(`  derived from ${pre.sample?.images ?? 0} images (write preprocess.image in d2.yaml to choose the steps)`));
     const st = pre.stats;
     const work = st.reused ? 'nothing to do (cached)' : `${st.computed} preprocessed, ${st.copied} from cache, ${st.reusedSets} sets reused`;

@@ -1,6 +1,6 @@
 /** Text and CSV views of `d2 predict`, and the text view of `d2 export`. */
 import type { ExportResult, PredictionRow, PredictResult } from '../../index.js';
-import { formatBytes, plural, shortOid, wrapText, type Style } from './style.js';
+import { backboneName, formatBytes, plural, shortOid, wrapText, type Style } from './style.js';
 
 export function renderPredictionRow(row: PredictionRow, s: Style, inputWidth = 0, labelWidth = 0): string {
   const input = row.input.padEnd(inputWidth);
@@ -72,6 +72,8 @@ export function renderExport(r: ExportResult, s: Style): string {
   const lines = [`exported model ${s.yellow(shortOid(r.bundle.model))} (${r.bundle.classes.length} classes) to ${r.out}/`];
   const width = Math.max(16, ...r.files.map((f) => f.name.length));
   for (const f of r.files) lines.push(s.dim(`  ${f.name.padEnd(width)} ${formatBytes(f.bytes)}`));
-  if (r.bundle.backbone) lines.push(s.dim(`  model.json is backbone '${r.bundle.backbone.source}' (cut at '${r.bundle.backbone.layer}') and head as one model`));
+  const bb = r.bundle.backbone;
+  if (bb?.graph) lines.push(s.dim(`  model.json is the head alone: backbone/ is a graph model, run to node '${bb.layer}' before it`));
+  else if (bb) lines.push(s.dim(`  model.json is backbone '${backboneName(bb.source)}' (cut at '${bb.layer}') and head as one model`));
   return `${lines.join('\n')}\n`;
 }

@@ -68,6 +68,11 @@ export function plural(n: number, word: string, words = `${word}s`): string {
   return `${n} ${n === 1 ? word : words}`;
 }
 
+/** A backbone's source for a line of text: `build:<oid>` (another d2 build) shortened as an oid is. */
+export function backboneName(source: string): string {
+  return /^build:[0-9a-f]{64}$/.test(source) ? `build:${shortOid(source.slice(6))}` : source;
+}
+
 export function shortOid(oid: string): string {
   return oid.slice(0, 7);
 }
