@@ -11,27 +11,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { copyFixtureImages, git, lastJson, runD2, tempDir } from '../testing/index.js';
+import { fails, ok, setModelSection } from '../testing/json-run.js';
 import { writeGraphModel } from '../testing/graph-model.js';
 
 const ENGINE = ['--engine', 'wasm', '--workers', '0'];
-
-function setModelSection(dir: string, model: string): void {
-  const file = path.join(dir, 'd2.yaml');
-  const text = fs.readFileSync(file, 'utf8').replace(/\nmodel:\n(?: {2}.*\n?)*/, '\n');
-  fs.writeFileSync(file, `${text.trimEnd()}\n\nmodel:\n${model}`);
-}
-
-async function ok(args: string[], cwd: string): Promise<any> {
-  const r = await runD2([...args, '--json'], { cwd });
-  expect(r.exitCode, r.stderr + r.stdout.slice(-2000)).toBe(0);
-  return lastJson(r.stdout).data;
-}
-
-async function fails(args: string[], cwd: string): Promise<{ code: string; message: string; hint?: string; data: any }> {
-  const r = await runD2([...args, '--json'], { cwd });
-  expect(r.exitCode, r.stdout.slice(-2000)).toBe(1);
-  return lastJson(r.stdout).error;
-}
 
 describe('model.backbone: a TensorFlow.js graph model', { tags: ['slow'] }, () => {
   let root: string;

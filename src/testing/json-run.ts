@@ -1,0 +1,29 @@
+/**
+ * Helpers of end-to-end tests that run bin/d2 with `--json` and read its last record, and that
+ * rewrite d2.yaml's `model:` section.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'vitest';
+import { lastJson, runD2 } from './index.js';
+
+/** Replaces (or appends) the `model:` section of `dir`'s d2.yaml with `model` (indented lines). */
+export function setModelSection(dir: string, model: string): void {
+  const file = path.join(dir, 'd2.yaml');
+  const text = fs.readFileSync(file, 'utf8').replace(/\nmodel:\n(?: {2}.*\n?)*/, '\n');
+  fs.writeFileSync(file, `${text.trimEnd()}\n\nmodel:\n${model}`);
+}
+
+/** Runs `d2 ARGS --json` in `cwd`, expects exit 0 and returns the result's data. */
+export async function ok(args: string[], cwd: string): Promise<any> {
+  const r = await runD2([...args, '--json'], { cwd });
+  expect(r.exitCode, r.stderr + r.stdout.slice(-2000)).toBe(0);
+  return lastJson(r.stdout).data;
+}
+
+/** Runs `d2 ARGS --json` in `cwd`, expects exit 1 and returns the error record. */
+export async function fails(args: string[], cwd: string): Promise<{ code: string; message: string; hint?: string; data: any }> {
+  const r = await runD2([...args, '--json'], { cwd });
+  expect(r.exitCode, r.stdout.slice(-2000)).toBe(1);
+  return lastJson(r.stdout).error;
+}
