@@ -20,7 +20,7 @@ import { Worker } from 'node:worker_threads';
 import type { GraphModel, io, LayersModel, SymbolicTensor, Tensor } from '@tensorflow/tfjs';
 import { BackboneInvalid, throwIfAborted } from '../errors/index.js';
 import type { BackboneWorkerData, BackboneWorkerReply } from './backbone-worker.js';
-import { selectEngine, type EngineRequest } from './engines.js';
+import { selectEngine, type EngineRequest, type Tf } from './engines.js';
 import { parseModel } from './model.js';
 import { describeNetwork } from './network.js';
 
@@ -249,26 +249,35 @@ export async function openBackbone(files: BackboneFiles, layer: string, inputSha
   const outShape = cut.outputs[0]!.shape.slice(1);
   let dims = 1;
   for (const d of outShape) dims *= d ?? 1;
-  const rowSize = inputShape.reduce((a, b) => a * b, 1);
   return {
     inputShape,
     dims,
     engine: info.id,
-    embed: async (x, signal) => {
-      const n = x.length / rowSize;
-      const out = new Float32Array(n * dims);
-      for (let i = 0; i < n; i++) {
-        if (signal && i % 8 === 0) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          throwIfAborted(signal);
-        }
-        const y = tf.tidy(() => (cut.predict(tf.tensor(x.subarray(i * rowSize, (i + 1) * rowSize), [1, ...inputShape])) as Tensor).reshape([dims]));
-        out.set(y.dataSync() as Float32Array, i * dims);
-        y.dispose();
-      }
-      return out;
-    },
+    embed: embedEach(tf, (x) => cut.predict(x) as Tensor, inputShape, dims),
     dispose: () => model.dispose(),
+  };
+}
+
+/**
+ * The `embed` of an opened backbone: each item on its own (a vector never depends on the rest
+ * of the batch), through `run` (the model up to its cut), yielding to the event loop every 8
+ * items so a signal can stop it.
+ */
+function embedEach(tf: Tf, run: (x: Tensor) => Tensor, inputShape: number[], dims: number): OpenBackbone['embed'] {
+  const rowSize = inputShape.reduce((a, b) => a * b, 1);
+  return async (x, signal) => {
+    const n = x.length / rowSize;
+    const out = new Float32Array(n * dims);
+    for (let i = 0; i < n; i++) {
+      if (signal && i % 8 === 0) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        throwIfAborted(signal);
+      }
+      const y = tf.tidy(() => run(tf.tensor(x.subarray(i * rowSize, (i + 1) * rowSize), [1, ...inputShape])).reshape([dims]));
+      out.set(y.dataSync() as Float32Array, i * dims);
+      y.dispose();
+    }
+    return out;
   };
 }
 
@@ -310,25 +319,11 @@ async function openGraph(files: BackboneFiles, layer: string, inputShape: number
     model.dispose();
     fail(source, `cannot run up to node '${layer}': ${(e as Error).message}`, { layer });
   }
-  const rowSize = inputShape.reduce((a, b) => a * b, 1);
   return {
     inputShape,
     dims,
     engine: info.id,
-    embed: async (x, signal) => {
-      const n = x.length / rowSize;
-      const out = new Float32Array(n * dims);
-      for (let i = 0; i < n; i++) {
-        if (signal && i % 8 === 0) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          throwIfAborted(signal);
-        }
-        const y = tf.tidy(() => run(tf.tensor(x.subarray(i * rowSize, (i + 1) * rowSize), [1, ...inputShape])).reshape([dims]));
-        out.set(y.dataSync() as Float32Array, i * dims);
-        y.dispose();
-      }
-      return out;
-    },
+    embed: embedEach(tf, run, inputShape, dims),
     dispose: () => model.dispose(),
   };
 }
