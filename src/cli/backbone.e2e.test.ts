@@ -14,7 +14,7 @@ import https from 'node:https';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { copyFixtureImages, git, lastJson, runD2, tempDir } from '../testing/index.js';
-import { fails, ok, setModelSection } from '../testing/json-run.js';
+import { fails, ok, predictRows, setModelSection } from '../testing/json-run.js';
 
 const ENGINE = ['--engine', 'wasm', '--workers', '0'];
 
@@ -98,13 +98,7 @@ describe('model.backbone: transfer learning', { tags: ['slow'] }, () => {
     const { evaluation } = await d2.readEvaluation({ dir, rev: 'HEAD' });
     const classes = evaluation.classes;
     const test = evaluation.sets.test!.predictions;
-    const r = await runD2(['predict', ...test.paths, '--json', '--top', String(classes.length), '--engine', 'wasm', '--rev', 'HEAD'], { cwd: dir });
-    expect(r.exitCode, r.stderr).toBe(0);
-    const preds = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'prediction');
-    const rows = new Float32Array(preds.length * classes.length);
-    preds.forEach((p, i) => {
-      for (const t of p.top) rows[i * classes.length + classes.indexOf(t.label)] = t.probability;
-    });
+    const rows = await predictRows(dir, test.paths, classes);
     expect(Buffer.from(rows.buffer).equals(Buffer.from(test.probs.buffer))).toBe(true);
     // the bundle: backbone + head, loaded without the project
     const out = path.join(root, 'bundle');

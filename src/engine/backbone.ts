@@ -22,6 +22,7 @@ import { BackboneInvalid, throwIfAborted } from '../errors/index.js';
 import type { BackboneWorkerData, BackboneWorkerReply } from './backbone-worker.js';
 import { selectEngine, type EngineRequest, type Tf } from './engines.js';
 import { parseModel } from './model.js';
+import { kerasKernel, layersArtifacts, type LayersArtifacts } from './layers-export.js';
 import { describeNetwork } from './network.js';
 
 /** The backbone's files: 'model.json' and each weight file, by the name model.json gives it. */
@@ -423,11 +424,7 @@ export async function openBackbonePool(files: BackboneFiles, layer: string, inpu
 }
 
 /** A TensorFlow.js layers model as model.json content and one weights file. */
-export interface CombinedArtifacts {
-  modelJson: Record<string, unknown>;
-  weights: Uint8Array;
-  weightsFile: string;
-}
+export type CombinedArtifacts = LayersArtifacts;
 
 /**
  * The backbone cut at `layer` and a d2 head ('D2MODEL1' over the embedding) as one layers
@@ -450,31 +447,14 @@ export async function combineWithHead(files: BackboneFiles, layer: string, headB
       const k = net.params[l.kernel!]!;
       const b = net.params[l.bias!]!;
       const [out, inp] = k.shape as [number, number];
-      const t = new Float32Array(k.size); // d2 keeps [out, in]; Keras [in, out]
-      for (let o = 0; o < out; o++) for (let j = 0; j < inp; j++) t[j * out + o] = weights[k.offset + o * inp + j] as number;
+      const t = kerasKernel(weights, k);
       const d = tf.layers.dense({ name: `d2_head_${l.name}`, units: l.spec.units, activation: i === last ? 'softmax' : l.spec.activation === 'relu' ? 'relu' : 'linear', useBias: true });
       x = d.apply(x) as SymbolicTensor;
       dense.push({ layer: d, kernel: t, bias: weights.slice(b.offset, b.offset + b.size), shape: [inp, out] });
     });
     for (const d of dense) d.layer.setWeights([tf.tensor(d.kernel, d.shape), tf.tensor(d.bias, [d.shape[1]])]);
     const combined = tf.model({ name: 'd2_backbone_head', inputs: model.inputs, outputs: x });
-    let saved: io.ModelArtifacts | undefined;
-    await combined.save(tf.io.withSaveHandler(async (artifacts) => {
-      saved = artifacts;
-      return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: 'JSON' } };
-    }));
-    const a = saved!;
-    return {
-      modelJson: {
-        format: 'layers-model',
-        generatedBy: `TensorFlow.js tfjs-layers v${tf.version['tfjs-layers'] ?? tf.version.tfjs}`,
-        convertedBy: 'd2',
-        modelTopology: a.modelTopology,
-        weightsManifest: [{ paths: [weightsFile], weights: a.weightSpecs }],
-      },
-      weights: new Uint8Array(a.weightData as ArrayBuffer),
-      weightsFile,
-    };
+    return await layersArtifacts(tf, combined, weightsFile);
   } finally {
     model.dispose();
   }

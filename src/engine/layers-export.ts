@@ -12,8 +12,8 @@
  * agree to float32 rounding (different kernels, so not bit for bit; tests bound the gap).
  */
 import { InvalidArgument } from '../errors/index.js';
-import type { io, Tensor } from '@tensorflow/tfjs';
-import { loadTf } from './engines.js';
+import type { io, LayersModel, Tensor } from '@tensorflow/tfjs';
+import { loadTf, type Tf } from './engines.js';
 import { parseModel } from './model.js';
 import { describeNetwork } from './network.js';
 
@@ -54,12 +54,8 @@ export async function toLayersModel(modelBytes: Uint8Array, weightsFile = 'weigh
       model.add(tf.layers.flatten({ ...first, name }));
     } else if (spec.kind === 'dense') {
       model.add(tf.layers.dense({ ...first, name, units: spec.units, activation: i === last ? 'softmax' : spec.activation === 'relu' ? 'relu' : 'linear', useBias: true }));
-      const k = net.params[l.kernel!]!;
       const b = net.params[l.bias!]!;
-      const [out, inp] = k.shape as [number, number];
-      const t = new Float32Array(k.size);
-      for (let o = 0; o < out; o++) for (let j = 0; j < inp; j++) t[j * out + o] = weights[k.offset + o * inp + j] as number;
-      values.push(t, weights.subarray(b.offset, b.offset + b.size));
+      values.push(kerasKernel(weights, net.params[l.kernel!]!), weights.subarray(b.offset, b.offset + b.size));
     } else if (spec.kind === 'dropout') {
       model.add(tf.layers.dropout({ ...first, name, rate: spec.rate }));
     } else {
@@ -69,14 +65,29 @@ export async function toLayersModel(modelBytes: Uint8Array, weightsFile = 'weigh
   const vars = model.weights;
   if (vars.length !== values.length) throw new Error(`internal: ${vars.length} layer weights for ${values.length} arrays`);
   model.setWeights(vars.map((v, i) => tf.tensor(values[i]!, v.shape as number[])));
+  try {
+    return await layersArtifacts(tf, model, weightsFile);
+  } finally {
+    model.dispose();
+  }
+}
+
+/** A dense kernel of d2's layout ([out, in]) in Keras's ([in, out]). */
+export function kerasKernel(weights: Float32Array, k: { offset: number; size: number; shape: readonly number[] }): Float32Array {
+  const [out, inp] = k.shape as [number, number];
+  const t = new Float32Array(k.size);
+  for (let o = 0; o < out; o++) for (let j = 0; j < inp; j++) t[j * out + o] = weights[k.offset + o * inp + j] as number;
+  return t;
+}
+
+/** A built layers model saved in memory: model.json content and one weights file. */
+export async function layersArtifacts(tf: Tf, model: LayersModel, weightsFile: string): Promise<LayersArtifacts> {
   let saved: io.ModelArtifacts | undefined;
   await model.save(tf.io.withSaveHandler(async (artifacts) => {
     saved = artifacts;
     return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: 'JSON' } };
   }));
-  model.dispose();
   const a = saved!;
-  const data = a.weightData as ArrayBuffer;
   return {
     modelJson: {
       format: 'layers-model',
@@ -85,7 +96,7 @@ export async function toLayersModel(modelBytes: Uint8Array, weightsFile = 'weigh
       modelTopology: a.modelTopology,
       weightsManifest: [{ paths: [weightsFile], weights: a.weightSpecs }],
     },
-    weights: new Uint8Array(data),
+    weights: new Uint8Array(a.weightData as ArrayBuffer),
     weightsFile,
   };
 }

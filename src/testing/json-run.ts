@@ -27,3 +27,18 @@ export async function fails(args: string[], cwd: string): Promise<{ code: string
   expect(r.exitCode, r.stdout.slice(-2000)).toBe(1);
   return lastJson(r.stdout).error;
 }
+
+/**
+ * `d2 predict PATHS --json --top K --rev REV` in `cwd` with every class's probability, as one
+ * row of `classes` a path (Float32Array, row-major), to compare bit for bit with an evaluation.
+ */
+export async function predictRows(cwd: string, paths: readonly string[], classes: readonly string[], rev = 'HEAD'): Promise<Float32Array> {
+  const r = await runD2(['predict', ...paths, '--json', '--top', String(classes.length), '--engine', 'wasm', '--rev', rev], { cwd });
+  expect(r.exitCode, r.stderr).toBe(0);
+  const preds = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'prediction');
+  const rows = new Float32Array(preds.length * classes.length);
+  preds.forEach((p, i) => {
+    for (const t of p.top as { label: string; probability: number }[]) rows[i * classes.length + classes.indexOf(t.label)] = t.probability;
+  });
+  return rows;
+}
