@@ -229,15 +229,6 @@ describe('the examples of every --help', { tags: ['slow'] }, () => {
     await setup(['note', 'HEAD~1', '-m', 'a note to show and remove']);
     await example('d2 note HEAD~1');
     await example('d2 note HEAD~1 --remove');
-
-    // the journal: notes and the log
-    await git(['notes', '--ref', 'd2', 'remove', '--ignore-missing', 'HEAD'], proj);
-    await example('d2 note -m "thorough preset: +2 points; shirts still confused with tops"');
-    await example('d2 note HEAD~2 --append -m "the drop came from the new coats, see d2 diff HEAD~3 HEAD~2"');
-    await example('d2 note --edit');
-    await setup(['note', 'HEAD~1', '-m', 'a note to show and remove']);
-    await example('d2 note HEAD~1');
-    await example('d2 note HEAD~1 --remove');
     await example('d2 log --metrics -n 20');
     await example('d2 log --md > journal.md');
     await example('d2 log HEAD~3 --json | tail -1 | jq .data.commits[0].change', proj, [0]);
