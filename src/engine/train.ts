@@ -89,6 +89,11 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Tests only: replaces the plan's learning rate. */
   learningRateOverride?: number;
+  /**
+   * Tests and benchmarks only: settings that replace the plan's (bench/recipe.js compares
+   * recipes with it). Part of the training key like the rest of the plan.
+   */
+  planPatch?: Partial<TrainingPlan>;
   /** Tests and benchmarks only: exactly this many epochs, no early stopping, last weights kept. */
   epochsOverride?: number;
   /**
@@ -253,7 +258,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (options.maxEpochs !== undefined && (!Number.isInteger(options.maxEpochs) || options.maxEpochs < 1)) {
     throw new InvalidArgument(`maxEpochs must be a whole number >= 1, not ${options.maxEpochs}`);
   }
-  const planned = planFor(options);
+  const planned: TrainingPlan = { ...planFor(options), ...options.planPatch };
   const basePlan = options.maxEpochs !== undefined && options.maxEpochs < planned.maxEpochs ? { ...planned, maxEpochs: options.maxEpochs } : planned;
   const plan: TrainingPlan = options.epochsOverride !== undefined ? { ...basePlan, maxEpochs: options.epochsOverride, restoreBest: false } : basePlan;
   const learningRate = options.learningRateOverride ?? plan.optimizer.learningRate;
