@@ -108,6 +108,31 @@ describe('d2 build', { tags: ['slow'] }, () => {
     expect(fresh.data.build.model).toBe(resumed.data.build.model);
   });
 
+  it('trains with the augmentation d2.yaml declares, says so in d2.lock, and refuses an unknown transform at its line', async () => {
+    const dir = await project(6, 2, '  preset: default');
+    const plain = lastJson((await runD2(['build', '--json'], { cwd: dir })).stdout);
+    expect(plain.data.build.recipe).toContain('shift 2 px');
+    expect(plain.data.build.recipe).not.toContain('flip');
+    const yaml = fs.readFileSync(path.join(dir, 'd2.yaml'), 'utf8');
+    fs.writeFileSync(path.join(dir, 'd2.yaml'), yaml.replace('version: 1', 'version: 1\npreprocess:\n  augment:\n    flip: [horizontal]'));
+    const flipped = lastJson((await runD2(['build', '--json'], { cwd: dir })).stdout);
+    // a declaration that changes training is a new build with other weights
+    expect(flipped.data.reused).toBe(false);
+    expect(flipped.data.build.key).not.toBe(plain.data.build.key);
+    expect(flipped.data.build.model).not.toBe(plain.data.build.model);
+    const { lock } = parseLock(fs.readFileSync(path.join(dir, 'd2.lock'), 'utf8'));
+    expect(lock!.model.recipe).toContain('flip horizontal');
+    expect(lock!.model.recipe).toContain('shift 2 px');
+    // translations declared off: no shift, only the mirror
+    fs.writeFileSync(path.join(dir, 'd2.yaml'), yaml.replace('version: 1', 'version: 1\npreprocess:\n  augment:\n    translate: false\n    flip: [horizontal]'));
+    const still = lastJson((await runD2(['build', '--json'], { cwd: dir })).stdout);
+    expect(still.data.build.recipe).not.toContain('shift');
+    fs.writeFileSync(path.join(dir, 'd2.yaml'), yaml.replace('version: 1', 'version: 1\npreprocess:\n  augment:\n    flip: [diagonal]'));
+    const bad = await runD2(['build'], { cwd: dir });
+    expect(bad.exitCode).not.toBe(0);
+    expect(bad.stderr).toMatch(/d2\.yaml:4:\d+: .*flip/);
+  });
+
   it('refuses a blocked dataset and an unknown engine, and names the fix', async () => {
     const dir = await project(3, 2, '  preset: fast');
     fs.writeFileSync(path.join(dir, 'tests.csv'), 'path,label\nimg/nope.png,bag\n');

@@ -31,6 +31,20 @@ export interface Architecture {
   layers: LayerSpec[];
 }
 
+/** A mirror the data manager declared label-preserving (`preprocess.augment.flip` in d2.yaml). */
+export type Flip = 'horizontal' | 'vertical';
+export const FLIPS: readonly Flip[] = ['horizontal', 'vertical'];
+
+/**
+ * Label-preserving transforms of training images, drawn per item from the seed (never at
+ * evaluation or prediction): a translation by up to `shift` pixels each way (edges repeated),
+ * and each declared mirror with probability 1/2.
+ */
+export interface Augmentation {
+  shift: number;
+  flip: Flip[];
+}
+
 export interface TrainingPlan {
   preset: Preset;
   architecture: Architecture;
@@ -38,8 +52,16 @@ export interface TrainingPlan {
   /** Fixed parts of each batch whose gradients are computed separately, then summed in order. */
   shards: number;
   optimizer: { name: 'adam'; learningRate: number; beta1: number; beta2: number; epsilon: number };
-  /** 'constant', or 'cosine' decay from learningRate to learningRate × minFactor over maxEpochs. */
-  schedule: { kind: 'constant' | 'cosine'; minFactor: number };
+  /**
+   * 'constant', or 'cosine' decay from learningRate to learningRate × minFactor over maxEpochs;
+   * with `warmup` (a fraction of all steps), the rate first rises linearly from
+   * learningRate × minFactor to learningRate (one-cycle).
+   */
+  schedule: { kind: 'constant' | 'cosine'; minFactor: number; warmup?: number };
+  /** Training images only: the augmentation (null: none). */
+  augment: Augmentation | null;
+  /** The target puts this much probability evenly on all classes (0: plain cross-entropy). */
+  labelSmoothing: number;
   maxEpochs: number;
   /** Stop when validation loss has not improved by minDelta for this many epochs. */
   patience: number;
@@ -63,6 +85,10 @@ export interface PlanInput {
    * both and keep the one with the lower validation loss (project/builds.ts).
    */
   head?: Head;
+  /** Images: mirrors declared label-preserving (d2.yaml `preprocess.augment.flip`). */
+  flip?: Flip[];
+  /** Images: false when d2.yaml says translations do not keep labels (default true). */
+  translate?: boolean;
 }
 
 export type Head = 'linear' | 'small';
@@ -161,6 +187,15 @@ export function classWeightsFor(classCounts: number[]): number[] | null {
   return classCounts.map((c) => (c > 0 ? n / (present.length * c) : 1));
 }
 
+/**
+ * The default translation of training images: about 7 % of the smaller side (2 px at 28 and
+ * 32 px), at most 4 px; none below 8 px.
+ */
+export function defaultShift(shape: number[]): number {
+  const small = Math.min(shape[0] as number, shape[1] as number);
+  return small < 8 ? 0 : Math.max(1, Math.min(4, Math.round(small / 14)));
+}
+
 /** Steps after which the default preset's image training ends (at least 10 and at most 15 epochs). */
 const DEFAULT_IMAGE_STEPS = 8000;
 
@@ -196,6 +231,9 @@ export function planTraining(input: PlanInput): TrainingPlan {
     default: { max: image ? defaultImageEpochs : 50, patience: image ? 3 : 5 },
     thorough: { max: image ? 40 : 100, patience: image ? 6 : 10 },
   };
+  const flip = image ? FLIPS.filter((f) => input.flip?.includes(f)) : [];
+  // 'fast' stays the reference network of the speed benchmark: no augmentation there.
+  const shift = image && preset !== 'fast' && input.translate !== false ? defaultShift(shape) : 0;
   return {
     preset,
     architecture: { family: image ? 'cnn' : 'mlp', inputShape: [...shape], numClasses, layers },
@@ -205,6 +243,8 @@ export function planTraining(input: PlanInput): TrainingPlan {
     // larger step (measured on bench/text.js) reaches the same loss in a third of the epochs.
     optimizer: { name: 'adam', learningRate: head === 'linear' ? 1e-2 : 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
     schedule: preset === 'fast' ? { kind: 'constant', minFactor: 1 } : { kind: 'cosine', minFactor: 0.05 },
+    augment: shift > 0 || flip.length > 0 ? { shift, flip } : null,
+    labelSmoothing: 0,
     maxEpochs: epochs[preset].max,
     patience: epochs[preset].patience,
     minDelta: 1e-4,
@@ -213,11 +253,31 @@ export function planTraining(input: PlanInput): TrainingPlan {
   };
 }
 
+/**
+ * The plan's training settings in one line (d2.lock's `model.recipe`; the architecture has its
+ * own line), e.g. 'adam 0.001, batch 64, cosine to 5 %, ≤ 15 epochs (patience 3), shift 2 px'.
+ */
+export function describeRecipe(plan: TrainingPlan): string {
+  const s = plan.schedule;
+  const pct = (f: number) => `${Math.round(f * 1000) / 10} %`;
+  const schedule = s.kind === 'constant' ? 'constant rate' : `${s.warmup ? `warm-up ${pct(s.warmup)}, ` : ''}cosine to ${pct(s.minFactor)}`;
+  const parts = [`adam ${plan.optimizer.learningRate}`, `batch ${plan.batchSize}`, schedule, `≤ ${plan.maxEpochs} epochs (patience ${plan.patience})`];
+  if (plan.augment?.shift) parts.push(`shift ${plan.augment.shift} px`);
+  if (plan.augment?.flip.length) parts.push(`flip ${plan.augment.flip.join('+')}`);
+  if (plan.labelSmoothing > 0) parts.push(`label smoothing ${plan.labelSmoothing}`);
+  if ((plan as { batchNorm?: boolean }).batchNorm) parts.push('batch norm');
+  if (plan.classWeights) parts.push('class weights');
+  return parts.join(', ');
+}
+
 /** Learning rate for a step: constant, or cosine-decayed over all steps of maxEpochs. */
 export function learningRateAt(plan: TrainingPlan, epoch: number, step: number, stepsPerEpoch: number, base = plan.optimizer.learningRate): number {
   if (plan.schedule.kind === 'constant') return base;
   const total = plan.maxEpochs * stepsPerEpoch;
   const progress = Math.min(1, (epoch * stepsPerEpoch + step) / total);
   const f = plan.schedule.minFactor;
-  return base * (f + (1 - f) * 0.5 * (1 + Math.cos(Math.PI * progress)));
+  const warmup = plan.schedule.warmup ?? 0;
+  if (progress < warmup) return base * (f + (1 - f) * (progress / warmup));
+  const decay = warmup > 0 ? (progress - warmup) / (1 - warmup) : progress;
+  return base * (f + (1 - f) * 0.5 * (1 + Math.cos(Math.PI * decay)));
 }

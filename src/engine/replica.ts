@@ -18,6 +18,7 @@
  */
 import type { Tensor } from '@tensorflow/tfjs';
 import { adamAdvance, adamState, adamUpdate, type AdamState } from './adam.js';
+import { augmentedPart } from './augment.js';
 import type { Tf } from './engines.js';
 import { readInto } from './fused-kernels.js';
 import { backward, describeNetwork, dropoutMasks, forward, initialWeights, type NetInput, type NetworkShape } from './network.js';
@@ -26,7 +27,7 @@ import { deriveSeed, Rng } from './prng.js';
 import { optimizerMemory, type OptimizerMemory } from './simd-kernels.js';
 
 /** Streams of randomness (labels for deriveSeed). */
-export const STREAM = { init: 1, shuffle: 2, dropout: 3 } as const;
+export const STREAM = { init: 1, shuffle: 2, dropout: 3, augment: 4 } as const;
 
 export interface DataSet {
   x: Float32Array;
@@ -208,8 +209,14 @@ export class Replica {
     const masks = dropoutMasks(this.net, n, new Rng(deriveSeed(this.seed, STREAM.dropout, epoch, step, part)));
     const net = this.net;
     let loss = 0;
+    const aug = this.plan.augment;
+    const augmented = aug && this.plan.architecture.family === 'cnn'
+      ? augmentedPart(data.x, batch, from, n, this.plan.architecture.inputShape, aug, new Rng(deriveSeed(this.seed, STREAM.augment, epoch, step, part)))
+      : undefined;
+    // Label smoothing: the target is (1 - eps) on the label plus eps / k on every class.
+    const eps = this.plan.labelSmoothing;
     const grads = tf.tidy(() => {
-      const input = this.inputFor(data, batch, from, n);
+      const input = augmented ? this.inputOf(augmented, n) : this.inputFor(data, batch, from, n);
       probe?.leave();
       probe?.enter('forward');
       const { logitsT, caches } = forward(tf, net, this.params, input, masks);
@@ -225,10 +232,19 @@ export class Replica {
         for (let c = 0; c < k; c++) max = Math.max(max, z[c * n + i] as number);
         let sum = 0;
         for (let c = 0; c < k; c++) sum += Math.exp((z[c * n + i] as number) - max);
-        loss += weight * (Math.log(sum) + max - (z[label * n + i] as number));
+        const lse = Math.log(sum) + max;
+        if (eps > 0) {
+          // -Σ q_c log p_c with q = (1 - eps)·onehot + eps / k.
+          let total = 0;
+          for (let c = 0; c < k; c++) total += z[c * n + i] as number;
+          loss += weight * (lse - (1 - eps) * (z[label * n + i] as number) - (eps / k) * total);
+        } else {
+          loss += weight * (lse - (z[label * n + i] as number));
+        }
         for (let c = 0; c < k; c++) {
           const p = Math.exp((z[c * n + i] as number) - max) / sum;
-          dz[c * n + i] = weight * (p - (c === label ? 1 : 0));
+          const q = eps > 0 ? (c === label ? 1 - eps : 0) + eps / k : c === label ? 1 : 0;
+          dz[c * n + i] = weight * (p - q);
         }
       }
       const dLogits = tf.tensor2d(dz, [k, n]);

@@ -21,7 +21,7 @@ import type { AdamState } from './adam.js';
 import { parseCheckpoint, serializeCheckpoint, type EpochRecord, type TrainingState } from './checkpoint.js';
 import { selectEngine, type EngineInfo, type EngineRequest } from './engines.js';
 import { serializeModel } from './model.js';
-import { planTraining, type Head, type Preset, type TrainingPlan } from './plan.js';
+import { planTraining, type Flip, type Head, type Preset, type TrainingPlan } from './plan.js';
 import { deriveSeed, Rng } from './prng.js';
 import { epochOrder, evalChunkCount, localExchange, Replica, STREAM, sumChunks, type DataSet, type EpochOutcome } from './replica.js';
 
@@ -69,6 +69,8 @@ export interface TrainOptions {
   preset: Preset;
   /** Feature vectors: 'linear' (softmax regression) or 'small' (one hidden layer); see plan.ts. */
   head?: Head;
+  /** Images: d2.yaml's augmentation declaration (default: translations, no mirrors). */
+  augment?: { translate?: boolean; flip?: Flip[] };
   /**
    * Stop at the end of the epoch after which another epoch would pass this budget, and within
    * an epoch when the budget runs out (a machine slower than the budget assumed: that epoch is
@@ -159,9 +161,11 @@ function classCounts(y: Int32Array, k: number): number[] {
 }
 
 /** The plan for these options (pure; also what a build can record before training). */
-export function planFor(options: Pick<TrainOptions, 'train' | 'numClasses' | 'preset' | 'head'>): TrainingPlan {
+export function planFor(options: Pick<TrainOptions, 'train' | 'numClasses' | 'preset' | 'head' | 'augment'>): TrainingPlan {
   return planTraining({
     ...(options.head ? { head: options.head } : {}),
+    ...(options.augment?.flip ? { flip: options.augment.flip } : {}),
+    ...(options.augment?.translate === false ? { translate: false } : {}),
     shape: options.train.shape,
     numClasses: options.numClasses,
     trainCount: options.train.y.length,

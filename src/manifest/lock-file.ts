@@ -44,6 +44,8 @@ export const lockSchema = z.strictObject({
     preset: z.enum(PRESETS),
     seed: z.number().int(),
     architecture: z.string(),
+    /** How it was trained: optimizer, batch, schedule, epochs, augmentation (absent in older locks). */
+    recipe: z.string().optional(),
     engine: z.string(),
     trainer: z.string(),
     epochs: z.number().int(),
@@ -109,6 +111,7 @@ export function serializeLock(l: Lock): string {
     preprocess: { modality: l.preprocess.modality, config: l.preprocess.config, derived: l.preprocess.derived, steps: l.preprocess.steps, shape: l.preprocess.shape },
     model: {
       oid: l.model.oid, build: l.model.build, ...(l.model.record !== undefined ? { record: l.model.record } : {}), preset: l.model.preset, seed: l.model.seed, architecture: l.model.architecture,
+      ...(l.model.recipe !== undefined ? { recipe: l.model.recipe } : {}),
       engine: l.model.engine, trainer: l.model.trainer, epochs: l.model.epochs, stopped: l.model.stopped,
       ...(l.model.selection ? { selection: serializeSelection(l.model.selection) } : {}),
     },

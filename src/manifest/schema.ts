@@ -182,6 +182,18 @@ export const textSchema = z.strictObject({
   maxBytes: int(1, 1 << 30).default(10_000_000),
 }).refine((t) => t.words !== null || t.chars !== null, { message: "give word n-grams ('words') or character n-grams ('chars'), or both" });
 
+/**
+ * Which transforms keep an image's label, so training may show images moved or mirrored
+ * (never at evaluation or prediction). Only the data manager knows whether a mirrored item
+ * keeps its class (a shoe does; a '6' and a left arrow do not): mirrors are off unless listed.
+ */
+export const augmentSchema = z.strictObject({
+  /** Small translations (a few pixels) keep labels: on by default for images. */
+  translate: z.boolean().default(true),
+  /** Mirrors that keep labels: 'horizontal' (left-right), 'vertical' (top-bottom). */
+  flip: z.array(z.enum(['horizontal', 'vertical'])).default([]).refine((f) => new Set(f).size === f.length, { message: 'a flip is listed twice' }),
+});
+
 export const preprocessSchema = z.strictObject({
   /** Table sources: how rows become features. */
   table: tableSchema.default(() => tableSchema.parse({})),
@@ -189,6 +201,8 @@ export const preprocessSchema = z.strictObject({
   text: textSchema.default(() => textSchema.parse({})),
   /** Image steps, in order. Omitted: derived from the data at build time and written to d2.lock. */
   image: z.array(imageStepSchema).optional(),
+  /** Images: transforms that keep labels, applied to training images only (default: small translations). */
+  augment: augmentSchema.optional(),
   /** Images with more pixels than this are refused (decompression bombs). */
   maxPixels: int(1, 1 << 30).default(50_000_000),
 });

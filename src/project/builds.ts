@@ -29,7 +29,7 @@ import { isOid } from '../core/safe-path.js';
 import { DatasetBlocked, Interrupted, InvalidArgument, ModelNotBuilt, ObjectCorrupt, ObjectNotFound, throwIfAborted } from '../errors/index.js';
 import type { EngineRequest } from '../engine/engines.js';
 import type { EpochRecord } from '../engine/checkpoint.js';
-import type { Architecture } from '../engine/plan.js';
+import { describeRecipe, FLIPS, type Architecture, type Flip } from '../engine/plan.js';
 import type { EpochEvent, StopReason } from '../engine/train.js';
 import { durationSeconds, LOCK_FILE, parseLock, type Lock } from '../manifest/index.js';
 import type { ObjectStore } from '../store/index.js';
@@ -86,7 +86,7 @@ function candidatesOf(modality: PackedDataset['modality']): { name: Candidate | 
  * Bump when training or evaluation changes the model or predictions for the same inputs (d2's
  * SIMD kernels of the wasm engine sum in the order of the kernels they replaced: no bump).
  */
-export const TRAINER_VERSION = 'd2-trainer-2';
+export const TRAINER_VERSION = 'd2-trainer-3';
 
 /**
  * The model settings a build trains with: the manifest's model section (`modelSpecOf`), or
@@ -100,12 +100,18 @@ export interface ModelSpec {
   maxEpochs?: number;
   /** Which cross-validation fold this build is: k folds, this one's index, the fold seed. */
   fold?: { k: number; index: number; seed: number };
+  /** d2.yaml's `preprocess.augment`, when declared (images: translations on, no mirrors, otherwise). */
+  augment?: { translate: boolean; flip: Flip[] };
 }
 
 /** The model settings d2.yaml declares. */
 export function modelSpecOf(manifest: PreparedData['state']['manifest']): ModelSpec {
   const m = manifest.model;
-  return { preset: m.preset, seed: m.seed, timeBudgetSeconds: m.timeBudget === undefined ? null : durationSeconds(m.timeBudget) };
+  const a = manifest.preprocess.augment;
+  return {
+    preset: m.preset, seed: m.seed, timeBudgetSeconds: m.timeBudget === undefined ? null : durationSeconds(m.timeBudget),
+    ...(a ? { augment: { translate: a.translate, flip: [...a.flip] } } : {}),
+  };
 }
 
 /** How to train when no build has the key. */
@@ -175,6 +181,8 @@ export interface BuildRecord {
   /** Cross-validation folds: which fold of how many, and the fold seed. */
   fold?: ModelSpec['fold'];
   architecture: Architecture;
+  /** How it was trained (engine/plan.ts describeRecipe); absent in records made before it. */
+  recipe?: string;
   /** Text builds: the candidate models and which one was kept. */
   selection?: ModelSelection;
   engine: string;
@@ -333,6 +341,7 @@ export function parseBuildRecord(text: string, oid: string): BuildRecord {
   }
   if (!Array.isArray(raw?.classes) || !raw.classes.every((c) => typeof c === 'string')) bad.push("'classes' is not a list of names");
   const bb = raw?.backbone;
+  if (raw?.recipe !== undefined && (typeof raw.recipe !== 'string' || raw.recipe.length > 500 || /[\u0000-\u001f]/.test(raw.recipe))) bad.push("'recipe' is not one line of text");
   if (bb !== undefined && (bb === null || typeof bb !== 'object' || !isOid(bb.oid) || typeof bb.layer !== 'string' || typeof bb.source !== 'string' || !Number.isInteger(bb.dims))) bad.push("'backbone' is not a backbone (source, oid, layer, dims)");
   if (bad.length) {
     throw new ObjectCorrupt(`build record ${oid.slice(0, 12)} is damaged or crafted: ${bad.join('; ')}`, { data: { oid, problems: bad }, hint: "run 'd2 fsck'; a record pulled from a remote may have to be removed there" });
@@ -390,6 +399,8 @@ function buildKey(packedOid: string, record: PackedDataset, model: ModelSpec, en
     // `maxEpochs` and `fold` only when set (canonical JSON drops undefined members), so the
     // key of a build of d2.yaml's own settings is what it always was.
     model: { preset: model.preset, seed: model.seed, timeBudgetSeconds: model.timeBudgetSeconds, maxEpochs: model.maxEpochs, fold: model.fold },
+    // Only when d2.yaml declares augmentation, and only for images (the only data it acts on).
+    augment: record.modality === 'image' ? augmentMember(model.augment) : undefined,
     // Texts and tables train two candidates and keep one (an image build's key has no such
     // member, so it is what it always was; a table build made before this trained one MLP).
     candidates: candidatesOf(record.modality).map((c) => c.name).filter((n) => n !== undefined).join('+') || undefined,
@@ -400,6 +411,16 @@ function buildKey(packedOid: string, record: PackedDataset, model: ModelSpec, en
     // only with a backbone (canonical JSON drops undefined), so other keys are unchanged
     backbone,
   }));
+}
+
+function augmentMember(a: ModelSpec['augment']): { translate: boolean; flip: Flip[] } | undefined {
+  if (!a || (a.translate && a.flip.length === 0)) return undefined;
+  return { translate: a.translate, flip: FLIPS.filter((f) => a.flip.includes(f)) };
+}
+
+/** Training options of d2.yaml's augmentation declaration. */
+function augmentOptions(spec: ModelSpec): { augment?: { translate: boolean; flip: Flip[] } } {
+  return spec.augment ? { augment: spec.augment } : {};
 }
 
 function cvMember(s: { method: SelectionMethod | 'none'; k?: number }): string | undefined {
@@ -552,7 +573,7 @@ async function trainAndStore(
     const ckpt = name ? `${key}-${name}` : key;
     let resume = name ? undefined : resumeFrom;
     if (name && !options.force) resume = store.state.readBytes('checkpoint', ckpt) ?? undefined;
-    const planned = planFor({ train: { x: trainSet.x, y: trainSet.y, shape: inputShape }, numClasses: classes.length, preset: spec.preset, ...(head ? { head } : {}) }).maxEpochs;
+    const planned = planFor({ train: { x: trainSet.x, y: trainSet.y, shape: inputShape }, numClasses: classes.length, preset: spec.preset, ...(head ? { head } : {}), ...augmentOptions(spec) }).maxEpochs;
     const maxEpochs = Math.min(planned, spec.maxEpochs ?? planned);
     options.onProgress?.({ phase: 'train', loaded: name ? 0 : resumedAfterEpoch ?? 0, total: maxEpochs, ...(name ? { detail: { candidate: name } } : {}) });
     const trained = await train({
@@ -562,6 +583,7 @@ async function trainAndStore(
       seed: spec.seed,
       preset: spec.preset,
       ...(head ? { head } : {}),
+      ...augmentOptions(spec),
       engine,
       ...(timeBudgetSeconds !== undefined ? { timeBudgetSeconds: timeBudgetSeconds / heads.length } : {}),
       ...(spec.maxEpochs !== undefined ? { maxEpochs: spec.maxEpochs } : {}),
@@ -606,6 +628,7 @@ async function trainAndStore(
     ...(spec.maxEpochs !== undefined ? { maxEpochs: spec.maxEpochs } : {}),
     ...(spec.fold ? { fold: spec.fold } : {}),
     architecture: trained.plan.architecture,
+    recipe: describeRecipe(trained.plan),
     ...(selection ? { selection } : {}),
     engine: trained.engine.id,
     trainer: TRAINER_VERSION,

@@ -25,6 +25,7 @@ export function lockOf(b: BuildRecord, recordOid: string): Lock {
     preprocess: { modality: b.preprocess.modality, config: b.preprocess.config, derived: b.preprocess.derived, steps: b.preprocess.steps, shape: b.preprocess.shape },
     model: {
       oid: b.model, build: b.key, record: recordOid, preset: b.preset, seed: b.seed, architecture: describeArchitecture(b.architecture),
+      ...(b.recipe !== undefined ? { recipe: b.recipe } : {}),
       engine: b.engine, trainer: b.trainer, epochs: b.epochs, stopped: b.stoppedBy,
       ...(b.selection ? { selection: lockSelectionOf(b.selection) } : {}),
     },

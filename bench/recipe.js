@@ -1,0 +1,111 @@
+// Benchmark of issue 19's recipe: the default image preset's training settings, one variant at a
+// time, on Fashion-MNIST (54,000 training images, every tenth of the 60,000 held out for
+// validation, the 10,000 t10k tested), through the library's `train()` on d2's default engine
+// with its workers — what `d2 build` trains, without the adding and preprocessing around it.
+// Each variant replaces plan settings (`planPatch`, a benchmark-only option) and reports its
+// epochs, training seconds, best epoch, validation and test accuracy. This is the measurement
+// behind the preset's choices in docs/training.md.
+//
+//   node bench/recipe.js [--variants a,b,...] [--train N] [--seed S] [--epochs E]
+//
+// --epochs E caps every variant at E epochs (a quick look at speed and early accuracy).
+//
+// Variants (each is the preset's plan with these settings replaced):
+//   current   the default preset as it is
+//   plain     no augmentation, no label smoothing, no warm-up (the preset before issue 19)
+//   others are defined in VARIANTS below.
+import os from 'node:os';
+import { loadSplit, haveFashionMnist } from './lib/fashion-mnist.js';
+import { table } from './lib/measure.js';
+
+const { train, planFor } = await import('../dist/engine/train.js');
+const { loadModel, predict } = await import('../dist/engine/model.js');
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
+if (!haveFashionMnist()) {
+  console.error('Fashion-MNIST not found (Debian package dataset-fashion-mnist)');
+  process.exit(2);
+}
+const trainN = Number(opt('--train', '60000'));
+const seed = Number(opt('--seed', '0'));
+
+// Recipes measured; every one starts from the plan of the default preset for these data.
+const VARIANTS = {
+  current: () => ({}),
+  plain: () => ({ augment: null, labelSmoothing: 0, schedule: { kind: 'cosine', minFactor: 0.05 } }),
+  'shift2': () => ({ augment: { shift: 2, flip: [] }, labelSmoothing: 0 }),
+  'shift2-e15': () => ({ augment: { shift: 2, flip: [] }, maxEpochs: 15 }),
+  'shift2-e20': () => ({ augment: { shift: 2, flip: [] }, maxEpochs: 20 }),
+  'shift1-e15': () => ({ augment: { shift: 1, flip: [] }, maxEpochs: 15 }),
+  'ls-e15': () => ({ augment: { shift: 2, flip: [] }, maxEpochs: 15, labelSmoothing: 0.1 }),
+  'warm-e15': () => ({ augment: { shift: 2, flip: [] }, maxEpochs: 15, optimizer: { name: 'adam', learningRate: 3e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }, schedule: { kind: 'cosine', minFactor: 0.02, warmup: 0.15 } }),
+  'bn-e15': () => ({ augment: { shift: 2, flip: [] }, maxEpochs: 15, batchNorm: true }),
+  'bn-warm-e15': () => ({ augment: { shift: 2, flip: [] }, maxEpochs: 15, batchNorm: true, optimizer: { name: 'adam', learningRate: 3e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }, schedule: { kind: 'cosine', minFactor: 0.02, warmup: 0.15 } }),
+  // Architectures: conv(filters, padding) / pool / dense, replacing the preset's.
+  'c3-e15': (plan) => ({ augment: { shift: 2, flip: [] }, maxEpochs: 15, architecture: arch(plan, [['c', 32, 'valid'], ['p'], ['c', 64, 'valid'], ['p'], ['c', 128, 'same'], ['f'], ['d', 128], ['o', 0.3]]) }),
+  'c3s-e15': (plan) => ({ augment: { shift: 1, flip: [] }, maxEpochs: 15, architecture: arch(plan, [['c', 32, 'valid'], ['p'], ['c', 64, 'valid'], ['p'], ['c', 128, 'same'], ['f'], ['d', 128], ['o', 0.3]]) }),
+  'c64-e15': (plan) => ({ augment: { shift: 1, flip: [] }, maxEpochs: 15, architecture: arch(plan, [['c', 32, 'valid'], ['p'], ['c', 64, 'valid'], ['p'], ['f'], ['d', 128], ['o', 0.3]]) }),
+  'c4-e15': (plan) => ({ augment: { shift: 2, flip: [] }, maxEpochs: 15, architecture: arch(plan, [['c', 32, 'same'], ['p'], ['c', 64, 'same'], ['p'], ['c', 128, 'same'], ['p'], ['f'], ['d', 128], ['o', 0.3]]) }),
+  'wide-e15': (plan) => ({
+    augment: { shift: 2, flip: [] }, maxEpochs: 15,
+    architecture: { ...plan.architecture, layers: plan.architecture.layers.map((l) => (l.kind === 'conv2d' && l.filters === 48 ? { ...l, filters: 64 } : l)) },
+  }),
+};
+function arch(plan, spec) {
+  const layers = spec.map(([k, a, b]) => (k === 'c' ? { kind: 'conv2d', filters: a, kernel: 3, padding: b }
+    : k === 'p' ? { kind: 'maxPool', size: 2 } : k === 'f' ? { kind: 'flatten' } : k === 'd' ? { kind: 'dense', units: a, activation: 'relu' } : { kind: 'dropout', rate: a }));
+  layers.push({ kind: 'dense', units: plan.architecture.numClasses, activation: 'linear' });
+  return { ...plan.architecture, layers };
+}
+const epochsCap = opt('--epochs', undefined);
+const names = (opt('--variants', 'plain,current')).split(',');
+for (const n of names) if (!VARIANTS[n]) { console.error(`unknown variant '${n}' (known: ${Object.keys(VARIANTS).join(', ')})`); process.exit(2); }
+
+function toSet(split, pick) {
+  const size = split.height * split.width;
+  const idx = [];
+  for (let i = 0; i < split.n; i++) if (pick(i)) idx.push(i);
+  const x = new Float32Array(idx.length * size);
+  const y = new Int32Array(idx.length);
+  idx.forEach((i, j) => {
+    for (let p = 0; p < size; p++) x[j * size + p] = split.images[i * size + p] / 255;
+    y[j] = split.labels[i];
+  });
+  return { x, y, shape: [split.height, split.width, 1] };
+}
+const tr = await loadSplit('train');
+const te = await loadSplit('t10k');
+const trainSet = toSet(tr, (i) => i < trainN && i % 10 !== 0);
+const valSet = toSet(tr, (i) => i < trainN && i % 10 === 0);
+const testSet = toSet(te, () => true);
+const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+console.error(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), Node ${process.version}; load average at start: ${load()}`);
+console.error(`train ${trainSet.y.length}, validation ${valSet.y.length}, test ${testSet.y.length}; seed ${seed}`);
+
+const rows = [];
+for (const name of names) {
+  const base = planFor({ train: trainSet, numClasses: 10, preset: 'default' });
+  const patch = { ...VARIANTS[name](base), ...(epochsCap ? { maxEpochs: Number(epochsCap) } : {}) };
+  const t0 = performance.now();
+  const r = await train({
+    train: trainSet, validation: valSet, numClasses: 10, seed, preset: 'default', planPatch: patch,
+    onEpoch: (e) => console.error(`  ${name} epoch ${e.epoch}/${e.maxEpochs}: loss ${e.loss.toFixed(4)}, val loss ${e.valLoss?.toFixed(4)}, val acc ${(e.valAccuracy * 100).toFixed(2)} %, ${e.secondsPerEpoch.toFixed(1)} s/epoch`),
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const model = await loadModel(r.model);
+  const probs = await predict(model, testSet.x);
+  let correct = 0;
+  for (let i = 0; i < testSet.y.length; i++) {
+    let arg = 0;
+    for (let c = 1; c < 10; c++) if (probs[i * 10 + c] > probs[i * 10 + arg]) arg = c;
+    if (arg === testSet.y[i]) correct++;
+  }
+  model.dispose?.();
+  const best = r.history[r.bestEpoch - 1];
+  const row = [name, `${r.epochs} / ${r.bestEpoch}`, r.stoppedBy, seconds.toFixed(1), Math.round(r.samplesPerSecond).toLocaleString('en'), (best.valAccuracy * 100).toFixed(2), ((correct / testSet.y.length) * 100).toFixed(2)];
+  rows.push(row);
+  console.error(`  ${name}: ${row.join(' | ')}`);
+}
+console.log(`\nrecipes of the default image preset on Fashion-MNIST (train ${trainSet.y.length.toLocaleString('en')}, validation ${valSet.y.length.toLocaleString('en')}, test ${testSet.y.length.toLocaleString('en')}), seed ${seed}; load average at the end: ${load()}\n`);
+console.log(table(['variant', 'epochs / best', 'stopped by', 'train s', 'samples/s', 'val acc % (best)', 'test acc %'], rows));
