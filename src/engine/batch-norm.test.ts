@@ -229,7 +229,7 @@ describe('folding batch normalisation', () => {
 });
 
 describe('training with batch normalisation', () => {
-  it('learns: the loss falls, γ and β move, and the checkpoint keeps them', async () => {
+  it('learns: the loss falls, γ and β move, the checkpoint keeps them, no tensor is leaked', async () => {
     // 8×8 images of 3 classes: a bright bar (row, column or diagonal) on noise.
     const images = (n: number, seed: number) => {
       const rng = new Rng(seed);
@@ -248,10 +248,13 @@ describe('training with batch normalisation', () => {
       return { x, y, shape: [8, 8, 1] };
     };
     const checkpoints: Uint8Array[] = [];
+    const { tf } = await selectEngine('wasm');
+    const before = tf.memory().numTensors;
     const r = await train({
       train: images(240, 1), validation: images(60, 2), numClasses: 3, seed: 4, preset: 'fast', engine: 'wasm', workers: 0,
       epochsOverride: 3, planPatch: { batchNorm: true }, onCheckpoint: (b) => void checkpoints.push(b),
     });
+    expect(tf.memory().numTensors).toBe(before);
     expect(r.plan.batchNorm).toBe(true);
     const losses = r.history.map((h) => h.loss);
     expect(losses[2]!).toBeLessThan(losses[0]! * 0.8);

@@ -11,6 +11,8 @@
  * - Nothing prints: progress goes through `onEpoch`, `onBatch`, `onProgress`; cancellation
  *   through `signal` (Interrupted is thrown, no checkpoint is half-delivered).
  * - No tensor outlives `train` (replicas dispose theirs; workers are terminated).
+ * - With batch normalisation (plan.batchNorm), evaluation and the model use the training weights
+ *   folded in this thread (batch-norm.ts); checkpoints keep the training weights.
  */
 import os from 'node:os';
 import { InvalidArgument, Interrupted, TrainingDiverged } from '../errors/index.js';
