@@ -15,10 +15,16 @@
  *   activations feature-major [features, n] and dense kernels [out, in]; flatten in NHWC order.
  * - Initial weights are drawn in JavaScript from the seed (He-uniform for ReLU layers,
  *   Glorot-uniform for the logits layer, zero biases): identical on every engine.
+ * - Batch normalisation exists only in the training network (`describeNetwork(arch, { batchNorm:
+ *   true })`): each conv2d becomes conv → per-channel normalisation over the rows it is given
+ *   (the statistics of the batch part: a part's gradient depends on its own rows only) → ×γ + β
+ *   → ReLU. γ and β come after every parameter of the plain network, so the plain network's
+ *   weights are a prefix of the training weights; batch-norm.ts folds them into plain weights
+ *   for evaluation and the saved model, which never see batch normalisation.
  */
 import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs';
 import type { Tf } from './engines.js';
-import type { Architecture, LayerSpec } from './plan.js';
+import type { Architecture, LayerSpec, TrainingPlan } from './plan.js';
 import { biasAct, biasGrad, maxPoolReluGrad, reluGrad } from './fused-kernels.js';
 import { Rng } from './prng.js';
 
@@ -38,6 +44,9 @@ export interface LayerInfo {
   /** Indices into params of this layer's kernel and bias (dense and conv2d only). */
   kernel?: number;
   bias?: number;
+  /** Training network with batch normalisation: indices of the conv2d layer's γ and β. */
+  gamma?: number;
+  beta?: number;
   outShape: number[];
 }
 
@@ -45,9 +54,18 @@ export interface NetworkShape {
   layers: LayerInfo[];
   params: ParamSpec[];
   paramCount: number;
+  /** Parameters of the plain network (a prefix of params): paramCount unless batch-normalised. */
+  plainCount: number;
 }
 
-export function describeNetwork(arch: Architecture): NetworkShape {
+/** Added to the variance before its square root (Keras's default). */
+export const BATCH_NORM_EPSILON = 1e-3;
+
+/**
+ * The network of `arch`; with `batchNorm`, the training network whose conv2d layers are
+ * batch-normalised (their γ and β appended after the plain parameters).
+ */
+export function describeNetwork(arch: Architecture, options: { batchNorm?: boolean } = {}): NetworkShape {
   const layers: LayerInfo[] = [];
   const params: ParamSpec[] = [];
   let shape = [...arch.inputShape];
@@ -88,7 +106,20 @@ export function describeNetwork(arch: Architecture): NetworkShape {
       layers.push({ spec, name, outShape: [...shape] });
     }
   }
-  return { layers, params, paramCount: offset };
+  const plainCount = offset;
+  if (options.batchNorm) {
+    for (const layer of layers) {
+      if (layer.spec.kind !== 'conv2d') continue;
+      layer.gamma = addParam(layer.name, 'gamma', [layer.spec.filters]);
+      layer.beta = addParam(layer.name, 'beta', [layer.spec.filters]);
+    }
+  }
+  return { layers, params, paramCount: offset, plainCount };
+}
+
+/** The network a plan trains: batch-normalised when the plan says so. */
+export function trainingNetwork(plan: TrainingPlan): NetworkShape {
+  return describeNetwork(plan.architecture, { batchNorm: plan.batchNorm === true });
 }
 
 /** Seeded initial weights, one flat array in `params` order. */
@@ -103,6 +134,12 @@ export function initialWeights(net: NetworkShape, seed: number): Float32Array {
     const fanIn = p.size / fanOut;
     const limit = layer === last ? Math.sqrt(6 / (fanIn + fanOut)) : Math.sqrt(6 / fanIn);
     rng.fillUniform(out.subarray(p.offset, p.offset + p.size), -limit, limit);
+  }
+  // Batch normalisation starts as the identity: γ = 1, β = 0.
+  for (const layer of net.layers) {
+    if (layer.gamma === undefined) continue;
+    const p = net.params[layer.gamma] as ParamSpec;
+    out.fill(1, p.offset, p.offset + p.size);
   }
   return out;
 }
@@ -140,6 +177,9 @@ interface LayerCache {
   shape?: number[];
   /** dropout: the mask it multiplied by. */
   mask?: Tensor;
+  /** Batch-normalised conv2d: the convolution's output minus its mean, and 1/√(var + ε) per channel. */
+  centered?: Tensor;
+  invStd?: Tensor;
 }
 
 export interface ForwardResult {
@@ -167,7 +207,19 @@ export function forward(tf: Tf, net: NetworkShape, params: Tensor[], input: NetI
   net.layers.forEach((layer, i) => {
     const spec = layer.spec;
     const cache: LayerCache = {};
-    if (spec.kind === 'conv2d') {
+    if (spec.kind === 'conv2d' && layer.gamma !== undefined) {
+      cache.input = h;
+      const z = tf.fused.conv2d({ x: h as Tensor4D, filter: params[layer.kernel!] as Tensor4D, bias: params[layer.bias!], strides: 1, pad: spec.padding });
+      // Statistics over (N, H, W) of these rows: sums per channel by d2's bias-gradient kernel
+      // (the sum over every axis but the last), which reads NHWC without a transpose.
+      const m = z.size / spec.filters;
+      const centered = tf.sub(z, tf.div(biasGrad(tf, z), m));
+      const invStd = tf.rsqrt(tf.add(tf.div(biasGrad(tf, tf.square(centered)), m), BATCH_NORM_EPSILON));
+      h = tf.relu(tf.add(tf.mul(centered, tf.mul(params[layer.gamma]!, invStd)), params[layer.beta!]!));
+      cache.centered = centered;
+      cache.invStd = invStd;
+      cache.output = h;
+    } else if (spec.kind === 'conv2d') {
       cache.input = h;
       h = tf.fused.conv2d({ x: h as Tensor4D, filter: params[layer.kernel!] as Tensor4D, bias: params[layer.bias!], strides: 1, pad: spec.padding, activation: 'relu' });
       cache.output = h;
@@ -235,14 +287,30 @@ export function backward(tf: Tf, net: NetworkShape, params: Tensor[], caches: La
         g = tf.engine().runKernel('MaxPoolGrad', { dy: g, input: x, output: y }, { filterSize: [spec.size, spec.size], strides: [spec.size, spec.size], pad: 'valid' } as never) as Tensor;
       }
     } else if (spec.kind === 'conv2d') {
-      const dz = throughRelu ? g : reluGrad(tf, g, cache.output!);
+      let dz = throughRelu ? g : reluGrad(tf, g, cache.output!);
       throughRelu = false;
       const x = cache.input!;
       const k = params[layer.kernel!]!;
+      if (layer.gamma !== undefined) {
+        // Batch normalisation's backward, dy being the gradient at γ·ẑ + β (ẑ = centered / σ):
+        // dβ = Σ dy, dγ = Σ dy·ẑ, dz = γ/σ/M · (M·dy − dβ − ẑ·dγ), as dy·a + centered·c + b
+        // with a = γ/σ, b = −a·dβ/M, c = −a·dγ/(σM) per channel. Σ dz is 0, so the
+        // convolution's bias, which the normalisation subtracts again, has gradient 0.
+        const m = dz.size / spec.filters;
+        const invStd = cache.invStd!;
+        const dbeta = biasGrad(tf, dz);
+        const dgamma = tf.mul(biasGrad(tf, tf.mul(dz, cache.centered!)), invStd);
+        const a = tf.mul(params[layer.gamma]!, invStd);
+        const b = tf.mul(a, tf.div(dbeta, -m));
+        const c = tf.mul(a, tf.mul(dgamma, tf.div(invStd, -m)));
+        grads[layer.gamma] = dgamma;
+        grads[layer.beta!] = dbeta;
+        dz = tf.add(tf.add(tf.mul(dz, a), tf.mul(cache.centered!, c)), b);
+      }
       grads[layer.kernel!] = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dz }, {
         strides: [1, 1], pad: spec.padding, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: k.shape,
       } as never) as Tensor;
-      grads[layer.bias!] = biasGrad(tf, dz);
+      grads[layer.bias!] = layer.gamma !== undefined ? tf.zeros([spec.filters]) : biasGrad(tf, dz);
       if (needInputGrad) {
         g = tf.engine().runKernel('Conv2DBackpropInput', { dy: dz, filter: k }, {
           strides: [1, 1], pad: spec.padding, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: x.shape,

@@ -125,7 +125,7 @@ export interface WorkerInit {
 export type WorkerRequest =
   | WorkerInit
   | { type: 'epoch'; epoch: number; order: Uint32Array; learningRate: number; reportBatches: boolean }
-  | { type: 'evaluate'; chunks: number[] }
+  | { type: 'evaluate'; chunks: number[]; weights?: Float32Array }
   | { type: 'getState' }
   | { type: 'setState'; weights: Float32Array; adam: AdamState };
 
@@ -218,8 +218,8 @@ export class WorkerRunner implements Runner {
 
   static async start(o: WorkerRunnerOptions): Promise<WorkerRunner> {
     const url = o.workerUrl ?? new URL('./train-worker.js', import.meta.url);
-    const { describeNetwork } = await import('./network.js');
-    const paramCount = describeNetwork(o.plan.architecture).paramCount;
+    const { trainingNetwork } = await import('./network.js');
+    const paramCount = trainingNetwork(o.plan).paramCount;
     const exchange = sharedExchangeBuffers(paramCount, o.plan.shards, o.workers);
     const train = shareDataSet(o.train);
     const validation = shareDataSet(o.validation);
@@ -259,13 +259,14 @@ export class WorkerRunner implements Runner {
     }
   }
 
-  async evaluate(): Promise<{ lossSum: number; correct: number }> {
+  /** With `weights` (folded, plain network), every worker receives a copy. */
+  async evaluate(weights?: Float32Array): Promise<{ lossSum: number; correct: number }> {
     const n = evalChunkCount(this.validationCount);
     const w = this.handles.length;
     const replies = await Promise.all(this.handles.map((h, i) => {
       const chunks: number[] = [];
       for (let c = i; c < n; c += w) chunks.push(c);
-      return h.request({ type: 'evaluate', chunks }, 'evaluated');
+      return h.request({ type: 'evaluate', chunks, ...(weights ? { weights } : {}) }, 'evaluated');
     }));
     return sumChunks(replies.flatMap((r) => r.results));
   }

@@ -124,4 +124,10 @@ describe('small images', () => {
       { kind: 'flatten' },
     ]);
   });
+
+  it('trains without batch normalisation in every preset (for now: tests and benchmarks switch it on through planPatch)', () => {
+    for (const preset of PRESET_NAMES) {
+      for (const shape of [[28, 28, 1], [784]]) expect(planTraining(input({ shape, preset })).batchNorm, `${preset} [${shape.join(', ')}]`).toBe(false);
+    }
+  });
 });

@@ -70,6 +70,12 @@ export interface TrainingPlan {
   restoreBest: boolean;
   /** Per-class loss weights (balanced) when classes are imbalanced, else null. */
   classWeights: number[] | null;
+  /**
+   * Train every conv2d layer batch-normalised (statistics of each batch part), folded into the
+   * convolutions for evaluation and the saved model (batch-norm.ts): the architecture and the
+   * model stay plain. Training only.
+   */
+  batchNorm: boolean;
 }
 
 export interface PlanInput {
@@ -250,6 +256,7 @@ export function planTraining(input: PlanInput): TrainingPlan {
     minDelta: 1e-4,
     restoreBest: true,
     classWeights: classWeightsFor(classCounts),
+    batchNorm: false,
   };
 }
 

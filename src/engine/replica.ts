@@ -21,7 +21,7 @@ import { adamAdvance, adamState, adamUpdate, type AdamState } from './adam.js';
 import { augmentedPart } from './augment.js';
 import type { Tf } from './engines.js';
 import { readInto } from './fused-kernels.js';
-import { backward, describeNetwork, dropoutMasks, forward, initialWeights, type NetInput, type NetworkShape } from './network.js';
+import { backward, describeNetwork, dropoutMasks, forward, initialWeights, trainingNetwork, type NetInput, type NetworkShape } from './network.js';
 import { learningRateAt, type TrainingPlan } from './plan.js';
 import { deriveSeed, Rng } from './prng.js';
 import { optimizerMemory, type OptimizerMemory } from './simd-kernels.js';
@@ -93,7 +93,10 @@ export interface EpochHooks {
 }
 
 export class Replica {
+  /** The network trained (batch-normalised when the plan says so). */
   readonly net: NetworkShape;
+  /** The plan's architecture as evaluated and saved (the same as `net` without batch norm). */
+  readonly plainNet: NetworkShape;
   weights: Float32Array;
   adam: AdamState;
   private params: Tensor[] = [];
@@ -104,7 +107,8 @@ export class Replica {
   probe: StepProbe | undefined;
 
   constructor(readonly tf: Tf, readonly plan: TrainingPlan, readonly seed: number, readonly train: DataSet | undefined, storage?: ReplicaStorage) {
-    this.net = describeNetwork(plan.architecture);
+    this.net = trainingNetwork(plan);
+    this.plainNet = this.net.plainCount === this.net.paramCount ? this.net : describeNetwork(plan.architecture);
     this.mem = storage ? null : optimizerMemory(this.net.paramCount);
     if (storage) {
       this.weights = storage.weights;
@@ -377,15 +381,18 @@ export class Replica {
     return { kind: 'done', steps, loss: rows ? weighted / rows : NaN };
   }
 
-  /** Logits (item-major, [n, numClasses]) of rows [from, to) of `x`, in chunks. */
-  logits(x: Float32Array, from: number, to: number, chunk = 256): Float32Array {
+  /**
+   * Logits (item-major, [n, numClasses]) of rows [from, to) of `x`, in chunks: of this replica's
+   * network, or of the plain network with `params` (folded weights).
+   */
+  logits(x: Float32Array, from: number, to: number, chunk = 256, net = this.net, params = this.params): Float32Array {
     const tf = this.tf;
     const k = this.plan.architecture.numClasses;
     const rowSize = this.plan.architecture.inputShape.reduce((a, b) => a * b, 1);
     const out = new Float32Array((to - from) * k);
     for (let start = from; start < to; start += chunk) {
       const end = Math.min(to, start + chunk);
-      const z = tf.tidy(() => tf.transpose(forward(tf, this.net, this.params, this.inputOf(x.subarray(start * rowSize, end * rowSize), end - start)).logitsT));
+      const z = tf.tidy(() => tf.transpose(forward(tf, net, params, this.inputOf(x.subarray(start * rowSize, end * rowSize), end - start)).logitsT));
       out.set(z.dataSync() as Float32Array, (start - from) * k);
       z.dispose();
     }
@@ -395,15 +402,29 @@ export class Replica {
   /**
    * Summed cross-entropy (unweighted) and correct predictions of each listed chunk of `data`
    * (chunk i: rows [i × EVAL_CHUNK, (i+1) × EVAL_CHUNK)). Callers add chunk results in chunk
-   * order, so totals do not depend on which replica evaluated which chunk.
+   * order, so totals do not depend on which replica evaluated which chunk. With `weights`, the
+   * plain network with those weights is evaluated (batch normalisation folded: batch-norm.ts);
+   * without, this replica's own network and weights.
    */
-  evaluateChunks(data: DataSet, chunks: number[]): { chunk: number; lossSum: number; correct: number }[] {
+  evaluateChunks(data: DataSet, chunks: number[], weights?: Float32Array): { chunk: number; lossSum: number; correct: number }[] {
+    const tf = this.tf;
+    const net = weights ? this.plainNet : this.net;
+    if (weights && weights.length !== net.paramCount) throw new Error(`internal: ${weights.length} weights to evaluate a network of ${net.paramCount}`);
+    const params = weights ? net.params.map((p) => tf.tensor(weights.subarray(p.offset, p.offset + p.size), p.shape)) : this.params;
+    try {
+      return this.evaluateWith(data, chunks, net, params);
+    } finally {
+      if (weights) for (const t of params) t.dispose();
+    }
+  }
+
+  private evaluateWith(data: DataSet, chunks: number[], net: NetworkShape, params: Tensor[]): { chunk: number; lossSum: number; correct: number }[] {
     const k = this.plan.architecture.numClasses;
     const out: { chunk: number; lossSum: number; correct: number }[] = [];
     for (const chunk of chunks) {
       const from = chunk * EVAL_CHUNK;
       const to = Math.min(data.count, from + EVAL_CHUNK);
-      const z = this.logits(data.x, from, to, EVAL_CHUNK);
+      const z = this.logits(data.x, from, to, EVAL_CHUNK, net, params);
       let lossSum = 0;
       let correct = 0;
       for (let i = 0; i < to - from; i++) {

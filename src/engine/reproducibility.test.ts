@@ -2,7 +2,8 @@
  * The trainer's guarantees, through `train()` on tiny synthetic images: the same seed gives
  * byte-identical models (on wasm and on cpu), another seed another model, 0 and 2 worker
  * threads the same model, a run resumed from its epoch-1 checkpoint the same model as one that
- * never stopped; an abort throws Interrupted; no tensor is leaked.
+ * never stopped; an abort throws Interrupted; no tensor is leaked. The same with batch
+ * normalisation, whose saved model is the plain architecture evaluated as recorded.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,7 +12,8 @@ import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, tempDir } from '../testing/index.js';
 import { selectEngine } from './engines.js';
-import { parseModel } from './model.js';
+import { loadModel, parseModel, predict } from './model.js';
+import { describeNetwork } from './network.js';
 import { Rng } from './prng.js';
 import { train, type TrainOptions, type TrainSet } from './train.js';
 
@@ -142,5 +144,49 @@ describe('train with worker threads (wasm)', () => {
     expect(cut.done).toBeGreaterThanOrEqual(1);
     expect(cut.done).toBeLessThan(38);
     expect(r.history[0]!.valAccuracy).not.toBeNull();
+  });
+});
+
+describe('train with batch normalisation (wasm)', () => {
+  const bn = (over: Partial<TrainOptions>) => options({ engine: 'wasm', planPatch: { batchNorm: true }, epochsOverride: 3, ...over });
+
+  it('gives the same model with 0 and 2 workers, and resumed from a checkpoint (in workers)', async () => {
+    const checkpoints: Uint8Array[] = [];
+    const inThread = await train(bn({ workers: 0, onCheckpoint: (bytes) => void checkpoints.push(bytes) }));
+    const inWorkers = await train(bn({ workers: 2, workerUrl: worker.url }));
+    expect(inWorkers.workers).toBe(2);
+    expect(same(inThread.model, inWorkers.model)).toBe(true);
+    expect(inWorkers.history.map((h) => [h.loss, h.valLoss])).toEqual(inThread.history.map((h) => [h.loss, h.valLoss]));
+    const resumed = await train(bn({ workers: 2, workerUrl: worker.url, resumeFrom: checkpoints[0]! }));
+    expect(same(resumed.model, inThread.model)).toBe(true);
+    const resumedHere = await train(bn({ workers: 0, resumeFrom: checkpoints[1]! }));
+    expect(same(resumedHere.model, inThread.model)).toBe(true);
+    // Not the model of the same run without batch normalisation.
+    expect(same(inThread.model, (await train(options({ engine: 'wasm', epochsOverride: 3 }))).model)).toBe(false);
+  });
+
+  it('saves the plain architecture, whose validation loss and accuracy are those recorded for its epoch', async () => {
+    // Early stopping over the plan's epochs: the model has the best epoch's weights (folded).
+    const r = await train(bn({ epochsOverride: undefined, maxEpochs: 4 }));
+    const { header, weights } = parseModel(r.model);
+    expect(header.architecture).toEqual(r.plan.architecture);
+    expect(weights.length).toBe(describeNetwork(r.plan.architecture).paramCount);
+    expect(header.params.map((p) => p.name).filter((n) => /gamma|beta/.test(n))).toEqual([]);
+    const model = await loadModel(r.model, { engine: 'wasm' });
+    const { validation } = options({});
+    const probs = await predict(model, validation.x);
+    model.dispose();
+    const k = 3;
+    let correct = 0;
+    let loss = 0;
+    for (let i = 0; i < validation.y.length; i++) {
+      const row = Array.from(probs.subarray(i * k, (i + 1) * k));
+      if (row.indexOf(Math.max(...row)) === validation.y[i]) correct++;
+      loss -= Math.log(row[validation.y[i]!]!);
+    }
+    const recorded = r.history[r.bestEpoch - 1]!;
+    expect(correct / validation.y.length).toBe(recorded.valAccuracy);
+    expect(Math.abs(loss / validation.y.length - recorded.valLoss!)).toBeLessThan(1e-5);
+    expect(recorded.valAccuracy).toBeGreaterThan(0.5);
   });
 });

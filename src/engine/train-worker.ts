@@ -39,7 +39,7 @@ if (!isMainThread && parentPort) {
         return { type: 'epochDone', outcome };
       }
       case 'evaluate':
-        return { type: 'evaluated', results: replica!.evaluateChunks(validation!, msg.chunks) };
+        return { type: 'evaluated', results: replica!.evaluateChunks(validation!, msg.chunks, msg.weights) };
       case 'getState': {
         const { weights, adam } = replica!;
         return { type: 'state', weights: new Float32Array(weights), adam: { m: new Float32Array(adam.m), v: new Float32Array(adam.v), t: adam.t, p1: adam.p1, p2: adam.p2 } };

@@ -11,6 +11,8 @@
  * - Nothing prints: progress goes through `onEpoch`, `onBatch`, `onProgress`; cancellation
  *   through `signal` (Interrupted is thrown, no checkpoint is half-delivered).
  * - No tensor outlives `train` (replicas dispose theirs; workers are terminated).
+ * - With batch normalisation (plan.batchNorm), evaluation and the model use the training weights
+ *   folded in this thread (batch-norm.ts); checkpoints keep the training weights.
  */
 import os from 'node:os';
 import { InvalidArgument, Interrupted, TrainingDiverged } from '../errors/index.js';
@@ -20,6 +22,7 @@ import { sha256Hex } from '../util/hash.js';
 import type { AdamState } from './adam.js';
 import { parseCheckpoint, serializeCheckpoint, type EpochRecord, type TrainingState } from './checkpoint.js';
 import { selectEngine, type EngineInfo, type EngineRequest } from './engines.js';
+import { foldBatchNorm } from './batch-norm.js';
 import { serializeModel } from './model.js';
 import { planTraining, type Flip, type Head, type Preset, type TrainingPlan } from './plan.js';
 import { deriveSeed, Rng } from './prng.js';
@@ -128,7 +131,8 @@ export interface TrainResult {
 export interface Runner {
   readonly workers: number;
   runEpoch(epoch: number, order: Uint32Array, learningRate: number, onBatch: ((step: number, loss: number) => void) | undefined, signal: AbortSignal | undefined): Promise<EpochOutcome>;
-  evaluate(): Promise<{ lossSum: number; correct: number }>;
+  /** Validation loss and accuracy: of the replicas' weights, or of the plain network with `weights` (folded). */
+  evaluate(weights?: Float32Array): Promise<{ lossSum: number; correct: number }>;
   getState(): Promise<{ weights: Float32Array; adam: AdamState }>;
   setState(weights: Float32Array, adam: AdamState): Promise<void>;
   dispose(): Promise<void>;
@@ -191,9 +195,9 @@ class LocalRunner implements Runner {
     return r.runEpoch(epoch, order, exchange, { ...(onBatch ? { onBatch } : {}), shouldAbort: aborted, pause: yieldNow }, learningRate);
   }
 
-  async evaluate(): Promise<{ lossSum: number; correct: number }> {
+  async evaluate(weights?: Float32Array): Promise<{ lossSum: number; correct: number }> {
     const chunks = Array.from({ length: evalChunkCount(this.validation.count) }, (_, i) => i);
-    return sumChunks(this.replica.evaluateChunks(this.validation, chunks));
+    return sumChunks(this.replica.evaluateChunks(this.validation, chunks, weights));
   }
 
   async getState(): Promise<{ weights: Float32Array; adam: AdamState }> {
@@ -283,6 +287,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     runner = new LocalRunner(tf, plan, seed, trainSet, valSet);
   }
 
+  // The weights evaluated and saved: batch normalisation folded into the convolutions, in this
+  // thread (the same arithmetic whatever the number of workers), or the training weights.
+  const inferenceWeights = (weights: Float32Array): Float32Array => (plan.batchNorm ? foldBatchNorm(tf, plan.architecture, weights, trainSet) : weights);
   const key = trainingKey(plan, seed, trainSet.count, valSet.count, options);
   let state: TrainingState;
   try {
@@ -359,17 +366,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const trainSeconds = (performance.now() - t0) / 1000;
       trainedSeconds += trainSeconds;
       trainedRows += cut ? Math.min(trainSet.count, out.steps * plan.batchSize) : trainSet.count;
+      const current = await runner.getState();
       let valLoss: number | null = null;
       let valAccuracy: number | null = null;
       if (valSet.count > 0) {
-        const ev = await runner.evaluate();
+        const ev = await runner.evaluate(plan.batchNorm ? inferenceWeights(current.weights) : undefined);
         valLoss = ev.lossSum / valSet.count;
         valAccuracy = ev.correct / valSet.count;
       }
       const seconds = (performance.now() - t0) / 1000;
       state.history.push({ epoch: epoch + 1, loss: out.loss, valLoss, valAccuracy, seconds, ...(cut ? { batches: { done: out.steps, of: steps } } : {}) });
       state.epochsDone = epoch + 1;
-      const current = await runner.getState();
       state.weights = current.weights;
       state.adam = current.adam;
       // Early stopping watches validation loss (training loss when there is no validation set).
@@ -403,7 +410,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const keepBest = plan.restoreBest && state.best.loss !== null;
     const weights = keepBest ? state.best.weights : state.weights;
     const bestEpoch = keepBest ? state.best.epoch : state.epochsDone;
-    const model = serializeModel(plan.architecture, weights, { engine: info.id, preset: plan.preset, seed, epochs: state.epochsDone, bestEpoch });
+    // Checkpoints keep the training weights (γ and β too), so a resumed run folds the same ones.
+    const model = serializeModel(plan.architecture, inferenceWeights(weights), { engine: info.id, preset: plan.preset, seed, epochs: state.epochsDone, bestEpoch });
     return {
       model, history: state.history, plan, engine: info, workers, epochs: state.epochsDone, bestEpoch, stoppedBy: final,
       // A resumed run that had no epoch left reports the rate of the epochs its checkpoint records.
