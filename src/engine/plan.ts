@@ -272,7 +272,7 @@ export function describeRecipe(plan: TrainingPlan): string {
   if (plan.augment?.shift) parts.push(`shift ${plan.augment.shift} px`);
   if (plan.augment?.flip.length) parts.push(`flip ${plan.augment.flip.join('+')}`);
   if (plan.labelSmoothing > 0) parts.push(`label smoothing ${plan.labelSmoothing}`);
-  if ((plan as { batchNorm?: boolean }).batchNorm) parts.push('batch norm');
+  if (plan.batchNorm) parts.push('batch norm');
   if (plan.classWeights) parts.push('class weights');
   return parts.join(', ');
 }
