@@ -30,6 +30,7 @@ if (!haveFashionMnist()) {
 const trainN = Number(opt('--train', '60000'));
 const seed = Number(opt('--seed', '0'));
 
+const BNW = { augment: { shift: 2, flip: [] }, batchNorm: true, optimizer: { name: 'adam', learningRate: 3e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }, schedule: { kind: 'cosine', minFactor: 0.02, warmup: 0.15 } };
 // Recipes measured; every one starts from the plan of the default preset for these data.
 const VARIANTS = {
   current: () => ({}),
@@ -47,6 +48,12 @@ const VARIANTS = {
   'c3s-e15': (plan) => ({ augment: { shift: 1, flip: [] }, maxEpochs: 15, architecture: arch(plan, [['c', 32, 'valid'], ['p'], ['c', 64, 'valid'], ['p'], ['c', 128, 'same'], ['f'], ['d', 128], ['o', 0.3]]) }),
   'c64-e15': (plan) => ({ augment: { shift: 1, flip: [] }, maxEpochs: 15, architecture: arch(plan, [['c', 32, 'valid'], ['p'], ['c', 64, 'valid'], ['p'], ['f'], ['d', 128], ['o', 0.3]]) }),
   'c4-e15': (plan) => ({ augment: { shift: 2, flip: [] }, maxEpochs: 15, architecture: arch(plan, [['c', 32, 'same'], ['p'], ['c', 64, 'same'], ['p'], ['c', 128, 'same'], ['p'], ['f'], ['d', 128], ['o', 0.3]]) }),
+  // Batch norm, warm-up to 3e-3, 2 px shifts, with more capacity where it is cheap.
+  'bnw-c64d256-e16': (plan) => ({ ...BNW, maxEpochs: 16, architecture: arch(plan, [['c', 32, 'valid'], ['p'], ['c', 64, 'valid'], ['p'], ['f'], ['d', 256], ['o', 0.3]]) }),
+  'bnw-c64d256-e20': (plan) => ({ ...BNW, maxEpochs: 20, architecture: arch(plan, [['c', 32, 'valid'], ['p'], ['c', 64, 'valid'], ['p'], ['f'], ['d', 256], ['o', 0.3]]) }),
+  'bnw-c64d256-ls-e16': (plan) => ({ ...BNW, maxEpochs: 16, labelSmoothing: 0.1, architecture: arch(plan, [['c', 32, 'valid'], ['p'], ['c', 64, 'valid'], ['p'], ['f'], ['d', 256], ['o', 0.3]]) }),
+  'bnw-e24': () => ({ ...BNW, maxEpochs: 24 }),
+  'bnw-c3-e14': (plan) => ({ ...BNW, maxEpochs: 14, architecture: arch(plan, [['c', 32, 'valid'], ['p'], ['c', 64, 'valid'], ['p'], ['c', 128, 'same'], ['f'], ['d', 128], ['o', 0.3]]) }),
   'wide-e15': (plan) => ({
     augment: { shift: 2, flip: [] }, maxEpochs: 15,
     architecture: { ...plan.architecture, layers: plan.architecture.layers.map((l) => (l.kind === 'conv2d' && l.filters === 48 ? { ...l, filters: 64 } : l)) },
