@@ -12,6 +12,16 @@
  *   call where the composition takes three (reshape, add, relu): the same float32 sum, and
  *   ReLU as the backends compute it.
  * - D2ReluGrad: dy × step(y) in one call where the composition takes two.
+ * - D2BatchNormRelu: training-time batch normalisation of z [rows, C] (NHWC) then ReLU,
+ *   y = relu(z·a + b), a = γ/σ, b = β − mean·a, with the per-channel mean and 1/σ (σ² the
+ *   biased variance + ε) as further outputs: two passes over z (statistics, then y) where the
+ *   composition takes about ten.
+ * - D2BatchNormReluGrad: its backward pass from dy (the gradient after the ReLU, or before it
+ *   when the ReLU's output y is given): dβ, dγ and dz in two passes.
+ *
+ * The batch-norm kernels compute in float64 (statistics summed row by row, channel by channel:
+ * a fixed order) and store float32; they equal the compositions to float32 rounding, not bit
+ * for bit (tests compare them within 1e-5).
  *
  * On the wasm backend both run as SIMD code over the backend's memory where the shapes allow
  * (simd-kernels.ts: 2×2 pools over a multiple of 4 channels, biases of a multiple of 16), and as
@@ -28,6 +38,8 @@ export const MAX_POOL_RELU_GRAD = 'D2MaxPoolReluGrad';
 export const BIAS_GRAD = 'D2BiasGrad';
 export const BIAS_ACT = 'D2BiasAct';
 export const RELU_GRAD = 'D2ReluGrad';
+export const BATCH_NORM_RELU = 'D2BatchNormRelu';
+export const BATCH_NORM_RELU_GRAD = 'D2BatchNormReluGrad';
 
 interface Memory {
   read(t: TensorInfo): Float32Array;
@@ -160,6 +172,84 @@ export function conv2dLoop(input: Float32Array, w: Float32Array, bias: Float32Ar
   }
 }
 
+/**
+ * Batch normalisation then ReLU over z [rows, c] as loops (the kernel D2BatchNormRelu): y [rows, c],
+ * and per channel mean and invStd = 1/√(variance + ε).
+ *
+ * The statistics take one pass, in float64, over values shifted by the channel's first value
+ * K (mean = K + Σ(z−K)/M, variance = Σ(z−K)²/M − (Σ(z−K)/M)²): with float32 data summed in
+ * float64 the cancellation costs about 2⁻⁵³·(mean − K)²/variance, negligible unless the first
+ * row lies thousands of standard deviations from the mean; so one pass is as accurate as two
+ * (mean, then centred squares) for any realistic activation, at two thirds of the reads.
+ */
+export function batchNormReluLoop(z: Float32Array, gamma: Float32Array, beta: Float32Array, epsilon: number, rows: number, c: number, y: Float32Array, mean: Float32Array, invStd: Float32Array): void {
+  const shift = new Float64Array(c);
+  const s1 = new Float64Array(c);
+  const s2 = new Float64Array(c);
+  if (rows > 0) for (let ch = 0; ch < c; ch++) shift[ch] = z[ch] as number;
+  for (let r = 0, p = 0; r < rows; r++) {
+    for (let ch = 0; ch < c; ch++, p++) {
+      const d = (z[p] as number) - (shift[ch] as number);
+      s1[ch] = (s1[ch] as number) + d;
+      s2[ch] = (s2[ch] as number) + d * d;
+    }
+  }
+  const a = new Float64Array(c);
+  const b = new Float64Array(c);
+  for (let ch = 0; ch < c; ch++) {
+    const m1 = (s1[ch] as number) / rows;
+    const mu = (shift[ch] as number) + m1;
+    const is = 1 / Math.sqrt(Math.max(0, (s2[ch] as number) / rows - m1 * m1) + epsilon);
+    a[ch] = (gamma[ch] as number) * is;
+    b[ch] = (beta[ch] as number) - mu * (a[ch] as number);
+    mean[ch] = mu;
+    invStd[ch] = is;
+  }
+  for (let r = 0, p = 0; r < rows; r++) {
+    for (let ch = 0; ch < c; ch++, p++) {
+      const v = (z[p] as number) * (a[ch] as number) + (b[ch] as number);
+      y[p] = v < 0 ? 0 : v; // ReLU as max(v, 0) (NaN kept)
+    }
+  }
+}
+
+/**
+ * Batch normalisation's backward pass as loops (the kernel D2BatchNormReluGrad), from the
+ * forward pass's z, mean, invStd and γ: with dy the gradient at γ·ẑ + β (ẑ = (z − mean)·invStd),
+ * masked by y > 0 when the ReLU's output y is given,
+ *   dβ = Σ dy,  dγ = Σ dy·ẑ,  dz = a·dy + c·(z − mean) + b
+ * with a = γ·invStd, b = −a·dβ/M, c = −a·dγ·invStd/M per channel (M = rows).
+ */
+export function batchNormReluGradLoop(dy: Float32Array, y: Float32Array | null, z: Float32Array, mean: Float32Array, invStd: Float32Array, gamma: Float32Array, rows: number, c: number, dz: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void {
+  const sb = new Float64Array(c);
+  const sc = new Float64Array(c);
+  for (let r = 0, p = 0; r < rows; r++) {
+    for (let ch = 0; ch < c; ch++, p++) {
+      const g = y && !((y[p] as number) > 0) ? 0 : (dy[p] as number);
+      sb[ch] = (sb[ch] as number) + g;
+      sc[ch] = (sc[ch] as number) + g * ((z[p] as number) - (mean[ch] as number));
+    }
+  }
+  const a = new Float64Array(c);
+  const k = new Float64Array(c);
+  const b = new Float64Array(c);
+  for (let ch = 0; ch < c; ch++) {
+    const is = invStd[ch] as number;
+    const dg = (sc[ch] as number) * is;
+    a[ch] = (gamma[ch] as number) * is;
+    k[ch] = (-(a[ch] as number) * dg * is) / rows;
+    b[ch] = (-(a[ch] as number) * (sb[ch] as number)) / rows;
+    dgamma[ch] = dg;
+    dbeta[ch] = sb[ch] as number;
+  }
+  for (let r = 0, p = 0; r < rows; r++) {
+    for (let ch = 0; ch < c; ch++, p++) {
+      const g = y && !((y[p] as number) > 0) ? 0 : (dy[p] as number);
+      dz[p] = (a[ch] as number) * g + (k[ch] as number) * ((z[p] as number) - (mean[ch] as number)) + (b[ch] as number);
+    }
+  }
+}
+
 /** The wasm backend's WebAssembly.Memory (where d2's SIMD kernels work), if this is one. */
 export function wasmMemoryOf(backend: KernelBackend): WasmMemory | undefined {
   return (backend as Partial<WasmLike>).wasm?.asm?.memory;
@@ -254,13 +344,43 @@ function reluGradKernel(backendName: string): KernelFunc {
   }) as unknown as KernelFunc;
 }
 
+function batchNormReluKernel(backendName: string): KernelFunc {
+  return (({ inputs, attrs, backend }: { inputs: Record<string, TensorInfo>; attrs: Record<string, unknown>; backend: KernelBackend }) => {
+    const mem = memoryOf(backendName, backend);
+    const z = inputs.z as TensorInfo;
+    const c = z.shape.at(-1) as number;
+    const rows = size(z.shape) / c;
+    const y = mem.alloc(z.shape);
+    const mean = mem.alloc([c]);
+    const invStd = mem.alloc([c]);
+    // Views after the allocations: allocating may move the wasm heap.
+    batchNormReluLoop(mem.read(z), mem.read(inputs.gamma as TensorInfo), mem.read(inputs.beta as TensorInfo), attrs.epsilon as number, rows, c, mem.read(y.info), mem.read(mean.info), mem.read(invStd.info));
+    return [y.info, mean.info, invStd.info];
+  }) as unknown as KernelFunc;
+}
+
+function batchNormReluGradKernel(backendName: string): KernelFunc {
+  return (({ inputs, backend }: { inputs: Record<string, TensorInfo>; backend: KernelBackend }) => {
+    const mem = memoryOf(backendName, backend);
+    const z = inputs.z as TensorInfo;
+    const c = z.shape.at(-1) as number;
+    const rows = size(z.shape) / c;
+    const dz = mem.alloc(z.shape);
+    const dgamma = mem.alloc([c]);
+    const dbeta = mem.alloc([c]);
+    const y = inputs.y ? mem.read(inputs.y) : null;
+    batchNormReluGradLoop(mem.read(inputs.dy as TensorInfo), y, mem.read(z), mem.read(inputs.mean as TensorInfo), mem.read(inputs.invStd as TensorInfo), mem.read(inputs.gamma as TensorInfo), rows, c, mem.read(dz.info), mem.read(dgamma.info), mem.read(dbeta.info));
+    return [dz.info, dgamma.info, dbeta.info];
+  }) as unknown as KernelFunc;
+}
+
 const registered = new Set<string>();
 
 /** Register the kernels for a backend ('wasm' or 'cpu'; others use the composed fallbacks). */
 export function registerFusedKernels(tf: Tf, backendName: string): void {
   if (backendName !== 'wasm' && backendName !== 'cpu') return;
   if (registered.has(backendName)) return;
-  for (const [name, make] of [[MAX_POOL_RELU_GRAD, maxPoolReluGradKernel], [BIAS_GRAD, biasGradKernel], [BIAS_ACT, biasActKernel], [RELU_GRAD, reluGradKernel]] as const) {
+  for (const [name, make] of [[MAX_POOL_RELU_GRAD, maxPoolReluGradKernel], [BIAS_GRAD, biasGradKernel], [BIAS_ACT, biasActKernel], [RELU_GRAD, reluGradKernel], [BATCH_NORM_RELU, batchNormReluKernel], [BATCH_NORM_RELU_GRAD, batchNormReluGradKernel]] as const) {
     if (!tf.getKernel(name, backendName)) tf.registerKernel({ kernelName: name, backendName, kernelFunc: make(backendName) });
   }
   registered.add(backendName);
@@ -284,11 +404,12 @@ export function biasGrad(tf: Tf, dy: Tensor): Tensor {
   return tf.sum(dy, [...Array(dy.rank - 1).keys()]);
 }
 
+const recordingGradients = (tf: Tf): boolean => (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
+
 /** act(z + bias) for feature-major z [rows, n] and bias [rows]; act is ReLU or the identity. */
 export function biasAct(tf: Tf, z: Tensor, bias: Tensor, relu: boolean): Tensor {
   // Under autodiff (tests check d2's backward pass against it) the composition, which has gradients.
-  const recording = (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
-  if (!recording && tf.getKernel(BIAS_ACT, tf.getBackend())) return tf.engine().runKernel(BIAS_ACT, { x: z, bias }, { relu } as never) as Tensor;
+  if (!recordingGradients(tf) && tf.getKernel(BIAS_ACT, tf.getBackend())) return tf.engine().runKernel(BIAS_ACT, { x: z, bias }, { relu } as never) as Tensor;
   const y = tf.add(z, tf.reshape(bias, [-1, 1]));
   return relu ? tf.relu(y) : y;
 }
@@ -297,4 +418,78 @@ export function biasAct(tf: Tf, z: Tensor, bias: Tensor, relu: boolean): Tensor 
 export function reluGrad(tf: Tf, dy: Tensor, y: Tensor): Tensor {
   if (tf.getKernel(RELU_GRAD, tf.getBackend())) return tf.engine().runKernel(RELU_GRAD, { dy, y }, {}) as Tensor;
   return tf.mul(dy, tf.step(y));
+}
+
+/** The forward pass of a batch-normalised conv2d's normalisation and ReLU: its output and what its backward pass needs. */
+export interface BatchNormRelu {
+  y: Tensor;
+  /** Per channel: the mean of z over its rows, and 1/√(variance + ε). */
+  mean: Tensor;
+  invStd: Tensor;
+}
+
+/**
+ * Batch normalisation over the rows of z (every axis but the last: NHWC positions) with the
+ * batch's own statistics, ×γ + β, then ReLU.
+ */
+export function batchNormRelu(tf: Tf, z: Tensor, gamma: Tensor, beta: Tensor, epsilon: number): BatchNormRelu {
+  if (!recordingGradients(tf) && tf.getKernel(BATCH_NORM_RELU, tf.getBackend())) {
+    const [y, mean, invStd] = tf.engine().runKernel(BATCH_NORM_RELU, { z, gamma, beta }, { epsilon } as never) as unknown as Tensor[];
+    return { y: y!, mean: mean!, invStd: invStd! };
+  }
+  return batchNormReluComposed(tf, z, gamma, beta, epsilon);
+}
+
+/** batchNormRelu composed from standard operations (other backends, autodiff, and the tests' reference). */
+export function batchNormReluComposed(tf: Tf, z: Tensor, gamma: Tensor, beta: Tensor, epsilon: number): BatchNormRelu {
+  return tf.tidy(() => {
+    const m = z.size / (z.shape.at(-1) as number);
+    const mean = tf.div(biasGrad(tf, z), m);
+    const centered = tf.sub(z, mean);
+    const invStd = tf.rsqrt(tf.add(tf.div(biasGrad(tf, tf.square(centered)), m), epsilon));
+    const y = tf.relu(tf.add(tf.mul(centered, tf.mul(gamma, invStd)), beta));
+    return { y, mean, invStd };
+  });
+}
+
+/** Gradients of a batch normalisation and ReLU (see batchNormRelu). */
+export interface BatchNormReluGrad {
+  dz: Tensor;
+  dgamma: Tensor;
+  dbeta: Tensor;
+}
+
+/**
+ * The backward pass of batchNormRelu(z, γ, β): dy is the gradient after the ReLU when `y` (the
+ * forward output) is given, else the gradient already through the ReLU.
+ */
+export function batchNormReluGrad(tf: Tf, dy: Tensor, z: Tensor, stats: Pick<BatchNormRelu, 'mean' | 'invStd'>, gamma: Tensor, reluOf?: Tensor): BatchNormReluGrad {
+  if (tf.getKernel(BATCH_NORM_RELU_GRAD, tf.getBackend())) {
+    const inputs: Record<string, Tensor> = { dy, z, mean: stats.mean, invStd: stats.invStd, gamma };
+    if (reluOf) inputs.y = reluOf;
+    const [dz, dgamma, dbeta] = tf.engine().runKernel(BATCH_NORM_RELU_GRAD, inputs, {}) as unknown as Tensor[];
+    return { dz: dz!, dgamma: dgamma!, dbeta: dbeta! };
+  }
+  return batchNormReluGradComposed(tf, dy, z, stats, gamma, reluOf);
+}
+
+/**
+ * batchNormReluGrad composed from standard operations: dβ = Σ dy, dγ = Σ dy·ẑ (ẑ = centred·invStd),
+ * dz = γ·invStd/M · (M·dy − dβ − ẑ·dγ), as dy·a + centred·c + b with a = γ·invStd,
+ * b = −a·dβ/M, c = −a·dγ·invStd/M per channel.
+ */
+export function batchNormReluGradComposed(tf: Tf, dy: Tensor, z: Tensor, stats: Pick<BatchNormRelu, 'mean' | 'invStd'>, gamma: Tensor, reluOf?: Tensor): BatchNormReluGrad {
+  return tf.tidy(() => {
+    const g = reluOf ? reluGrad(tf, dy, reluOf) : dy;
+    const m = g.size / (g.shape.at(-1) as number);
+    const { invStd } = stats;
+    const centered = tf.sub(z, stats.mean);
+    const dbeta = biasGrad(tf, g);
+    const dgamma = tf.mul(biasGrad(tf, tf.mul(g, centered)), invStd);
+    const a = tf.mul(gamma, invStd);
+    const b = tf.mul(a, tf.div(dbeta, -m));
+    const c = tf.mul(a, tf.mul(dgamma, tf.div(invStd, -m)));
+    const dz = tf.add(tf.add(tf.mul(g, a), tf.mul(centered, c)), b);
+    return { dz, dgamma, dbeta };
+  });
 }
