@@ -23,16 +23,17 @@
  * a fixed order) and store float32; they equal the compositions to float32 rounding, not bit
  * for bit (tests compare them within 1e-5).
  *
- * On the wasm backend both run as SIMD code over the backend's memory where the shapes allow
- * (simd-kernels.ts: 2×2 pools over a multiple of 4 channels, biases of a multiple of 16), and as
- * the loops below otherwise; both give the same bits.
+ * On the wasm backend the pool, bias and batch-norm kernels run as SIMD code over the backend's
+ * memory where the shapes allow (simd-kernels.ts: 2×2 pools over a multiple of 4 channels,
+ * biases of a multiple of 16, batch norm over a multiple of 8), and as the loops below
+ * otherwise; both give the same bits.
  *
  * Invariants: each kernel allocates exactly its one output; inputs are never written; results
  * equal the composed fallback's (tests compare them).
  */
 import type { KernelBackend, KernelFunc, Tensor, TensorInfo } from '@tensorflow/tfjs';
 import type { Tf } from './engines.js';
-import { biasGradFits, maxPool2ReluGradFits, simdKernelsFor, type WasmMemory } from './simd-kernels.js';
+import { batchNormFits, biasGradFits, maxPool2ReluGradFits, simdKernelsFor, type SimdKernels, type WasmMemory } from './simd-kernels.js';
 
 export const MAX_POOL_RELU_GRAD = 'D2MaxPoolReluGrad';
 export const BIAS_GRAD = 'D2BiasGrad';
@@ -48,7 +49,7 @@ interface Memory {
 }
 
 interface WasmLike extends KernelBackend {
-  wasm: { HEAPU8: Uint8Array; asm?: { memory?: WasmMemory } };
+  wasm: { HEAPU8: Uint8Array; asm?: { memory?: WasmMemory }; _malloc(bytes: number): number; _free(at: number): void };
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
 }
@@ -173,66 +174,87 @@ export function conv2dLoop(input: Float32Array, w: Float32Array, bias: Float32Ar
 }
 
 /**
- * Batch normalisation then ReLU over z [rows, c] as loops (the kernel D2BatchNormRelu): y [rows, c],
- * and per channel mean and invStd = 1/√(variance + ε).
- *
- * The statistics take one pass, in float64, over values shifted by the channel's first value
- * K (mean = K + Σ(z−K)/M, variance = Σ(z−K)²/M − (Σ(z−K)/M)²): with float32 data summed in
- * float64 the cancellation costs about 2⁻⁵³·(mean − K)²/variance, negligible unless the first
- * row lies thousands of standard deviations from the mean; so one pass is as accurate as two
- * (mean, then centred squares) for any realistic activation, at two thirds of the reads.
+ * Batch normalisation's statistics as a loop (the reference for the SIMD kernel): per channel,
+ * in float64 row by row, s1 = Σ(z − K) and s2 = Σ(z − K)² with K the channel's value in the
+ * first row. Then mean = K + s1/M and variance = s2/M − (s1/M)² (`batchNormCoefficients`): with
+ * float32 data summed in float64, the cancellation costs about 2⁻⁵³·(mean − K)²/variance,
+ * negligible unless the first row lies millions of standard deviations from the mean; so one
+ * pass is as accurate as two (mean, then centred squares) for any realistic activation.
  */
-export function batchNormReluLoop(z: Float32Array, gamma: Float32Array, beta: Float32Array, epsilon: number, rows: number, c: number, y: Float32Array, mean: Float32Array, invStd: Float32Array): void {
-  const shift = new Float64Array(c);
-  const s1 = new Float64Array(c);
-  const s2 = new Float64Array(c);
-  if (rows > 0) for (let ch = 0; ch < c; ch++) shift[ch] = z[ch] as number;
+export function batchNormStatsLoop(z: Float32Array, rows: number, c: number, s1: Float64Array, s2: Float64Array): void {
+  s1.fill(0, 0, c);
+  s2.fill(0, 0, c);
   for (let r = 0, p = 0; r < rows; r++) {
     for (let ch = 0; ch < c; ch++, p++) {
-      const d = (z[p] as number) - (shift[ch] as number);
+      const d = (z[p] as number) - (z[ch] as number);
       s1[ch] = (s1[ch] as number) + d;
       s2[ch] = (s2[ch] as number) + d * d;
     }
   }
-  const a = new Float64Array(c);
-  const b = new Float64Array(c);
+}
+
+/**
+ * From the shifted sums (batchNormStatsLoop): mean and invStd = 1/√(variance + ε) (stored as
+ * float32), and in float64 the coefficients of y = relu(z·a + b), a = γ·invStd, b = β − mean·a.
+ */
+export function batchNormCoefficients(z: Float32Array, s1: Float64Array, s2: Float64Array, gamma: Float32Array, beta: Float32Array, epsilon: number, rows: number, c: number, mean: Float32Array, invStd: Float32Array, a: Float64Array, b: Float64Array): void {
   for (let ch = 0; ch < c; ch++) {
     const m1 = (s1[ch] as number) / rows;
-    const mu = (shift[ch] as number) + m1;
+    const mu = (z[ch] as number) + m1;
     const is = 1 / Math.sqrt(Math.max(0, (s2[ch] as number) / rows - m1 * m1) + epsilon);
     a[ch] = (gamma[ch] as number) * is;
     b[ch] = (beta[ch] as number) - mu * (a[ch] as number);
     mean[ch] = mu;
     invStd[ch] = is;
   }
+}
+
+/** y = relu(z·a + b) per channel, z·a + b in float64 rounded to float32, then max(·, 0) (NaN kept). */
+export function batchNormApplyLoop(z: Float32Array, a: Float64Array, b: Float64Array, rows: number, c: number, y: Float32Array): void {
   for (let r = 0, p = 0; r < rows; r++) {
     for (let ch = 0; ch < c; ch++, p++) {
-      const v = (z[p] as number) * (a[ch] as number) + (b[ch] as number);
-      y[p] = v < 0 ? 0 : v; // ReLU as max(v, 0) (NaN kept)
+      const v = Math.fround((z[p] as number) * (a[ch] as number) + (b[ch] as number));
+      y[p] = v < 0 ? 0 : v;
+    }
+  }
+}
+
+/** Batch normalisation then ReLU over z [rows, c] (the kernel D2BatchNormRelu): y [rows, c], and per channel mean and invStd. */
+export function batchNormReluLoop(z: Float32Array, gamma: Float32Array, beta: Float32Array, epsilon: number, rows: number, c: number, y: Float32Array, mean: Float32Array, invStd: Float32Array): void {
+  const s1 = new Float64Array(c);
+  const s2 = new Float64Array(c);
+  const a = new Float64Array(c);
+  const b = new Float64Array(c);
+  batchNormStatsLoop(z, rows, c, s1, s2);
+  batchNormCoefficients(z, s1, s2, gamma, beta, epsilon, rows, c, mean, invStd, a, b);
+  batchNormApplyLoop(z, a, b, rows, c, y);
+}
+
+/** The gradient at the normalisation's output: dy, or 0 where the ReLU's output y is not positive. */
+const reluMasked = (dy: Float32Array, y: Float32Array | null, p: number): number => (y && !((y[p] as number) > 0) ? 0 : (dy[p] as number));
+
+/**
+ * The backward pass's sums as a loop (the reference for the SIMD kernel): per channel, in
+ * float64 row by row, sb = Σ g and sc = Σ g·(z − mean), g being dy masked by y > 0 when y is given.
+ */
+export function batchNormGradSumsLoop(dy: Float32Array, y: Float32Array | null, z: Float32Array, mean: Float32Array, rows: number, c: number, sb: Float64Array, sc: Float64Array): void {
+  sb.fill(0, 0, c);
+  sc.fill(0, 0, c);
+  for (let r = 0, p = 0; r < rows; r++) {
+    for (let ch = 0; ch < c; ch++, p++) {
+      const g = reluMasked(dy, y, p);
+      sb[ch] = (sb[ch] as number) + g;
+      sc[ch] = (sc[ch] as number) + g * ((z[p] as number) - (mean[ch] as number));
     }
   }
 }
 
 /**
- * Batch normalisation's backward pass as loops (the kernel D2BatchNormReluGrad), from the
- * forward pass's z, mean, invStd and γ: with dy the gradient at γ·ẑ + β (ẑ = (z − mean)·invStd),
- * masked by y > 0 when the ReLU's output y is given,
- *   dβ = Σ dy,  dγ = Σ dy·ẑ,  dz = a·dy + c·(z − mean) + b
- * with a = γ·invStd, b = −a·dβ/M, c = −a·dγ·invStd/M per channel (M = rows).
+ * From the sums (batchNormGradSumsLoop): dβ = sb, dγ = sc·invStd (stored as float32), and in
+ * float64 the coefficients of dz = a·g + k·(z − mean) + b: a = γ·invStd, k = −a·dγ·invStd/M,
+ * b = −a·dβ/M (M = rows). This is dz = γ·invStd/M · (M·g − dβ − ẑ·dγ), ẑ = (z − mean)·invStd.
  */
-export function batchNormReluGradLoop(dy: Float32Array, y: Float32Array | null, z: Float32Array, mean: Float32Array, invStd: Float32Array, gamma: Float32Array, rows: number, c: number, dz: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void {
-  const sb = new Float64Array(c);
-  const sc = new Float64Array(c);
-  for (let r = 0, p = 0; r < rows; r++) {
-    for (let ch = 0; ch < c; ch++, p++) {
-      const g = y && !((y[p] as number) > 0) ? 0 : (dy[p] as number);
-      sb[ch] = (sb[ch] as number) + g;
-      sc[ch] = (sc[ch] as number) + g * ((z[p] as number) - (mean[ch] as number));
-    }
-  }
-  const a = new Float64Array(c);
-  const k = new Float64Array(c);
-  const b = new Float64Array(c);
+export function batchNormGradCoefficients(sb: Float64Array, sc: Float64Array, invStd: Float32Array, gamma: Float32Array, rows: number, c: number, dgamma: Float32Array, dbeta: Float32Array, a: Float64Array, k: Float64Array, b: Float64Array): void {
   for (let ch = 0; ch < c; ch++) {
     const is = invStd[ch] as number;
     const dg = (sc[ch] as number) * is;
@@ -242,12 +264,27 @@ export function batchNormReluGradLoop(dy: Float32Array, y: Float32Array | null, 
     dgamma[ch] = dg;
     dbeta[ch] = sb[ch] as number;
   }
+}
+
+/** dz = a·g + k·(z − mean) + b per channel, in float64 (left to right) rounded to float32. */
+export function batchNormGradApplyLoop(dy: Float32Array, y: Float32Array | null, z: Float32Array, mean: Float32Array, a: Float64Array, k: Float64Array, b: Float64Array, rows: number, c: number, dz: Float32Array): void {
   for (let r = 0, p = 0; r < rows; r++) {
     for (let ch = 0; ch < c; ch++, p++) {
-      const g = y && !((y[p] as number) > 0) ? 0 : (dy[p] as number);
-      dz[p] = (a[ch] as number) * g + (k[ch] as number) * ((z[p] as number) - (mean[ch] as number)) + (b[ch] as number);
+      dz[p] = (a[ch] as number) * reluMasked(dy, y, p) + (k[ch] as number) * ((z[p] as number) - (mean[ch] as number)) + (b[ch] as number);
     }
   }
+}
+
+/** Batch normalisation's backward pass (the kernel D2BatchNormReluGrad): dz [rows, c], dγ and dβ [c]. */
+export function batchNormReluGradLoop(dy: Float32Array, y: Float32Array | null, z: Float32Array, mean: Float32Array, invStd: Float32Array, gamma: Float32Array, rows: number, c: number, dz: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void {
+  const sb = new Float64Array(c);
+  const sc = new Float64Array(c);
+  const a = new Float64Array(c);
+  const k = new Float64Array(c);
+  const b = new Float64Array(c);
+  batchNormGradSumsLoop(dy, y, z, mean, rows, c, sb, sc);
+  batchNormGradCoefficients(sb, sc, invStd, gamma, rows, c, dgamma, dbeta, a, k, b);
+  batchNormGradApplyLoop(dy, y, z, mean, a, k, b, rows, c, dz);
 }
 
 /** The wasm backend's WebAssembly.Memory (where d2's SIMD kernels work), if this is one. */
@@ -344,17 +381,53 @@ function reluGradKernel(backendName: string): KernelFunc {
   }) as unknown as KernelFunc;
 }
 
+/**
+ * Float64 scratch of `count` numbers on the wasm heap for the SIMD batch-norm passes (their
+ * per-channel sums and coefficients), given to `use` with its byte offset and freed after.
+ * Views of tensors must be taken inside `use`: allocating may move the heap.
+ */
+function withWasmScratch(backend: KernelBackend, count: number, use: (at: number, view: () => Float64Array) => void): void {
+  const wasm = (backend as WasmLike).wasm;
+  const at = wasm._malloc(count * 8) >>> 0;
+  try {
+    if (at % 8 !== 0) throw new Error('internal: unaligned wasm allocation');
+    use(at, () => new Float64Array(wasm.HEAPU8.buffer, at, count));
+  } finally {
+    wasm._free(at);
+  }
+}
+
+/** The SIMD kernels when they fit a batch-norm kernel over [rows, c] on this backend, else null. */
+function batchNormSimd(backendName: string, backend: KernelBackend, rows: number, c: number): SimdKernels | null {
+  return backendName === 'wasm' && rows > 0 && batchNormFits(c) ? simdKernelsFor(wasmMemoryOf(backend)) : null;
+}
+
 function batchNormReluKernel(backendName: string): KernelFunc {
   return (({ inputs, attrs, backend }: { inputs: Record<string, TensorInfo>; attrs: Record<string, unknown>; backend: KernelBackend }) => {
     const mem = memoryOf(backendName, backend);
     const z = inputs.z as TensorInfo;
+    const gamma = inputs.gamma as TensorInfo;
+    const beta = inputs.beta as TensorInfo;
+    const epsilon = attrs.epsilon as number;
     const c = z.shape.at(-1) as number;
     const rows = size(z.shape) / c;
     const y = mem.alloc(z.shape);
     const mean = mem.alloc([c]);
     const invStd = mem.alloc([c]);
-    // Views after the allocations: allocating may move the wasm heap.
-    batchNormReluLoop(mem.read(z), mem.read(inputs.gamma as TensorInfo), mem.read(inputs.beta as TensorInfo), attrs.epsilon as number, rows, c, mem.read(y.info), mem.read(mean.info), mem.read(invStd.info));
+    const simd = batchNormSimd(backendName, backend, rows, c);
+    if (simd) {
+      withWasmScratch(backend, 2 * c, (at, view) => {
+        simd.batchNormStats(offsetOf(backend, z), rows, c, at);
+        const sums = view();
+        const s1 = sums.slice(0, c);
+        const s2 = sums.slice(c, 2 * c);
+        batchNormCoefficients(mem.read(z), s1, s2, mem.read(gamma), mem.read(beta), epsilon, rows, c, mem.read(mean.info), mem.read(invStd.info), sums.subarray(0, c), sums.subarray(c, 2 * c));
+        simd.batchNormApply(offsetOf(backend, z), offsetOf(backend, y.info), at, rows, c);
+      });
+    } else {
+      // Views after the allocations: allocating may move the wasm heap.
+      batchNormReluLoop(mem.read(z), mem.read(gamma), mem.read(beta), epsilon, rows, c, mem.read(y.info), mem.read(mean.info), mem.read(invStd.info));
+    }
     return [y.info, mean.info, invStd.info];
   }) as unknown as KernelFunc;
 }
@@ -362,14 +435,27 @@ function batchNormReluKernel(backendName: string): KernelFunc {
 function batchNormReluGradKernel(backendName: string): KernelFunc {
   return (({ inputs, backend }: { inputs: Record<string, TensorInfo>; backend: KernelBackend }) => {
     const mem = memoryOf(backendName, backend);
-    const z = inputs.z as TensorInfo;
+    const { dy, z, mean, invStd, gamma } = inputs as Record<'dy' | 'z' | 'mean' | 'invStd' | 'gamma', TensorInfo>;
+    const y = inputs.y;
     const c = z.shape.at(-1) as number;
     const rows = size(z.shape) / c;
     const dz = mem.alloc(z.shape);
     const dgamma = mem.alloc([c]);
     const dbeta = mem.alloc([c]);
-    const y = inputs.y ? mem.read(inputs.y) : null;
-    batchNormReluGradLoop(mem.read(inputs.dy as TensorInfo), y, mem.read(z), mem.read(inputs.mean as TensorInfo), mem.read(inputs.invStd as TensorInfo), mem.read(inputs.gamma as TensorInfo), rows, c, mem.read(dz.info), mem.read(dgamma.info), mem.read(dbeta.info));
+    const simd = batchNormSimd(backendName, backend, rows, c);
+    if (simd) {
+      withWasmScratch(backend, 3 * c, (at, view) => {
+        const yAt = y ? offsetOf(backend, y) : 0;
+        simd.batchNormGradSums(offsetOf(backend, dy), yAt, offsetOf(backend, z), offsetOf(backend, mean), rows, c, at);
+        const scratch = view();
+        const sb = scratch.slice(0, c);
+        const sc = scratch.slice(c, 2 * c);
+        batchNormGradCoefficients(sb, sc, mem.read(invStd), mem.read(gamma), rows, c, mem.read(dgamma.info), mem.read(dbeta.info), scratch.subarray(0, c), scratch.subarray(c, 2 * c), scratch.subarray(2 * c));
+        simd.batchNormGradApply(offsetOf(backend, dy), yAt, offsetOf(backend, z), offsetOf(backend, mean), offsetOf(backend, dz.info), at, rows, c);
+      });
+    } else {
+      batchNormReluGradLoop(mem.read(dy), y ? mem.read(y) : null, mem.read(z), mem.read(mean), mem.read(invStd), mem.read(gamma), rows, c, mem.read(dz.info), mem.read(dgamma.info), mem.read(dbeta.info));
+    }
     return [dz.info, dgamma.info, dbeta.info];
   }) as unknown as KernelFunc;
 }
