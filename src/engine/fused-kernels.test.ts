@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '@tensorflow/tfjs';
 import { selectEngine, type Tf } from './engines.js';
-import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, batchNormRelu, batchNormReluComposed, batchNormReluGrad, batchNormReluGradComposed, biasAct, biasGrad, maxPoolReluGrad, reluGrad } from './fused-kernels.js';
+import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, batchNormRelu, channelSums, batchNormReluComposed, batchNormReluGrad, batchNormReluGradComposed, biasAct, biasGrad, maxPoolReluGrad, reluGrad } from './fused-kernels.js';
 import { Rng } from './prng.js';
 
 function values(shape: number[], seed: number, levels = 0): Float32Array {
@@ -192,3 +192,33 @@ async function onBackendAll(backend: 'cpu' | 'wasm', fn: (tf: Tf) => Tensor[]): 
   expect(tf.memory().numTensors).toBe(before);
   return got;
 }
+
+describe('channelSums (the fold\'s statistics)', () => {
+  it.each([[[5, 7, 7, 16]], [[9, 12]], [[1, 8]]])('gives the same float64 sums on cpu and wasm, shifted by the first row: %j', async (shape) => {
+    const c = shape.at(-1)!;
+    const x = values(shape, 41).map((v, i) => 5 + v + (i % c));
+    const results = [];
+    for (const backend of ['cpu', 'wasm'] as const) {
+      const { tf } = await selectEngine(backend);
+      const t = tf.tensor(x, shape);
+      results.push(channelSums(tf, t));
+      t.dispose();
+    }
+    const [cpu, wasm] = results;
+    expect(wasm).toEqual(cpu);
+    const rows = x.length / c;
+    expect(cpu!.rows).toBe(rows);
+    for (let ch = 0; ch < c; ch++) {
+      let s1 = 0;
+      let s2 = 0;
+      for (let r = 0; r < rows; r++) {
+        const d = x[r * c + ch]! - x[ch]!;
+        s1 += d;
+        s2 += d * d;
+      }
+      expect(cpu!.shift[ch]).toBe(x[ch]);
+      expect(cpu!.s1[ch]).toBe(s1);
+      expect(cpu!.s2[ch]).toBe(s2);
+    }
+  });
+});

@@ -402,6 +402,49 @@ function batchNormSimd(backendName: string, backend: KernelBackend, rows: number
   return backendName === 'wasm' && rows > 0 && batchNormFits(c) ? simdKernelsFor(wasmMemoryOf(backend)) : null;
 }
 
+/** Per-channel sums of a tensor's rows (every axis but the last), as batchNormStatsLoop gives them. */
+export interface ChannelSums {
+  rows: number;
+  /** K: the first row's values. */
+  shift: Float64Array;
+  /** Σ(x − K) and Σ(x − K)², in float64 row by row. */
+  s1: Float64Array;
+  s2: Float64Array;
+}
+
+/**
+ * The shifted per-channel sums of a float32 tensor [..., c] (batchNormStatsLoop), read in place
+ * on the wasm (SIMD where it fits) and cpu backends, through dataSync elsewhere.
+ */
+export function channelSums(tf: Tf, t: Tensor): ChannelSums {
+  const c = t.shape.at(-1) as number;
+  const rows = c > 0 ? t.size / c : 0;
+  const out: ChannelSums = { rows, shift: new Float64Array(c), s1: new Float64Array(c), s2: new Float64Array(c) };
+  if (rows === 0) return out;
+  const name = tf.getBackend();
+  const backend = tf.backend();
+  let values: Float32Array | undefined;
+  if ((name === 'wasm' || name === 'cpu') && t.dtype === 'float32') {
+    const simd = batchNormSimd(name, backend, rows, c);
+    if (simd) {
+      withWasmScratch(backend, 2 * c, (at, view) => {
+        simd.batchNormStats(offsetOf(backend, t), rows, c, at);
+        const sums = view();
+        out.s1.set(sums.subarray(0, c));
+        out.s2.set(sums.subarray(c, 2 * c));
+        out.shift.set(memoryOf(name, backend).read(t).subarray(0, c));
+      });
+      return out;
+    }
+    const inPlace = memoryOf(name, backend).read(t);
+    if (inPlace && inPlace.length === t.size) values = inPlace;
+  }
+  values ??= t.dataSync() as Float32Array;
+  batchNormStatsLoop(values, rows, c, out.s1, out.s2);
+  out.shift.set(values.subarray(0, c));
+  return out;
+}
+
 function batchNormReluKernel(backendName: string): KernelFunc {
   return (({ inputs, attrs, backend }: { inputs: Record<string, TensorInfo>; attrs: Record<string, unknown>; backend: KernelBackend }) => {
     const mem = memoryOf(backendName, backend);
