@@ -28,7 +28,8 @@
  * biases of a multiple of 16, batch norm over a multiple of 8), and as the loops below
  * otherwise; both give the same bits.
  *
- * Invariants: each kernel allocates exactly its one output; inputs are never written; results
+ * Invariants: each kernel allocates exactly its outputs (the batch-norm kernels' float64
+ * scratch on the wasm heap is freed before they return); inputs are never written; results
  * equal the composed fallback's (tests compare them).
  */
 import type { KernelBackend, KernelFunc, Tensor, TensorInfo } from '@tensorflow/tfjs';
