@@ -7,7 +7,8 @@
  * inference the statistics are those of the population, estimated on a fixed subset of the
  * training rows (`foldRows`: evenly spaced, at most FOLD_ROWS), layer by layer: layer j's
  * statistics are those of its convolution's output when the layers below it are already
- * folded, accumulated in float64 per channel; then layer j is folded,
+ * folded, accumulated in float64 per channel (sums shifted by the first row's values, read
+ * in place and summed by the batch-norm SIMD pass on the wasm engine); then layer j is folded,
  *   W' = W·s,  b' = (b − mean)·s + β,  s = γ / √(var + ε)   (per output channel),
  * so conv' followed by ReLU is exactly BN-with-population-statistics followed by ReLU.
  *
@@ -20,6 +21,7 @@
  */
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import type { Tf } from './engines.js';
+import { channelSums, type ChannelSums } from './fused-kernels.js';
 import { BATCH_NORM_EPSILON, describeNetwork, forward, type ParamSpec } from './network.js';
 import type { Architecture } from './plan.js';
 
@@ -61,6 +63,8 @@ export function foldBatchNorm(tf: Tf, arch: Architecture, trainingWeights: Float
     // The plain network below this layer, with the layers below already folded.
     const below = { ...plain, layers: plain.layers.slice(0, li) };
     const params = plain.params.map((p) => tf.tensor(out.subarray(p.offset, p.offset + p.size), p.shape));
+    // Σ(z − K) and Σ(z − K)² per channel, K the first row's z (see channelSums).
+    const shift = new Float64Array(c);
     const sum = new Float64Array(c);
     const sumSq = new Float64Array(c);
     let positions = 0;
@@ -77,16 +81,21 @@ export function foldBatchNorm(tf: Tf, arch: Architecture, trainingWeights: Float
           const spec = layer.spec as Extract<typeof layer.spec, { kind: 'conv2d' }>;
           return tf.fused.conv2d({ x: h as Tensor4D, filter: params[layer.kernel!] as Tensor4D, bias: params[layer.bias!], strides: 1, pad: spec.padding });
         });
-        const values = z.dataSync() as Float32Array;
-        z.dispose();
-        for (let p = 0; p < values.length; p += c) {
-          for (let ch = 0; ch < c; ch++) {
-            const v = values[p + ch] as number;
-            sum[ch] = (sum[ch] as number) + v;
-            sumSq[ch] = (sumSq[ch] as number) + v * v;
-          }
+        let sums: ChannelSums;
+        try {
+          sums = channelSums(tf, z);
+        } finally {
+          z.dispose();
         }
-        positions += values.length / c;
+        // Each chunk's sums are shifted by its own first row; re-shift them to the first chunk's.
+        if (positions === 0) shift.set(sums.shift);
+        for (let ch = 0; ch < c; ch++) {
+          const d = (sums.shift[ch] as number) - (shift[ch] as number);
+          const s1 = sums.s1[ch] as number;
+          sum[ch] = (sum[ch] as number) + s1 + sums.rows * d;
+          sumSq[ch] = (sumSq[ch] as number) + (sums.s2[ch] as number) + 2 * d * s1 + sums.rows * d * d;
+        }
+        positions += sums.rows;
       }
     } finally {
       for (const t of params) t.dispose();
@@ -94,8 +103,9 @@ export function foldBatchNorm(tf: Tf, arch: Architecture, trainingWeights: Float
     const gamma = bn.params[layer.gamma] as ParamSpec;
     const beta = bn.params[layer.beta!] as ParamSpec;
     for (let ch = 0; ch < c; ch++) {
-      const mean = (sum[ch] as number) / positions;
-      const variance = Math.max(0, (sumSq[ch] as number) / positions - mean * mean);
+      const m1 = (sum[ch] as number) / positions;
+      const mean = (shift[ch] as number) + m1;
+      const variance = Math.max(0, (sumSq[ch] as number) / positions - m1 * m1);
       const s = (trainingWeights[gamma.offset + ch] as number) / Math.sqrt(variance + BATCH_NORM_EPSILON);
       // Kernel [kh, kw, in, out]: output channel ch is every c-th number from ch.
       for (let k = kernel.offset + ch; k < kernel.offset + kernel.size; k += c) out[k] = (out[k] as number) * s;

@@ -1,12 +1,12 @@
 /**
  * d2's fused kernels equal the compositions they replace, on every backend they are registered
- * for: the ReLU + max-pool gradient exactly (it only routes values), the bias gradient to float32
- * rounding (it sums in double precision).
+ * for: the ReLU + max-pool gradient exactly (it only routes values), the bias gradient and batch
+ * normalisation to float32 rounding (they compute in double precision).
  */
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '@tensorflow/tfjs';
 import { selectEngine, type Tf } from './engines.js';
-import { biasAct, biasGrad, maxPoolReluGrad, reluGrad } from './fused-kernels.js';
+import { BATCH_NORM_RELU, BATCH_NORM_RELU_GRAD, batchNormRelu, channelSums, batchNormReluComposed, batchNormReluGrad, batchNormReluGradComposed, biasAct, biasGrad, maxPoolReluGrad, reluGrad } from './fused-kernels.js';
 import { Rng } from './prng.js';
 
 function values(shape: number[], seed: number, levels = 0): Float32Array {
@@ -110,4 +110,115 @@ describe('dense layer kernels equal their compositions bit for bit (also signed 
       expect(Buffer.from(fused.buffer).equals(Buffer.from(composed.buffer))).toBe(true);
     });
   }
+});
+
+describe.each(['cpu', 'wasm'] as const)('batch normalisation kernels on %s', (backend) => {
+  /** Largest difference over the largest magnitude of the expected values (absolute when they are all 0). */
+  const relErr = (got: Float32Array, expected: Float32Array) => {
+    expect(got.length).toBe(expected.length);
+    let maxErr = 0;
+    let scale = 0;
+    for (let i = 0; i < got.length; i++) {
+      maxErr = Math.max(maxErr, Math.abs(got[i]! - expected[i]!));
+      scale = Math.max(scale, Math.abs(expected[i]!));
+    }
+    return scale > 0 ? maxErr / scale : maxErr;
+  };
+  // [shape, offset of z]: the reference CNNs' conv outputs, odd row counts, one row, 12
+  // channels (no SIMD on wasm: the JavaScript loops), and activations far from 0 (the
+  // statistics' shifted sums must not cancel).
+  const CASES: [number[], number][] = [
+    [[3, 5, 5, 8], 0], [[2, 7, 9, 16], 0.5], [[3, 9, 9, 12], 0.2], [[32, 26, 26, 32], 0], [[32, 11, 11, 48], -0.3], [[5, 3, 48], 40], [[1, 1, 1, 8], 0], [[4, 6, 6, 16], 1000],
+  ];
+  it.each(CASES)('D2BatchNormRelu and D2BatchNormReluGrad equal their compositions: %j, z offset %d', async (shape, offset) => {
+    const c = shape.at(-1)!;
+    const z = values(shape, 11).map((v, i) => offset + v * (1 + (i % c) / 4));
+    const gamma = values([c], 12).map((v) => 1 + 0.5 * v);
+    const beta = values([c], 13).map((v) => 0.3 * v);
+    const dy = values(shape, 14);
+    const { tf } = await selectEngine(backend);
+    expect(tf.getKernel(BATCH_NORM_RELU, backend)).toBeDefined();
+    expect(tf.getKernel(BATCH_NORM_RELU_GRAD, backend)).toBeDefined();
+    for (const viaRelu of [false, true]) {
+      const run = (fused: boolean) => onBackendAll(backend, (t) => {
+        const zt = t.tensor(z, shape);
+        const g = t.tensor1d(gamma);
+        const fwd = (fused ? batchNormRelu : batchNormReluComposed)(t, zt, g, t.tensor1d(beta), 1e-3);
+        const back = (fused ? batchNormReluGrad : batchNormReluGradComposed)(t, t.tensor(dy, shape), zt, fwd, g, viaRelu ? fwd.y : undefined);
+        return [fwd.y, fwd.mean, fwd.invStd, back.dz, back.dgamma, back.dbeta];
+      });
+      const got = await run(true);
+      const expected = await run(false);
+      const names = ['y', 'mean', 'invStd', 'dz', 'dgamma', 'dbeta'];
+      // The composition sums in float32 (the tf ops) where the kernels sum in float64: with
+      // the large offset the composition's own error dominates.
+      const tolerance = offset >= 1000 ? 1e-3 : 1e-5;
+      names.forEach((name, i) => expect(relErr(got[i]!, expected[i]!), `${name}, via ReLU ${viaRelu}`).toBeLessThanOrEqual(name === 'mean' ? 1e-6 : tolerance));
+      // The ReLU cuts some values (and with one row, dz and dγ are 0: each z is its own mean).
+      expect(got[0]!.some((v) => v === 0)).toBe(true);
+      if (shape.length === 4 && shape[0]! * shape[1]! * shape[2]! === 1) expect(got[3]!.every((v) => v === 0)).toBe(true);
+      else expect(got[3]!.some((v) => v !== 0)).toBe(true);
+    }
+  });
+
+  it('the statistics are those of float64 arithmetic, also for activations far from 0', async () => {
+    const shape = [6, 10, 10, 16];
+    const c = 16;
+    const z = values(shape, 21).map((v, i) => 1000 + (i % c) + v * 0.01);
+    const ones = new Float32Array(c).fill(1);
+    const [, mean, invStd] = await onBackendAll(backend, (t) => {
+      const fwd = batchNormRelu(t, t.tensor(z, shape), t.tensor1d(ones), t.tensor1d(new Float32Array(c)), 1e-3);
+      return [fwd.y, fwd.mean, fwd.invStd];
+    });
+    const rows = z.length / c;
+    for (let ch = 0; ch < c; ch++) {
+      let s = 0;
+      for (let r = 0; r < rows; r++) s += z[r * c + ch]!;
+      const mu = s / rows;
+      let v = 0;
+      for (let r = 0; r < rows; r++) v += (z[r * c + ch]! - mu) ** 2;
+      expect(Math.abs(mean![ch]! - mu) / mu).toBeLessThan(1e-7);
+      expect(Math.abs(invStd![ch]! * Math.sqrt(v / rows + 1e-3) - 1)).toBeLessThan(1e-6);
+    }
+  });
+});
+
+async function onBackendAll(backend: 'cpu' | 'wasm', fn: (tf: Tf) => Tensor[]): Promise<Float32Array[]> {
+  const { tf } = await selectEngine(backend);
+  const before = tf.memory().numTensors;
+  const outs = tf.tidy(() => fn(tf));
+  const got = outs.map((t) => t.dataSync().slice() as Float32Array);
+  for (const t of outs) t.dispose();
+  expect(tf.memory().numTensors).toBe(before);
+  return got;
+}
+
+describe('channelSums (the fold\'s statistics)', () => {
+  it.each([[[5, 7, 7, 16]], [[9, 12]], [[1, 8]]])('gives the same float64 sums on cpu and wasm, shifted by the first row: %j', async (shape) => {
+    const c = shape.at(-1)!;
+    const x = values(shape, 41).map((v, i) => 5 + v + (i % c));
+    const results = [];
+    for (const backend of ['cpu', 'wasm'] as const) {
+      const { tf } = await selectEngine(backend);
+      const t = tf.tensor(x, shape);
+      results.push(channelSums(tf, t));
+      t.dispose();
+    }
+    const [cpu, wasm] = results;
+    expect(wasm).toEqual(cpu);
+    const rows = x.length / c;
+    expect(cpu!.rows).toBe(rows);
+    for (let ch = 0; ch < c; ch++) {
+      let s1 = 0;
+      let s2 = 0;
+      for (let r = 0; r < rows; r++) {
+        const d = x[r * c + ch]! - x[ch]!;
+        s1 += d;
+        s2 += d * d;
+      }
+      expect(cpu!.shift[ch]).toBe(x[ch]);
+      expect(cpu!.s1[ch]).toBe(s1);
+      expect(cpu!.s2[ch]).toBe(s2);
+    }
+  });
 });

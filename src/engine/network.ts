@@ -25,7 +25,7 @@
 import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs';
 import type { Tf } from './engines.js';
 import type { Architecture, LayerSpec, TrainingPlan } from './plan.js';
-import { biasAct, biasGrad, maxPoolReluGrad, reluGrad } from './fused-kernels.js';
+import { batchNormRelu, batchNormReluGrad, biasAct, biasGrad, maxPoolReluGrad, reluGrad } from './fused-kernels.js';
 import { Rng } from './prng.js';
 
 export interface ParamSpec {
@@ -177,8 +177,9 @@ interface LayerCache {
   shape?: number[];
   /** dropout: the mask it multiplied by. */
   mask?: Tensor;
-  /** Batch-normalised conv2d: the convolution's output minus its mean, and 1/√(var + ε) per channel. */
-  centered?: Tensor;
+  /** Batch-normalised conv2d: the convolution's output, and per channel its mean and 1/√(var + ε). */
+  z?: Tensor;
+  mean?: Tensor;
   invStd?: Tensor;
 }
 
@@ -210,14 +211,13 @@ export function forward(tf: Tf, net: NetworkShape, params: Tensor[], input: NetI
     if (spec.kind === 'conv2d' && layer.gamma !== undefined) {
       cache.input = h;
       const z = tf.fused.conv2d({ x: h as Tensor4D, filter: params[layer.kernel!] as Tensor4D, bias: params[layer.bias!], strides: 1, pad: spec.padding });
-      // Statistics over (N, H, W) of these rows: sums per channel by d2's bias-gradient kernel
-      // (the sum over every axis but the last), which reads NHWC without a transpose.
-      const m = z.size / spec.filters;
-      const centered = tf.sub(z, tf.div(biasGrad(tf, z), m));
-      const invStd = tf.rsqrt(tf.add(tf.div(biasGrad(tf, tf.square(centered)), m), BATCH_NORM_EPSILON));
-      h = tf.relu(tf.add(tf.mul(centered, tf.mul(params[layer.gamma]!, invStd)), params[layer.beta!]!));
-      cache.centered = centered;
-      cache.invStd = invStd;
+      // Statistics over (N, H, W) of these rows, normalisation, ×γ + β and ReLU: one fused
+      // kernel on wasm and cpu (fused-kernels.ts).
+      const bn = batchNormRelu(tf, z, params[layer.gamma]!, params[layer.beta!]!, BATCH_NORM_EPSILON);
+      h = bn.y;
+      cache.z = z;
+      cache.mean = bn.mean;
+      cache.invStd = bn.invStd;
       cache.output = h;
     } else if (spec.kind === 'conv2d') {
       cache.input = h;
@@ -287,26 +287,21 @@ export function backward(tf: Tf, net: NetworkShape, params: Tensor[], caches: La
         g = tf.engine().runKernel('MaxPoolGrad', { dy: g, input: x, output: y }, { filterSize: [spec.size, spec.size], strides: [spec.size, spec.size], pad: 'valid' } as never) as Tensor;
       }
     } else if (spec.kind === 'conv2d') {
-      let dz = throughRelu ? g : reluGrad(tf, g, cache.output!);
-      throughRelu = false;
       const x = cache.input!;
       const k = params[layer.kernel!]!;
+      let dz: Tensor;
       if (layer.gamma !== undefined) {
-        // Batch normalisation's backward, dy being the gradient at γ·ẑ + β (ẑ = centered / σ):
-        // dβ = Σ dy, dγ = Σ dy·ẑ, dz = γ/σ/M · (M·dy − dβ − ẑ·dγ), as dy·a + centered·c + b
-        // with a = γ/σ, b = −a·dβ/M, c = −a·dγ/(σM) per channel. Σ dz is 0, so the
-        // convolution's bias, which the normalisation subtracts again, has gradient 0.
-        const m = dz.size / spec.filters;
-        const invStd = cache.invStd!;
-        const dbeta = biasGrad(tf, dz);
-        const dgamma = tf.mul(biasGrad(tf, tf.mul(dz, cache.centered!)), invStd);
-        const a = tf.mul(params[layer.gamma]!, invStd);
-        const b = tf.mul(a, tf.div(dbeta, -m));
-        const c = tf.mul(a, tf.mul(dgamma, tf.div(invStd, -m)));
-        grads[layer.gamma] = dgamma;
-        grads[layer.beta!] = dbeta;
-        dz = tf.add(tf.add(tf.mul(dz, a), tf.mul(cache.centered!, c)), b);
+        // Batch normalisation's backward (fused-kernels.ts), the ReLU's gradient included
+        // unless a max pool's already went through it. Σ dz is 0, so the convolution's bias,
+        // which the normalisation subtracts again, has gradient 0.
+        const bn = batchNormReluGrad(tf, g, cache.z!, { mean: cache.mean!, invStd: cache.invStd! }, params[layer.gamma]!, throughRelu ? undefined : cache.output!);
+        grads[layer.gamma] = bn.dgamma;
+        grads[layer.beta!] = bn.dbeta;
+        dz = bn.dz;
+      } else {
+        dz = throughRelu ? g : reluGrad(tf, g, cache.output!);
       }
+      throughRelu = false;
       grads[layer.kernel!] = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dz }, {
         strides: [1, 1], pad: spec.padding, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: k.shape,
       } as never) as Tensor;

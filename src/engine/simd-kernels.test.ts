@@ -11,10 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import wabtInit from 'wabt';
 import { selectEngine } from './engines.js';
-import { biasGradLoop, conv2dLoop, convFilterGradLoop, maxPoolReluGradLoop, wasmMemoryOf } from './fused-kernels.js';
+import { batchNormRelu, batchNormReluGrad, batchNormReluGradLoop, batchNormReluLoop, biasGradLoop, conv2dLoop, convFilterGradLoop, maxPoolReluGradLoop, wasmMemoryOf } from './fused-kernels.js';
 import { Rng } from './prng.js';
 import { SIMD_KERNELS_WASM } from './simd-kernels-binary.js';
-import { optimizerMemory, simdKernelsFor } from './simd-kernels.js';
+import { batchNormFits, optimizerMemory, simdKernelsFor } from './simd-kernels.js';
 import { adamAdvance, adamState, adamUpdate } from './adam.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -190,5 +190,41 @@ describe('SIMD kernels', () => {
     expect(Buffer.from(got.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
     expect(got.some((v) => v !== 0)).toBe(true);
     tf.dispose([input, w, bias, out]);
+  });
+
+  it.each([[[32, 26, 26, 32], 0], [[6, 11, 11, 48], 0.4], [[7, 8], 30], [[1, 1, 1, 16], 0], [[3, 5, 5, 64], -2]])('batch normalisation of %j (z offset %d) and its backward pass (with and without the ReLU) equal the JavaScript loops bit for bit', async (shape, offset) => {
+    const { tf } = await selectEngine('wasm');
+    const c = shape.at(-1)!;
+    expect(batchNormFits(c)).toBe(true);
+    expect(simdKernelsFor(wasmMemoryOf(tf.backend()))).not.toBeNull();
+    const count = shape.reduce((a, b) => a * b, 1);
+    const rows = count / c;
+    const z = values(count, 31).map((v, i) => offset + v * (1 + (i % 5)));
+    z[2] = 0; // an exact 0 and a value whose normalisation may round to -0
+    const gamma = values(c, 32).map((v) => 1 + 0.5 * v);
+    const beta = values(c, 33).map((v) => 0.3 * v);
+    const dy = values(count, 34);
+    dy[1] = -0;
+    const before = tf.memory().numTensors;
+    const got = tf.tidy(() => {
+      const zt = tf.tensor(z, shape);
+      const g = tf.tensor1d(gamma);
+      const fwd = batchNormRelu(tf, zt, g, tf.tensor1d(beta), 1e-3);
+      const plain = batchNormReluGrad(tf, tf.tensor(dy, shape), zt, fwd, g);
+      const relu = batchNormReluGrad(tf, tf.tensor(dy, shape), zt, fwd, g, fwd.y);
+      return [fwd.y, fwd.mean, fwd.invStd, plain.dz, plain.dgamma, plain.dbeta, relu.dz, relu.dgamma, relu.dbeta].map((t) => t.dataSync().slice() as Float32Array);
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    const [y, mean, invStd] = [new Float32Array(count), new Float32Array(c), new Float32Array(c)];
+    batchNormReluLoop(z, gamma, beta, 1e-3, rows, c, y, mean, invStd);
+    const expected: Float32Array[] = [y, mean, invStd];
+    for (const mask of [null, y]) {
+      const [dz, dgamma, dbeta] = [new Float32Array(count), new Float32Array(c), new Float32Array(c)];
+      batchNormReluGradLoop(dy, mask, z, mean, invStd, gamma, rows, c, dz, dgamma, dbeta);
+      expected.push(dz, dgamma, dbeta);
+    }
+    const names = ['y', 'mean', 'invStd', 'dz', 'dγ', 'dβ', 'dz (ReLU)', 'dγ (ReLU)', 'dβ (ReLU)'];
+    names.forEach((name, i) => expect(Buffer.from(got[i]!.buffer).equals(Buffer.from(expected[i]!.buffer)), name).toBe(true));
+    expect(y.some((v) => v === 0) && y.some((v) => v > 0)).toBe(true);
   });
 });

@@ -1,8 +1,8 @@
 /**
  * d2's SIMD kernels (src/engine/simd-kernels.wat): over the TensorFlow.js wasm backend's own
  * memory, the ReLU + 2×2 max-pool gradient and the bias gradient (~5× faster than the same
- * loops in JavaScript); over a replica's own optimizer memory (`optimizerMemory`), the sum of
- * the two parts' gradients and the Adam update. Each equals its JavaScript loop bit for bit
+ * loops in JavaScript), batch normalisation's passes; over a replica's own optimizer memory
+ * (`optimizerMemory`), the sum of the two parts' gradients and the Adam update. Each equals its JavaScript loop bit for bit
  * (src/engine/simd-kernels.test.ts), so using them or not changes no weight.
  *
  * Invariants: one instance per wasm memory (each worker thread has its own backend); when the
@@ -31,12 +31,26 @@ export interface SimdKernels {
    * multiple of 16 (see `conv2dFits`). `conv2dLoop` (fused-kernels.ts) gives the same bits.
    */
   conv2d(input: number, w: number, bias: number, out: number, n: number, ph: number, pw: number, cin: number, oh: number, ow: number, cout: number, kh: number, kw: number, relu: boolean): void;
+  /**
+   * Batch normalisation (fused-kernels.ts, the `batchNorm*Loop` functions give the same bits);
+   * byte offsets, c a multiple of 8 (see `batchNormFits`); `sums` and `coef` are float64 [2c]
+   * (Σ(z − K), Σ(z − K)²) and [2c] (a, b); y = relu(z·a + b).
+   */
+  batchNormStats(z: number, rows: number, c: number, sums: number): void;
+  batchNormApply(z: number, y: number, coef: number, rows: number, c: number): void;
+  /**
+   * Its backward pass: `sums` float64 [2c] (Σ g, Σ g·(z − mean)), `coef` float64 [3c] (a, k, b),
+   * g being dy masked by y > 0 when y is not null (byte offset 0 stands for null).
+   */
+  batchNormGradSums(dy: number, y: number, z: number, mean: number, rows: number, c: number, sums: number): void;
+  batchNormGradApply(dy: number, y: number, z: number, mean: number, dz: number, coef: number, rows: number, c: number): void;
 }
 
 export const maxPool2ReluGradFits = (poolSize: number, channels: number): boolean => poolSize === 2 && channels % 4 === 0;
 export const biasGradFits = (channels: number): boolean => channels % 16 === 0;
 export const convFilterGradFits = (outChannels: number): boolean => outChannels % 8 === 0;
 export const conv2dFits = (outChannels: number): boolean => outChannels % 16 === 0;
+export const batchNormFits = (channels: number): boolean => channels % 8 === 0;
 
 /** A WebAssembly.Memory (TypeScript's Node typings here do not declare the WebAssembly API). */
 export type WasmMemory = object;
@@ -74,7 +88,16 @@ export function simdKernelsFor(memory: WasmMemory | undefined): SimdKernels | nu
       const bias = exports.bias_grad!;
       const filter4 = exports.conv_filter_grad4!;
       const conv16 = exports.conv2d_16!;
+      const bnStats = exports.bn_stats8!;
+      const bnApply = exports.bn_apply4!;
+      const bnGradSums = exports.bn_grad_sums8!;
+      const bnGradApply = exports.bn_grad_apply4!;
       kernels = {
+        batchNormStats: (z, rows, c, sums) => bnStats(z, rows, c, sums),
+        batchNormApply: (z, y, coef, rows, c) => bnApply(z, y, coef, rows, c),
+        // Without a ReLU output, the kernels read dy in its place and keep every lane.
+        batchNormGradSums: (dy, y, z, mean, rows, c, sums) => bnGradSums(dy, y || dy, z, mean, rows, c, sums, y ? 1 : 0),
+        batchNormGradApply: (dy, y, z, mean, dz, coef, rows, c) => bnGradApply(dy, y || dy, z, mean, dz, coef, rows, c, y ? 1 : 0),
         maxPool2ReluGrad: (x, dy, dx, n, h, w, c) => pool(x, dy, dx, n, h, w, c),
         biasGrad: (dy, out, rows, c) => bias(dy, out, rows, c),
         conv2d: (input, w, bias, out, n, ph, pw, cin, oh, ow, cout, kh, kw, relu) => conv16(input, w, bias, out, n, ph, pw, cin, oh, ow, cout, kh, kw, relu ? 1 : 0),

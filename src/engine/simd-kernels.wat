@@ -1,7 +1,7 @@
 ;; d2's SIMD kernels for the WebAssembly engine: the training step's memory-bound parts, which
 ;; run as scalar JavaScript loops otherwise (src/engine/fused-kernels.ts, src/engine/adam.ts,
 ;; the gradient sum of src/engine/replica.ts). The module imports a memory: the TensorFlow.js
-;; wasm backend's own (the pooling and bias kernels then read and write tensors in place), or
+;; wasm backend's own (the pooling, bias and batch-norm kernels then read and write tensors in place), or
 ;; a replica's optimizer memory (weights, moments, gradients: the sum and Adam kernels).
 ;;
 ;; Every function computes exactly what its JavaScript loop computes, bit for bit
@@ -384,4 +384,202 @@
         (br $yloop)))
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $bloop))))
+
+  ;; Batch normalisation's statistics over z [rows, c] (c a multiple of 8), into out (float64):
+  ;; out[ch] = Σ(z − K), out[c + ch] = Σ(z − K)², K the channel's value in the first row, each
+  ;; summed in float64 row by row (batchNormStatsLoop). Eight channels at a time.
+  (func (export "bn_stats8")
+    (param $z i32) (param $rows i32) (param $c i32) (param $out i32)
+    (local $cs i32) (local $k i32) (local $p i32) (local $end i32) (local $v v128) (local $d v128)
+    (local $k0 v128) (local $k1 v128) (local $k2 v128) (local $k3 v128)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
+    (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128)
+    (local.set $cs (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $end (i32.add (local.get $z) (i32.mul (local.get $rows) (local.get $cs))))
+    (local.set $k (i32.const 0))
+    (block $kdone (loop $kloop
+      (br_if $kdone (i32.ge_u (local.get $k) (local.get $cs)))
+      (local.set $p (i32.add (local.get $z) (local.get $k)))
+      (local.set $v (v128.load offset=0 (local.get $p)))
+      (local.set $k0 (f64x2.promote_low_f32x4 (local.get $v)))
+      (local.set $k1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+      (local.set $v (v128.load offset=16 (local.get $p)))
+      (local.set $k2 (f64x2.promote_low_f32x4 (local.get $v)))
+      (local.set $k3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+      (local.set $s0 (v128.const i64x2 0 0)) (local.set $s1 (v128.const i64x2 0 0))
+      (local.set $s2 (v128.const i64x2 0 0)) (local.set $s3 (v128.const i64x2 0 0))
+      (local.set $q0 (v128.const i64x2 0 0)) (local.set $q1 (v128.const i64x2 0 0))
+      (local.set $q2 (v128.const i64x2 0 0)) (local.set $q3 (v128.const i64x2 0 0))
+      (block $rdone (loop $rloop
+        (br_if $rdone (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $v (v128.load offset=0 (local.get $p)))
+        (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (local.get $v)) (local.get $k0)))
+        (local.set $s0 (f64x2.add (local.get $s0) (local.get $d)))
+        (local.set $q0 (f64x2.add (local.get $q0) (f64x2.mul (local.get $d) (local.get $d))))
+        (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (local.get $k1)))
+        (local.set $s1 (f64x2.add (local.get $s1) (local.get $d)))
+        (local.set $q1 (f64x2.add (local.get $q1) (f64x2.mul (local.get $d) (local.get $d))))
+        (local.set $v (v128.load offset=16 (local.get $p)))
+        (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (local.get $v)) (local.get $k2)))
+        (local.set $s2 (f64x2.add (local.get $s2) (local.get $d)))
+        (local.set $q2 (f64x2.add (local.get $q2) (f64x2.mul (local.get $d) (local.get $d))))
+        (local.set $d (f64x2.sub (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (local.get $k3)))
+        (local.set $s3 (f64x2.add (local.get $s3) (local.get $d)))
+        (local.set $q3 (f64x2.add (local.get $q3) (f64x2.mul (local.get $d) (local.get $d))))
+        (local.set $p (i32.add (local.get $p) (local.get $cs)))
+        (br $rloop)))
+      ;; Channel ch's float64 at out + 8·ch = out + 2·k.
+      (local.set $p (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 1))))
+      (v128.store offset=0 (local.get $p) (local.get $s0))
+      (v128.store offset=16 (local.get $p) (local.get $s1))
+      (v128.store offset=32 (local.get $p) (local.get $s2))
+      (v128.store offset=48 (local.get $p) (local.get $s3))
+      (local.set $p (i32.add (local.get $p) (i32.shl (local.get $cs) (i32.const 1))))
+      (v128.store offset=0 (local.get $p) (local.get $q0))
+      (v128.store offset=16 (local.get $p) (local.get $q1))
+      (v128.store offset=32 (local.get $p) (local.get $q2))
+      (v128.store offset=48 (local.get $p) (local.get $q3))
+      (local.set $k (i32.add (local.get $k) (i32.const 32)))
+      (br $kloop))))
+
+  ;; y = relu(z·a + b) over z [rows, c] (c a multiple of 4), a and b float64 per channel at coef
+  ;; and coef + 8·c: z·a + b in float64, rounded to float32, then 0 where negative
+  ;; (batchNormApplyLoop).
+  (func (export "bn_apply4")
+    (param $z i32) (param $y i32) (param $coef i32) (param $rows i32) (param $c i32)
+    (local $cs i32) (local $p i32) (local $end i32) (local $j i32) (local $ca i32) (local $cb i32)
+    (local $v v128) (local $r v128)
+    (local.set $cs (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $end (i32.mul (local.get $rows) (local.get $cs)))
+    (local.set $p (i32.const 0))
+    (block $done (loop $rloop
+      (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+      (local.set $ca (local.get $coef))
+      (local.set $cb (i32.add (local.get $coef) (i32.shl (local.get $cs) (i32.const 1))))
+      (local.set $j (i32.add (local.get $p) (local.get $cs)))
+      (block $cdone (loop $cloop
+        (br_if $cdone (i32.ge_u (local.get $p) (local.get $j)))
+        (local.set $v (v128.load (i32.add (local.get $z) (local.get $p))))
+        (local.set $r (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.add
+            (f64x2.mul (f64x2.promote_low_f32x4 (local.get $v)) (v128.load offset=0 (local.get $ca)))
+            (v128.load offset=0 (local.get $cb))))
+          (f32x4.demote_f64x2_zero (f64x2.add
+            (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (v128.load offset=16 (local.get $ca)))
+            (v128.load offset=16 (local.get $cb))))))
+        (v128.store (i32.add (local.get $y) (local.get $p))
+          (v128.bitselect (v128.const i32x4 0 0 0 0) (local.get $r) (f32x4.lt (local.get $r) (v128.const i32x4 0 0 0 0))))
+        (local.set $ca (i32.add (local.get $ca) (i32.const 32)))
+        (local.set $cb (i32.add (local.get $cb) (i32.const 32)))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $cloop)))
+      (br $rloop))))
+
+  ;; Batch normalisation's backward sums over [rows, c] (c a multiple of 8), into out (float64):
+  ;; out[ch] = Σ g, out[c + ch] = Σ g·(z − mean), summed in float64 row by row, g = dy, or with
+  ;; $relu ≠ 0, dy where y > 0 and 0 elsewhere (batchNormGradSumsLoop). mean is float32 [c].
+  (func (export "bn_grad_sums8")
+    (param $dy i32) (param $y i32) (param $z i32) (param $mean i32) (param $rows i32) (param $c i32) (param $out i32) (param $relu i32)
+    (local $cs i32) (local $k i32) (local $p i32) (local $end i32) (local $all v128)
+    (local $g v128) (local $v v128) (local $h v128)
+    (local $m0 v128) (local $m1 v128) (local $m2 v128) (local $m3 v128)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
+    (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128)
+    ;; Every lane kept when there is no ReLU to go through.
+    (local.set $all (i32x4.splat (i32.sub (i32.const 0) (i32.eqz (local.get $relu)))))
+    (local.set $cs (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $end (i32.mul (local.get $rows) (local.get $cs)))
+    (local.set $k (i32.const 0))
+    (block $kdone (loop $kloop
+      (br_if $kdone (i32.ge_u (local.get $k) (local.get $cs)))
+      (local.set $v (v128.load offset=0 (i32.add (local.get $mean) (local.get $k))))
+      (local.set $m0 (f64x2.promote_low_f32x4 (local.get $v)))
+      (local.set $m1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+      (local.set $v (v128.load offset=16 (i32.add (local.get $mean) (local.get $k))))
+      (local.set $m2 (f64x2.promote_low_f32x4 (local.get $v)))
+      (local.set $m3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+      (local.set $s0 (v128.const i64x2 0 0)) (local.set $s1 (v128.const i64x2 0 0))
+      (local.set $s2 (v128.const i64x2 0 0)) (local.set $s3 (v128.const i64x2 0 0))
+      (local.set $q0 (v128.const i64x2 0 0)) (local.set $q1 (v128.const i64x2 0 0))
+      (local.set $q2 (v128.const i64x2 0 0)) (local.set $q3 (v128.const i64x2 0 0))
+      (local.set $p (local.get $k))
+      (block $rdone (loop $rloop
+        (br_if $rdone (i32.ge_u (local.get $p) (local.get $end)))
+        ;; Channels k .. k+3.
+        (local.set $g (v128.and (v128.load offset=0 (i32.add (local.get $dy) (local.get $p)))
+          (v128.or (local.get $all) (f32x4.gt (v128.load offset=0 (i32.add (local.get $y) (local.get $p))) (v128.const i32x4 0 0 0 0)))))
+        (local.set $v (v128.load offset=0 (i32.add (local.get $z) (local.get $p))))
+        (local.set $h (f64x2.promote_low_f32x4 (local.get $g)))
+        (local.set $s0 (f64x2.add (local.get $s0) (local.get $h)))
+        (local.set $q0 (f64x2.add (local.get $q0) (f64x2.mul (local.get $h) (f64x2.sub (f64x2.promote_low_f32x4 (local.get $v)) (local.get $m0)))))
+        (local.set $h (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $g) (local.get $g))))
+        (local.set $s1 (f64x2.add (local.get $s1) (local.get $h)))
+        (local.set $q1 (f64x2.add (local.get $q1) (f64x2.mul (local.get $h) (f64x2.sub
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (local.get $m1)))))
+        ;; Channels k+4 .. k+7.
+        (local.set $g (v128.and (v128.load offset=16 (i32.add (local.get $dy) (local.get $p)))
+          (v128.or (local.get $all) (f32x4.gt (v128.load offset=16 (i32.add (local.get $y) (local.get $p))) (v128.const i32x4 0 0 0 0)))))
+        (local.set $v (v128.load offset=16 (i32.add (local.get $z) (local.get $p))))
+        (local.set $h (f64x2.promote_low_f32x4 (local.get $g)))
+        (local.set $s2 (f64x2.add (local.get $s2) (local.get $h)))
+        (local.set $q2 (f64x2.add (local.get $q2) (f64x2.mul (local.get $h) (f64x2.sub (f64x2.promote_low_f32x4 (local.get $v)) (local.get $m2)))))
+        (local.set $h (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $g) (local.get $g))))
+        (local.set $s3 (f64x2.add (local.get $s3) (local.get $h)))
+        (local.set $q3 (f64x2.add (local.get $q3) (f64x2.mul (local.get $h) (f64x2.sub
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))) (local.get $m3)))))
+        (local.set $p (i32.add (local.get $p) (local.get $cs)))
+        (br $rloop)))
+      (local.set $p (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 1))))
+      (v128.store offset=0 (local.get $p) (local.get $s0))
+      (v128.store offset=16 (local.get $p) (local.get $s1))
+      (v128.store offset=32 (local.get $p) (local.get $s2))
+      (v128.store offset=48 (local.get $p) (local.get $s3))
+      (local.set $p (i32.add (local.get $p) (i32.shl (local.get $cs) (i32.const 1))))
+      (v128.store offset=0 (local.get $p) (local.get $q0))
+      (v128.store offset=16 (local.get $p) (local.get $q1))
+      (v128.store offset=32 (local.get $p) (local.get $q2))
+      (v128.store offset=48 (local.get $p) (local.get $q3))
+      (local.set $k (i32.add (local.get $k) (i32.const 32)))
+      (br $kloop))))
+
+  ;; dz = a·g + k·(z − mean) + b over [rows, c] (c a multiple of 4), in float64 left to right,
+  ;; rounded to float32; g as in bn_grad_sums8; a, k, b float64 per channel at coef, coef + 8·c,
+  ;; coef + 16·c; mean float32 [c] (batchNormGradApplyLoop).
+  (func (export "bn_grad_apply4")
+    (param $dy i32) (param $y i32) (param $z i32) (param $mean i32) (param $dz i32) (param $coef i32) (param $rows i32) (param $c i32) (param $relu i32)
+    (local $cs i32) (local $p i32) (local $end i32) (local $j i32) (local $ca i32) (local $c8 i32) (local $mp i32)
+    (local $all v128) (local $g v128) (local $v v128) (local $m v128)
+    (local.set $all (i32x4.splat (i32.sub (i32.const 0) (i32.eqz (local.get $relu)))))
+    (local.set $cs (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $c8 (i32.shl (local.get $cs) (i32.const 1)))
+    (local.set $end (i32.mul (local.get $rows) (local.get $cs)))
+    (local.set $p (i32.const 0))
+    (block $done (loop $rloop
+      (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+      (local.set $ca (local.get $coef))
+      (local.set $mp (local.get $mean))
+      (local.set $j (i32.add (local.get $p) (local.get $cs)))
+      (block $cdone (loop $cloop
+        (br_if $cdone (i32.ge_u (local.get $p) (local.get $j)))
+        (local.set $g (v128.and (v128.load (i32.add (local.get $dy) (local.get $p)))
+          (v128.or (local.get $all) (f32x4.gt (v128.load (i32.add (local.get $y) (local.get $p))) (v128.const i32x4 0 0 0 0)))))
+        (local.set $v (v128.load (i32.add (local.get $z) (local.get $p))))
+        (local.set $m (v128.load (local.get $mp)))
+        (v128.store (i32.add (local.get $dz) (local.get $p)) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (f32x4.demote_f64x2_zero (f64x2.add (f64x2.add
+            (f64x2.mul (v128.load offset=0 (local.get $ca)) (f64x2.promote_low_f32x4 (local.get $g)))
+            (f64x2.mul (v128.load offset=0 (i32.add (local.get $ca) (local.get $c8)))
+              (f64x2.sub (f64x2.promote_low_f32x4 (local.get $v)) (f64x2.promote_low_f32x4 (local.get $m)))))
+            (v128.load offset=0 (i32.add (local.get $ca) (i32.shl (local.get $c8) (i32.const 1))))))
+          (f32x4.demote_f64x2_zero (f64x2.add (f64x2.add
+            (f64x2.mul (v128.load offset=16 (local.get $ca)) (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $g) (local.get $g))))
+            (f64x2.mul (v128.load offset=16 (i32.add (local.get $ca) (local.get $c8)))
+              (f64x2.sub (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))
+                (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $m) (local.get $m))))))
+            (v128.load offset=16 (i32.add (local.get $ca) (i32.shl (local.get $c8) (i32.const 1))))))))
+        (local.set $ca (i32.add (local.get $ca) (i32.const 32)))
+        (local.set $mp (i32.add (local.get $mp) (i32.const 16)))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $cloop)))
+      (br $rloop))))
 )
