@@ -181,6 +181,21 @@ export function readInto(tf: Tf, t: Tensor, out: Float32Array, at: number): void
   out.set(t.dataSync() as Float32Array, at);
 }
 
+/**
+ * Overwrite a float32 tensor's values in place with `values` (same size) on the wasm backend;
+ * false (nothing written) elsewhere. Only for tensors no kernel has cached a packed copy of:
+ * the caller decides which those are (the backend's XNNPACK operators pack convolution
+ * filters and biases and a product's second operand, keyed by tensor).
+ */
+export function writeInPlace(tf: Tf, t: Tensor, values: Float32Array): boolean {
+  if (tf.getBackend() !== 'wasm' || t.dtype !== 'float32' || t.isDisposed || values.length !== t.size) return false;
+  const be = tf.backend() as WasmLike;
+  const info = be.dataIdMap.get(t.dataId);
+  if (!info) return false;
+  new Float32Array(be.wasm.HEAPU8.buffer, info.memoryOffset, t.size).set(values);
+  return true;
+}
+
 const offsetOf = (backend: KernelBackend, t: TensorInfo): number => (backend as WasmLike).dataIdMap.get(t.dataId)!.memoryOffset;
 
 function maxPoolReluGradKernel(backendName: string): KernelFunc {

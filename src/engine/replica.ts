@@ -20,7 +20,7 @@ import type { Tensor } from '@tensorflow/tfjs';
 import { adamAdvance, adamState, adamUpdate, type AdamState } from './adam.js';
 import { augmentedPart } from './augment.js';
 import type { Tf } from './engines.js';
-import { readInto } from './fused-kernels.js';
+import { readInto, writeInPlace } from './fused-kernels.js';
 import { backward, describeNetwork, dropoutMasks, forward, initialWeights, trainingNetwork, type NetInput, type NetworkShape } from './network.js';
 import { learningRateAt, type TrainingPlan } from './plan.js';
 import { deriveSeed, Rng } from './prng.js';
@@ -105,9 +105,17 @@ export class Replica {
   private readonly mem: OptimizerMemory | null;
   /** Set while profiling. */
   probe: StepProbe | undefined;
+  /** Per parameter tensor: whether `upload` may rewrite it in place (a dense layer's kernel or bias). */
+  private readonly rewritable: boolean[];
 
   constructor(readonly tf: Tf, readonly plan: TrainingPlan, readonly seed: number, readonly train: DataSet | undefined, storage?: ReplicaStorage) {
     this.net = trainingNetwork(plan);
+    this.rewritable = this.net.params.map(() => false);
+    for (const l of this.net.layers) {
+      if (l.spec.kind !== 'dense') continue;
+      this.rewritable[l.kernel!] = true;
+      this.rewritable[l.bias!] = true;
+    }
     this.plainNet = this.net.plainCount === this.net.paramCount ? this.net : describeNetwork(plan.architecture);
     this.mem = storage ? null : optimizerMemory(this.net.paramCount);
     if (storage) {
@@ -151,11 +159,23 @@ export class Replica {
     this.upload();
   }
 
-  /** Make parameter tensors from `weights` (new tensors: backends cache packed weights by tensor). */
+  /**
+   * Give the parameter tensors the values of `weights`. A dense layer's kernel and bias are
+   * rewritten in place where the engine allows it (wasm): no kernel keeps a packed copy of them
+   * (a product packs its second operand; d2's products take a dense kernel as the first, or
+   * transpose it into a new tensor first). Every other parameter gets a new tensor, since the
+   * backends cache packed convolution filters and biases by tensor.
+   */
   upload(): void {
     const tf = this.tf;
-    for (const t of this.params) t.dispose();
-    this.params = this.net.params.map((p) => tf.tensor(this.weights.subarray(p.offset, p.offset + p.size), p.shape));
+    const old = this.params;
+    this.params = this.net.params.map((p, i) => {
+      const values = this.weights.subarray(p.offset, p.offset + p.size);
+      const t = old[i];
+      if (t && this.rewritable[i] && writeInPlace(tf, t, values)) return t;
+      t?.dispose();
+      return tf.tensor(values, p.shape);
+    });
   }
 
   dispose(): void {
@@ -181,15 +201,15 @@ export class Replica {
     return this.inputOf(xs, n);
   }
 
-  /** Tensors for n packed items in the network's layouts (NHWC, or rows plus feature-major). */
+  /**
+   * Tensors for n packed items in the network's layouts: NHWC, or rows [n, F] (the forward pass
+   * transposes them to feature-major on the engine, several times faster than a JavaScript loop).
+   */
   inputOf(xs: Float32Array, n: number): NetInput {
     const tf = this.tf;
     const arch = this.plan.architecture;
     if (arch.family === 'cnn') return { x: tf.tensor(xs, [n, ...arch.inputShape]) };
-    const f = xs.length / n;
-    const xt = new Float32Array(xs.length);
-    for (let i = 0; i < n; i++) for (let j = 0; j < f; j++) xt[j * n + i] = xs[i * f + j] as number;
-    return { x: tf.tensor2d(xs, [n, f]), xT: tf.tensor2d(xt, [f, n]) };
+    return { x: tf.tensor2d(xs, [n, xs.length / n]) };
   }
 
   /**
