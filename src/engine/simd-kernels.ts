@@ -1,8 +1,8 @@
 /**
  * d2's SIMD kernels (src/engine/simd-kernels.wat): over the TensorFlow.js wasm backend's own
- * memory, the ReLU + 2×2 max-pool gradient and the bias gradient (~5× faster than the same
- * loops in JavaScript); over a replica's own optimizer memory (`optimizerMemory`), the sum of
- * the two parts' gradients and the Adam update. Each equals its JavaScript loop bit for bit
+ * memory, the ReLU + 2×2 max-pool gradient, the bias gradient, a dense layer's bias and ReLU
+ * and the ReLU gradient (~5× faster than the same loops in JavaScript); over a replica's own
+ * optimizer memory (`optimizerMemory`), the sum of the two parts' gradients and the Adam update. Each equals its JavaScript loop bit for bit
  * (src/engine/simd-kernels.test.ts), so using them or not changes no weight.
  *
  * Invariants: one instance per wasm memory (each worker thread has its own backend); when the
@@ -31,6 +31,10 @@ export interface SimdKernels {
    * multiple of 16 (see `conv2dFits`). `conv2dLoop` (fused-kernels.ts) gives the same bits.
    */
   conv2d(input: number, w: number, bias: number, out: number, n: number, ph: number, pw: number, cin: number, oh: number, ow: number, cout: number, kh: number, kw: number, relu: boolean): void;
+  /** out [rows, n] = act(x + bias per row); byte offsets, n a multiple of 4. `biasActLoop` gives the same bits. */
+  biasAct(x: number, bias: number, out: number, rows: number, n: number, relu: boolean): void;
+  /** out = dy × step(y) over count elements; byte offsets, count a multiple of 4. `reluGradLoop` gives the same bits. */
+  reluGrad(dy: number, y: number, out: number, count: number): void;
 }
 
 export const maxPool2ReluGradFits = (poolSize: number, channels: number): boolean => poolSize === 2 && channels % 4 === 0;
@@ -74,10 +78,14 @@ export function simdKernelsFor(memory: WasmMemory | undefined): SimdKernels | nu
       const bias = exports.bias_grad!;
       const filter4 = exports.conv_filter_grad4!;
       const conv16 = exports.conv2d_16!;
+      const biasAct = exports.bias_act!;
+      const reluGrad = exports.relu_grad!;
       kernels = {
         maxPool2ReluGrad: (x, dy, dx, n, h, w, c) => pool(x, dy, dx, n, h, w, c),
         biasGrad: (dy, out, rows, c) => bias(dy, out, rows, c),
         conv2d: (input, w, bias, out, n, ph, pw, cin, oh, ow, cout, kh, kw, relu) => conv16(input, w, bias, out, n, ph, pw, cin, oh, ow, cout, kh, kw, relu ? 1 : 0),
+        biasAct: (x, bias, out, rows, n, relu) => biasAct(x, bias, out, rows, n, relu ? 1 : 0),
+        reluGrad: (dy, y, out, count) => reluGrad(dy, y, out, count),
         convFilterGrad: (x, dy, dw, n, hp, wp, ci, oh, ow, co, kh, kw, batchInner, layout = 'nhwc') => {
           // The position loops as counts and pointer steps (bytes): (b, y, x) or (y, x, b); in
           // the 'hwnc' layout (batch inside the row) the (y, x, b) order reads memory in order.

@@ -130,6 +130,45 @@
       (local.set $k (i32.add (local.get $k) (i32.const 64)))
       (br $kloop))))
 
+  ;; A feature-major dense layer's bias and activation: out[r, j] = act(x[r, j] + bias[r]) for
+  ;; x [rows, n], n a multiple of 4: the float32 sum, then with relu v < 0 ? +0 : v (a NaN or
+  ;; -0 kept), as the JavaScript loop of fused-kernels.ts.
+  (func (export "bias_act")
+    (param $x i32) (param $bias i32) (param $out i32) (param $rows i32) (param $n i32) (param $relu i32)
+    (local $r i32) (local $end i32) (local $b v128) (local $v v128)
+    (local.set $r (i32.const 0))
+    (block $rdone (loop $rloop
+      (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $b (f32x4.splat (f32.load (i32.add (local.get $bias) (i32.shl (local.get $r) (i32.const 2))))))
+      (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+      (block $jdone (loop $jloop
+        (br_if $jdone (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $v (f32x4.add (v128.load (local.get $x)) (local.get $b)))
+        (if (local.get $relu)
+          (then (local.set $v (v128.andnot (local.get $v) (f32x4.lt (local.get $v) (v128.const f32x4 0 0 0 0))))))
+        (v128.store (local.get $out) (local.get $v))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $out (i32.add (local.get $out) (i32.const 16)))
+        (br $jloop)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rloop))))
+
+  ;; The gradient through a ReLU whose output is y: out[i] = dy[i] × (y[i] > 0 ? 1 : 0) for count
+  ;; a multiple of 4 (a product with 1 or 0: -0 for a negative dy where y ≤ 0, as the loop).
+  (func (export "relu_grad")
+    (param $dy i32) (param $y i32) (param $out i32) (param $count i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2))))
+    (block $done (loop $loop
+      (br_if $done (i32.ge_u (local.get $out) (local.get $end)))
+      (v128.store (local.get $out)
+        (f32x4.mul (v128.load (local.get $dy))
+          (v128.and (f32x4.gt (v128.load (local.get $y)) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1))))
+      (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
+      (local.set $y (i32.add (local.get $y) (i32.const 16)))
+      (local.set $out (i32.add (local.get $out) (i32.const 16)))
+      (br $loop))))
+
   ;; The step gradient from two parts: g[i] = a[i] + b[i] in float32 (the double sum rounded to
   ;; float32, as the JavaScript loop stores it, is the same value), for count a multiple of 4.
   ;; Returns 1 when any sum is not finite (then f - f is NaN), else 0.
