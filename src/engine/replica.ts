@@ -52,8 +52,11 @@ export interface GradientExchange {
   readonly range: readonly [number, number];
   /** Share per-parameter "non-finite gradient" flags for `step`; returns their union. */
   agree(step: number, bad: Uint8Array): Uint8Array;
-  /** Wait until every replica has updated its range for `step`. */
-  done(step: number): void;
+  /**
+   * After this replica updated its range of `weights` for `step`: publish it, wait until every
+   * replica has updated its range, and copy the other ranges into `weights`.
+   */
+  done(step: number, weights: Float32Array): void;
 }
 
 /** Where weights and optimizer moments live (shared memory when replicas split the update). */
@@ -298,11 +301,11 @@ export class Replica {
     // accumulate f × 0, which is NaN as soon as any f is not finite.
     let poison = 0;
     const mem = this.mem;
-    if (parts === 2 && mem && from === 0 && to === g.length) {
+    if (parts === 2 && mem) {
       // The SIMD kernel over the optimizer memory: the same float32 sums, the same check.
-      g.set(exchange.slot(0, step));
-      mem.other.set(exchange.slot(1, step));
-      const r = mem.sumParts(to);
+      g.set(exchange.slot(0, step).subarray(from, to), from);
+      mem.other.set(exchange.slot(1, step).subarray(from, to), from);
+      const r = mem.sumParts(from, to);
       if (r.bad) poison = NaN;
       const o = mem.other;
       for (let i = r.upTo; i < to; i++) {
@@ -367,7 +370,7 @@ export class Replica {
     probe?.enter('adam');
     adamAdvance(cfg, this.adam);
     adamUpdate(cfg, this.adam, this.weights, this.grad, lr, from, to, this.mem ? this.mem.adam : undefined);
-    exchange.done(step);
+    exchange.done(step, this.weights);
     probe?.leave();
     probe?.enter('weights upload');
     this.upload();

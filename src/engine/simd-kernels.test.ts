@@ -135,7 +135,7 @@ describe('SIMD kernels', () => {
     tf.dispose([dy, y, out]);
   });
 
-  it.each([[1], [7], [4096], [235146]])('the two-part gradient sum over %i floats equals the JavaScript loop bit for bit', (count) => {
+  it.each([[1, 0, 1], [7, 0, 7], [4096, 0, 4096], [235146, 0, 235146], [235146, 117576, 235146], [235146, 0, 117576], [100, 8, 19]])('the two-part gradient sum over %i floats, [%i, %i), equals the JavaScript loop bit for bit', (count, from, to) => {
     const mem = optimizerMemory(count)!;
     expect(mem).not.toBeNull();
     const a = values(count, 11);
@@ -143,11 +143,12 @@ describe('SIMD kernels', () => {
     for (let i = 0; i < count; i += 3) b[i] = -(a[i] as number); // exact cancellations too
     mem.grad.set(a);
     mem.other.set(b);
-    const r = mem.sumParts(count);
+    const r = mem.sumParts(from, to);
     expect(r.bad).toBe(false);
-    expect(r.upTo).toBe(count & ~3);
-    for (let i = 0; i < r.upTo; i++) {
-      if (mem.grad[i] !== Math.fround((a[i] as number) + (b[i] as number))) throw new Error(`sum differs at ${i}`);
+    expect(r.upTo).toBe(from + ((to - from) & ~3));
+    for (let i = 0; i < count; i++) {
+      const expected = i >= from && i < r.upTo ? Math.fround((a[i] as number) + (b[i] as number)) : a[i];
+      if (mem.grad[i] !== expected) throw new Error(`sum differs at ${i}`);
     }
   });
 
@@ -157,7 +158,8 @@ describe('SIMD kernels', () => {
     mem.other.set(values(64, 4));
     mem.grad[37] = bad;
     if (bad === 3e38) mem.other[37] = 3e38; // a finite pair whose float32 sum overflows
-    expect(mem.sumParts(64).bad).toBe(true);
+    expect(mem.sumParts(0, 64).bad).toBe(true);
+    expect(mem.sumParts(40, 64).bad).toBe(false); // outside the range summed
   });
 
   it.each([[2], [9], [1000], [235146]])('Adam over %i weights for five steps equals the JavaScript loop bit for bit', (count) => {

@@ -132,10 +132,11 @@ export interface OptimizerMemory {
   /** The second part's gradient, summed into `grad` by `sumParts`. */
   other: Float32Array;
   /**
-   * grad[i] = grad[i] + other[i] (float32) for i < `count` rounded down to a multiple of 4;
-   * true when any of those sums is not finite. Returns how far it went through `upTo`.
+   * grad[i] = grad[i] + other[i] (float32) for i in [from, to), `to` rounded down so that the
+   * count is a multiple of 4; true when any of those sums is not finite. Returns how far it went
+   * through `upTo`.
    */
-  sumParts(count: number): { bad: boolean; upTo: number };
+  sumParts(from: number, to: number): { bad: boolean; upTo: number };
   /**
    * Adam over [from, to) rounded down to an even count (from even); the constants as computed
    * by adam.ts. Returns the index it stopped at (the caller finishes the rest).
@@ -162,9 +163,9 @@ export function optimizerMemory(count: number): OptimizerMemory | null {
     const off = (region: number, index: number) => region * stride + index * 4;
     return {
       weights: view(w), m: view(m), v: view(v), grad: view(g), other: view(o),
-      sumParts: (n) => {
-        const upTo = n & ~3;
-        return { bad: sum(off(g, 0), off(o, 0), off(g, 0), upTo) !== 0, upTo };
+      sumParts: (from, to) => {
+        const count = Math.max(0, to - from) & ~3;
+        return { bad: count > 0 && sum(off(g, from), off(o, from), off(g, from), count) !== 0, upTo: from + count };
       },
       adam: (from, to, k) => {
         const n = (to - from) & ~1;
