@@ -5,16 +5,19 @@
  *
  * A step: the batch (rows of the epoch's permutation) is cut into `plan.shards` fixed parts;
  * each part's gradient of the batch-mean loss is computed by whichever replica owns the part;
- * then every replica sums the parts in part order, checks them, and applies the same Adam
- * update to its own copy of the weights.
+ * then each replica sums the parts in part order over its range of the weights (the exchange's
+ * `range`: all of them in one thread), the replicas agree on non-finite flags, each applies Adam
+ * to its range, and the exchange hands every replica the other ranges.
  *
  * Invariants:
- * - Replicas' weights stay bit-identical: same summed gradient, same JavaScript update.
+ * - Replicas' weights stay bit-identical: each weight's sum and update is the same arithmetic
+ *   whichever replica computes it, and the others copy it.
  * - A part's gradient depends only on the weights, its rows and its dropout stream
  *   (seed, epoch, step, part), never on the number of workers.
  * - Non-finite loss or gradients stop the step before any weight changes.
  * - Tensors are created and disposed within each call: no tensor outlives a call except the
- *   parameter tensors, which are replaced (old ones disposed) after each update.
+ *   parameter tensors, which are rewritten in place (dense layers, wasm) or replaced (old ones
+ *   disposed) after each update.
  */
 import type { Tensor } from '@tensorflow/tfjs';
 import { adamAdvance, adamState, adamUpdate, type AdamState } from './adam.js';
