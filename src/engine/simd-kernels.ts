@@ -31,6 +31,12 @@ export interface SimdKernels {
    * multiple of 16 (see `conv2dFits`). `conv2dLoop` (fused-kernels.ts) gives the same bits.
    */
   conv2d(input: number, w: number, bias: number, out: number, n: number, ph: number, pw: number, cin: number, oh: number, ow: number, cout: number, kh: number, kw: number, relu: boolean): void;
+  /**
+   * out [m, n] = a · b for b [k, n]; byte offsets, n a multiple of 16 (see `conv2dFits`); a [m, k]
+   * or, with `aTransposed`, a stored as [k, m] and read in place. Each element a float32 sum over
+   * k in order from 0, as the 1×1 `conv2d` and the backend's own product give it.
+   */
+  matmul(a: number, b: number, out: number, m: number, k: number, n: number, aTransposed: boolean): void;
   /** out [rows, n] = act(x + bias per row); byte offsets, n a multiple of 4. `biasActLoop` gives the same bits. */
   biasAct(x: number, bias: number, out: number, rows: number, n: number, relu: boolean): void;
   /** out = dy × step(y) over count elements; byte offsets, count a multiple of 4. `reluGradLoop` gives the same bits. */
@@ -79,11 +85,13 @@ export function simdKernelsFor(memory: WasmMemory | undefined): SimdKernels | nu
       const filter4 = exports.conv_filter_grad4!;
       const conv16 = exports.conv2d_16!;
       const biasAct = exports.bias_act!;
+      const matmul = exports.matmul_16!;
       const reluGrad = exports.relu_grad!;
       kernels = {
         maxPool2ReluGrad: (x, dy, dx, n, h, w, c) => pool(x, dy, dx, n, h, w, c),
         biasGrad: (dy, out, rows, c) => bias(dy, out, rows, c),
         conv2d: (input, w, bias, out, n, ph, pw, cin, oh, ow, cout, kh, kw, relu) => conv16(input, w, bias, out, n, ph, pw, cin, oh, ow, cout, kh, kw, relu ? 1 : 0),
+        matmul: (a, b, out, m, k, n, aTransposed) => matmul(a, b, out, m, k, n, aTransposed ? 4 : k * 4, aTransposed ? m * 4 : 4),
         biasAct: (x, bias, out, rows, n, relu) => biasAct(x, bias, out, rows, n, relu ? 1 : 0),
         reluGrad: (dy, y, out, count) => reluGrad(dy, y, out, count),
         convFilterGrad: (x, dy, dw, n, hp, wp, ci, oh, ow, co, kh, kw, batchInner, layout = 'nhwc') => {

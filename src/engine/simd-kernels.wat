@@ -315,6 +315,74 @@
       (local.set $k (i32.add (local.get $k) (i32.const 32)))
       (br $kloop))))
 
+  ;; out [m, n] = a · b for b [k, n] (n a multiple of 16), a's element (r, t) at byte
+  ;; a + r·rs + t·ts: rs = 4k, ts = 4 for a [m, k]; rs = 4, ts = 4m for a stored transposed,
+  ;; [k, m], read in place. Each element a float32 sum over t in order from 0, a separate multiply
+  ;; and add each (as conv2d_16 and the backend's XNNPACK product add it); 2 rows × 16 columns at
+  ;; a time, a lone last row computed twice and stored once.
+  (func (export "matmul_16")
+    (param $a i32) (param $b i32) (param $out i32) (param $m i32) (param $k i32) (param $n i32)
+    (param $rs i32) (param $ts i32)
+    (local $r i32) (local $pair i32) (local $cb i32) (local $ns i32) (local $t i32)
+    (local $pa i32) (local $pb i32) (local $pw i32) (local $q i32)
+    (local $sa v128) (local $sb v128) (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
+    (local.set $ns (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $q (local.get $out))
+    (local.set $r (i32.const 0))
+    (block $rdone (loop $rloop
+      (br_if $rdone (i32.ge_u (local.get $r) (local.get $m)))
+      ;; the second row's byte offset from the first in a (0: a lone last row)
+      (local.set $pair (select (local.get $rs) (i32.const 0)
+        (i32.lt_u (i32.add (local.get $r) (i32.const 1)) (local.get $m))))
+      (local.set $cb (i32.const 0))
+      (block $cdone (loop $cloop
+        (br_if $cdone (i32.ge_u (local.get $cb) (local.get $ns)))
+        (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0))
+        (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))
+        (local.set $a4 (v128.const i32x4 0 0 0 0)) (local.set $a5 (v128.const i32x4 0 0 0 0))
+        (local.set $a6 (v128.const i32x4 0 0 0 0)) (local.set $a7 (v128.const i32x4 0 0 0 0))
+        (local.set $pa (i32.add (local.get $a) (i32.mul (local.get $r) (local.get $rs))))
+        (local.set $pb (i32.add (local.get $pa) (local.get $pair)))
+        (local.set $pw (i32.add (local.get $b) (local.get $cb)))
+        (local.set $t (local.get $k))
+        (block $tdone (loop $tloop
+          (br_if $tdone (i32.eqz (local.get $t)))
+          (local.set $sa (v128.load32_splat (local.get $pa)))
+          (local.set $sb (v128.load32_splat (local.get $pb)))
+          (local.set $w0 (v128.load offset=0 (local.get $pw)))
+          (local.set $w1 (v128.load offset=16 (local.get $pw)))
+          (local.set $w2 (v128.load offset=32 (local.get $pw)))
+          (local.set $w3 (v128.load offset=48 (local.get $pw)))
+          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $sa) (local.get $w0))))
+          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $sa) (local.get $w1))))
+          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $sa) (local.get $w2))))
+          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $sa) (local.get $w3))))
+          (local.set $a4 (f32x4.add (local.get $a4) (f32x4.mul (local.get $sb) (local.get $w0))))
+          (local.set $a5 (f32x4.add (local.get $a5) (f32x4.mul (local.get $sb) (local.get $w1))))
+          (local.set $a6 (f32x4.add (local.get $a6) (f32x4.mul (local.get $sb) (local.get $w2))))
+          (local.set $a7 (f32x4.add (local.get $a7) (f32x4.mul (local.get $sb) (local.get $w3))))
+          (local.set $pa (i32.add (local.get $pa) (local.get $ts)))
+          (local.set $pb (i32.add (local.get $pb) (local.get $ts)))
+          (local.set $pw (i32.add (local.get $pw) (local.get $ns)))
+          (local.set $t (i32.sub (local.get $t) (i32.const 1)))
+          (br $tloop)))
+        (v128.store offset=0 (i32.add (local.get $q) (local.get $cb)) (local.get $a0))
+        (v128.store offset=16 (i32.add (local.get $q) (local.get $cb)) (local.get $a1))
+        (v128.store offset=32 (i32.add (local.get $q) (local.get $cb)) (local.get $a2))
+        (v128.store offset=48 (i32.add (local.get $q) (local.get $cb)) (local.get $a3))
+        (if (local.get $pair) (then
+          (v128.store offset=0 (i32.add (i32.add (local.get $q) (local.get $ns)) (local.get $cb)) (local.get $a4))
+          (v128.store offset=16 (i32.add (i32.add (local.get $q) (local.get $ns)) (local.get $cb)) (local.get $a5))
+          (v128.store offset=32 (i32.add (i32.add (local.get $q) (local.get $ns)) (local.get $cb)) (local.get $a6))
+          (v128.store offset=48 (i32.add (i32.add (local.get $q) (local.get $ns)) (local.get $cb)) (local.get $a7))))
+        (local.set $cb (i32.add (local.get $cb) (i32.const 64)))
+        (br $cloop)))
+      (local.set $q (i32.add (local.get $q) (select (i32.shl (local.get $ns) (i32.const 1)) (local.get $ns) (local.get $pair))))
+      (local.set $r (i32.add (local.get $r) (i32.const 2)))
+      (br $rloop))))
+
   ;; A stride-1 'valid' correlation (the input padded beforehand), NHWC, two output positions
   ;; (x, x+1) and sixteen output channels at a time:
   ;;   out[b, y, x, o] = act(bias[o] + Σ over ky, then kx·cin + i in order, of

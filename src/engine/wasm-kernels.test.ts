@@ -213,6 +213,8 @@ describe('BatchMatMul with transposed operands (wasm vs cpu)', () => {
     ['a^T b^T', [1, 7, 5], [1, 3, 7], true, true],
     ['a b', [1, 64, 40], [1, 40, 24], false, false],
     ['a^T b, reference MLP first layer (64 x 784)^T (64 x 256)', [1, 64, 784], [1, 64, 256], true, false],
+    ['a^T b, reference MLP input gradient (128 x 256)^T (128 x 32)', [128, 256], [128, 32], true, false],
+    ['a^T b, odd rows (5 x 7)^T (5 x 16)', [1, 5, 7], [1, 5, 16], true, false],
     ['batched a^T b (batch 3: the scalar path)', [3, 6, 4], [3, 6, 5], true, false],
   ];
   it.each(cases)('%s', async (_, as, bs, transposeA, transposeB) => {
@@ -309,7 +311,7 @@ describe('SIMD kernels give the bits of the paths they replaced', () => {
     tf.dispose([x, filter, bias, ours, theirs]);
   });
 
-  it.each([[[256, 784], [784, 32]], [[1, 64, 32], [1, 32, 800]], [[10, 64], [64, 48]], [[3, 5], [5, 16]]])('BatchMatMul %j · %j', async (sa, sb) => {
+  it.each([[[256, 784], [784, 32]], [[1, 64, 32], [1, 32, 800]], [[10, 64], [64, 48]], [[3, 5], [5, 16]], [[256, 128], [128, 32]], [[128, 10], [10, 32]], [[7, 3], [3, 16]]])('BatchMatMul %j · %j', async (sa, sb) => {
     await selectEngine('wasm');
     const { originalKernel } = await import('./wasm-kernels.js');
     const a = tf.tensor(rand(sa, 8).data, sa);
@@ -323,7 +325,12 @@ describe('SIMD kernels give the bits of the paths they replaced', () => {
     // and with a transposed operand, the product of the explicit transpose
     const t = tf.engine().runKernel('BatchMatMul', { a, b: tf.transpose(b, sb.length === 3 ? [0, 2, 1] : [1, 0]) }, { ...attrs, transposeB: true } as never) as import('@tensorflow/tfjs').Tensor;
     expect(bits(t).equals(bits(theirs))).toBe(true);
-    tf.dispose([a, b, ours, theirs, t]);
+    // a stored transposed: d2's SIMD kernel reads it in place (n a multiple of 16), the same bits
+    const aT = tf.transpose(a, sa.length === 3 ? [0, 2, 1] : [1, 0]);
+    const ta = tf.engine().runKernel('BatchMatMul', { a: aT, b }, { ...attrs, transposeA: true } as never) as import('@tensorflow/tfjs').Tensor;
+    expect(ta.shape).toEqual(theirs.shape);
+    expect(bits(ta).equals(bits(theirs))).toBe(true);
+    tf.dispose([a, b, ours, theirs, t, aT, ta]);
   });
 
   it.each(cases.map((c) => [JSON.stringify(c), c] as const))('Conv2DBackpropFilter, %s', async (_, c) => {

@@ -25,7 +25,8 @@
  * - `BatchMatMul` with a transposed operand (the backend then falls back to a scalar loop): the
  *   operand is transposed explicitly and the XNNPACK path is used; with batch 1 and N a multiple
  *   of 16, d2's SIMD kernel instead (the same sums; XNNPACK packs b anew at every call, and
- *   every call has a new b here: 1.1–2.4× faster on the reference networks' products).
+ *   every call has a new b here: 1.1–2.4× faster on the reference networks' products); aᵀ · b
+ *   (a dense layer's input gradient) then reads a in place, without the transpose.
  * - `MaxPoolGrad` (present but ~40× slower than a loop): one pass that routes each output
  *   gradient to the first maximum of its window, exactly as the cpu backend does.
  *
@@ -399,6 +400,21 @@ function batchMatMul(tf: Tf): Kernel {
       return s.transpose(t, perm);
     };
     const batchOne = (t: TensorInfo) => t.shape.slice(0, -2).every((d) => d === 1);
+    const float = a.dtype === 'float32' && b.dtype === 'float32';
+    if (batchOne(a) && batchOne(b) && transposeA && !transposeB && float) {
+      // aᵀ · b (a dense layer's input gradient, Wᵀ · dz): d2's SIMD product reads a in place,
+      // with the sums of the transpose-then-multiply below (same bits), without the transpose.
+      const [k, m] = a.shape.slice(-2) as [number, number];
+      const n = b.shape.at(-1) as number;
+      const simd = conv2dFits(n) && b.shape.at(-2) === k ? simdKernelsFor(wasmMemoryOf(backend)) : null;
+      if (simd) {
+        const outer = a.shape.length >= b.shape.length ? a.shape.slice(0, -2) : b.shape.slice(0, -2);
+        const out = backend.makeOutput([...outer, m, n], 'float32');
+        const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+        simd.matmul(at(a), at(b), at(out), m, k, n, true);
+        return out;
+      }
+    }
     if (batchOne(a) && batchOne(b)) {
       if (transposeA) a = swap(a);
       if (transposeB) b = swap(b);
