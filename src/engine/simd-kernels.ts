@@ -37,6 +37,8 @@ export interface SimdKernels {
    * k in order from 0, as the 1×1 `conv2d` and the backend's own product give it.
    */
   matmul(a: number, b: number, out: number, m: number, k: number, n: number, aTransposed: boolean): void;
+  /** out [cols, rows] = the transpose of x [rows, cols]; byte offsets, rows and cols multiples of 4. */
+  transpose(x: number, out: number, rows: number, cols: number): void;
   /** out [rows, n] = act(x + bias per row); byte offsets, n a multiple of 4. `biasActLoop` gives the same bits. */
   biasAct(x: number, bias: number, out: number, rows: number, n: number, relu: boolean): void;
   /** out = dy × step(y) over count elements; byte offsets, count a multiple of 4. `reluGradLoop` gives the same bits. */
@@ -86,12 +88,14 @@ export function simdKernelsFor(memory: WasmMemory | undefined): SimdKernels | nu
       const conv16 = exports.conv2d_16!;
       const biasAct = exports.bias_act!;
       const matmul = exports.matmul_16!;
+      const transpose = exports.transpose_4x4!;
       const reluGrad = exports.relu_grad!;
       kernels = {
         maxPool2ReluGrad: (x, dy, dx, n, h, w, c) => pool(x, dy, dx, n, h, w, c),
         biasGrad: (dy, out, rows, c) => bias(dy, out, rows, c),
         conv2d: (input, w, bias, out, n, ph, pw, cin, oh, ow, cout, kh, kw, relu) => conv16(input, w, bias, out, n, ph, pw, cin, oh, ow, cout, kh, kw, relu ? 1 : 0),
         matmul: (a, b, out, m, k, n, aTransposed) => matmul(a, b, out, m, k, n, aTransposed ? 4 : k * 4, aTransposed ? m * 4 : 4),
+        transpose: (x, out, rows, cols) => transpose(x, out, rows, cols),
         biasAct: (x, bias, out, rows, n, relu) => biasAct(x, bias, out, rows, n, relu ? 1 : 0),
         reluGrad: (dy, y, out, count) => reluGrad(dy, y, out, count),
         convFilterGrad: (x, dy, dw, n, hp, wp, ci, oh, ow, co, kh, kw, batchInner, layout = 'nhwc') => {

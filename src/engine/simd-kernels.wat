@@ -169,6 +169,81 @@
       (local.set $out (i32.add (local.get $out) (i32.const 16)))
       (br $loop))))
 
+  ;; out [cols, rows] = the transpose of x [rows, cols], both multiples of 4, in 4×4 blocks (four
+  ;; rows loaded, four columns stored: values moved, never computed). The inner loop walks the
+  ;; longer side, so that one side's accesses are consecutive (rows of a [256, 32] input walked
+  ;; across would store 1 KB apart, and ~3× slower).
+  (func (export "transpose_4x4")
+    (param $x i32) (param $out i32) (param $rows i32) (param $cols i32)
+    (local $i i32) (local $j i32) (local $rs i32) (local $os i32) (local $p i32) (local $q i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $rs (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $os (i32.shl (local.get $rows) (i32.const 2)))
+    (if (i32.le_u (local.get $rows) (local.get $cols))
+      (then
+        ;; block rows outer, columns inner: loads consecutive
+        (local.set $i (i32.const 0))
+        (block $idone (loop $iloop
+          (br_if $idone (i32.ge_u (local.get $i) (local.get $rows)))
+          (local.set $j (i32.const 0))
+          (block $jdone (loop $jloop
+            (br_if $jdone (i32.ge_u (local.get $j) (local.get $cols)))
+        (local.set $p (i32.add (local.get $x)
+          (i32.shl (i32.add (i32.mul (local.get $i) (local.get $cols)) (local.get $j)) (i32.const 2))))
+        (local.set $r0 (v128.load (local.get $p)))
+        (local.set $r1 (v128.load (i32.add (local.get $p) (local.get $rs))))
+        (local.set $r2 (v128.load (i32.add (local.get $p) (i32.shl (local.get $rs) (i32.const 1)))))
+        (local.set $r3 (v128.load (i32.add (local.get $p) (i32.mul (local.get $rs) (i32.const 3)))))
+        (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+        (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+        (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+        (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+        (local.set $q (i32.add (local.get $out)
+          (i32.shl (i32.add (i32.mul (local.get $j) (local.get $rows)) (local.get $i)) (i32.const 2))))
+        (v128.store (local.get $q) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+        (v128.store (i32.add (local.get $q) (local.get $os))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+        (v128.store (i32.add (local.get $q) (i32.shl (local.get $os) (i32.const 1)))
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+        (v128.store (i32.add (local.get $q) (i32.mul (local.get $os) (i32.const 3)))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $jloop)))
+          (local.set $i (i32.add (local.get $i) (i32.const 4)))
+          (br $iloop))))
+      (else
+        ;; block columns outer, rows inner: stores consecutive
+        (local.set $j (i32.const 0))
+        (block $jdone2 (loop $jloop2
+          (br_if $jdone2 (i32.ge_u (local.get $j) (local.get $cols)))
+          (local.set $i (i32.const 0))
+          (block $idone2 (loop $iloop2
+            (br_if $idone2 (i32.ge_u (local.get $i) (local.get $rows)))
+        (local.set $p (i32.add (local.get $x)
+          (i32.shl (i32.add (i32.mul (local.get $i) (local.get $cols)) (local.get $j)) (i32.const 2))))
+        (local.set $r0 (v128.load (local.get $p)))
+        (local.set $r1 (v128.load (i32.add (local.get $p) (local.get $rs))))
+        (local.set $r2 (v128.load (i32.add (local.get $p) (i32.shl (local.get $rs) (i32.const 1)))))
+        (local.set $r3 (v128.load (i32.add (local.get $p) (i32.mul (local.get $rs) (i32.const 3)))))
+        (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+        (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+        (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+        (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+        (local.set $q (i32.add (local.get $out)
+          (i32.shl (i32.add (i32.mul (local.get $j) (local.get $rows)) (local.get $i)) (i32.const 2))))
+        (v128.store (local.get $q) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+        (v128.store (i32.add (local.get $q) (local.get $os))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+        (v128.store (i32.add (local.get $q) (i32.shl (local.get $os) (i32.const 1)))
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+        (v128.store (i32.add (local.get $q) (i32.mul (local.get $os) (i32.const 3)))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $iloop2)))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br $jloop2))))))
+
   ;; The step gradient from two parts: g[i] = a[i] + b[i] in float32 (the double sum rounded to
   ;; float32, as the JavaScript loop stores it, is the same value), for count a multiple of 4.
   ;; Returns 1 when any sum is not finite (then f - f is NaN), else 0.

@@ -222,6 +222,17 @@ describe('BatchMatMul with transposed operands (wasm vs cpu)', () => {
   });
 });
 
+describe('Transpose (wasm, d2\'s SIMD kernel for matrices of multiples of 4)', () => {
+  it.each([[[256, 32]], [[32, 784]], [[4, 4]], [[8, 12]], [[6, 8]], [[3, 5]], [[2, 4, 8]]])('%j equals the cpu backend bit for bit', async (shape) => {
+    const x = rand(shape, 21);
+    const perm = shape.length === 2 ? [1, 0] : [0, 2, 1];
+    const cpu = await runOn('cpu', 'Transpose', { x }, { perm });
+    const wasm = await runOn('wasm', 'Transpose', { x }, { perm });
+    expect(wasm.shape).toEqual(cpu.shape);
+    expect(Buffer.from(wasm.data.buffer, wasm.data.byteOffset, wasm.data.byteLength).equals(Buffer.from(cpu.data.buffer, cpu.data.byteOffset, cpu.data.byteLength))).toBe(true);
+  });
+});
+
 describe('MaxPoolGrad (wasm vs cpu)', () => {
   const cases: [string, number[], number, number, Pad, number][] = [
     ['2x2 stride 2 valid', [2, 8, 8, 3], 2, 2, 'valid', 0],
