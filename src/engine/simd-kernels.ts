@@ -1,7 +1,9 @@
 /**
  * d2's SIMD kernels (src/engine/simd-kernels.wat): over the TensorFlow.js wasm backend's own
  * memory, the ReLU + 2×2 max-pool gradient, the bias gradient, a dense layer's bias and ReLU
- * and the ReLU gradient (~5× faster than the same loops in JavaScript); over a replica's own
+ * and the ReLU gradient (~5× faster than the same loops in JavaScript), the stride-1
+ * convolutions and matrix products (one operand possibly read transposed) and matrix
+ * transposes; over a replica's own
  * optimizer memory (`optimizerMemory`), the sum of the two parts' gradients and the Adam update. Each equals its JavaScript loop bit for bit
  * (src/engine/simd-kernels.test.ts), so using them or not changes no weight.
  *
