@@ -2,8 +2,8 @@
  * d2's SIMD kernels (src/engine/simd-kernels.wat): over the TensorFlow.js wasm backend's own
  * memory, the ReLU + 2×2 max-pool gradient, the bias gradient, a dense layer's bias and ReLU
  * and the ReLU gradient (~5× faster than the same loops in JavaScript), the stride-1
- * convolutions and matrix products (one operand possibly read transposed) and matrix
- * transposes; over a replica's own
+ * convolutions and matrix products (one operand possibly read transposed), matrix
+ * transposes and row sums; over a replica's own
  * optimizer memory (`optimizerMemory`), the sum of the two parts' gradients and the Adam update. Each equals its JavaScript loop bit for bit
  * (src/engine/simd-kernels.test.ts), so using them or not changes no weight.
  *
@@ -39,6 +39,8 @@ export interface SimdKernels {
    * k in order from 0, as the 1×1 `conv2d` and the backend's own product give it.
    */
   matmul(a: number, b: number, out: number, m: number, k: number, n: number, aTransposed: boolean): void;
+  /** out[r] = Σ x[r, ·] in order from 0 (float32) for x [rows, cols]; byte offsets, rows and cols multiples of 4. */
+  sumRows(x: number, out: number, rows: number, cols: number): void;
   /** out [cols, rows] = the transpose of x [rows, cols]; byte offsets, rows and cols multiples of 4. */
   transpose(x: number, out: number, rows: number, cols: number): void;
   /** out [rows, n] = act(x + bias per row); byte offsets, n a multiple of 4. `biasActLoop` gives the same bits. */
@@ -91,6 +93,7 @@ export function simdKernelsFor(memory: WasmMemory | undefined): SimdKernels | nu
       const biasAct = exports.bias_act!;
       const matmul = exports.matmul_16!;
       const transpose = exports.transpose_4x4!;
+      const sumRows = exports.sum_rows!;
       const reluGrad = exports.relu_grad!;
       kernels = {
         maxPool2ReluGrad: (x, dy, dx, n, h, w, c) => pool(x, dy, dx, n, h, w, c),
@@ -98,6 +101,7 @@ export function simdKernelsFor(memory: WasmMemory | undefined): SimdKernels | nu
         conv2d: (input, w, bias, out, n, ph, pw, cin, oh, ow, cout, kh, kw, relu) => conv16(input, w, bias, out, n, ph, pw, cin, oh, ow, cout, kh, kw, relu ? 1 : 0),
         matmul: (a, b, out, m, k, n, aTransposed) => matmul(a, b, out, m, k, n, aTransposed ? 4 : k * 4, aTransposed ? m * 4 : 4),
         transpose: (x, out, rows, cols) => transpose(x, out, rows, cols),
+        sumRows: (x, out, rows, cols) => sumRows(x, out, rows, cols),
         biasAct: (x, bias, out, rows, n, relu) => biasAct(x, bias, out, rows, n, relu ? 1 : 0),
         reluGrad: (dy, y, out, count) => reluGrad(dy, y, out, count),
         convFilterGrad: (x, dy, dw, n, hp, wp, ci, oh, ow, co, kh, kw, batchInner, layout = 'nhwc') => {

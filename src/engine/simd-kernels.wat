@@ -244,6 +244,45 @@
           (local.set $j (i32.add (local.get $j) (i32.const 4)))
           (br $jloop2))))))
 
+  ;; out[r] = the float32 sum of x[r, 0..cols) in order from 0 (as the backend's Sum over the
+  ;; last axis adds it), for x [rows, cols], both multiples of 4: four rows at a time, each 4×4
+  ;; block transposed so that each lane adds its own row's values in order.
+  (func (export "sum_rows")
+    (param $x i32) (param $out i32) (param $rows i32) (param $cols i32)
+    (local $i i32) (local $p i32) (local $end i32) (local $rs i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128) (local $acc v128)
+    (local.set $rs (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $i (i32.const 0))
+    (block $idone (loop $iloop
+      (br_if $idone (i32.ge_u (local.get $i) (local.get $rows)))
+      (local.set $acc (v128.const i32x4 0 0 0 0))
+      (local.set $p (i32.add (local.get $x) (i32.mul (local.get $i) (local.get $rs))))
+      (local.set $end (i32.add (local.get $p) (local.get $rs)))
+      (block $jdone (loop $jloop
+        (br_if $jdone (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $r0 (v128.load (local.get $p)))
+        (local.set $r1 (v128.load (i32.add (local.get $p) (local.get $rs))))
+        (local.set $r2 (v128.load (i32.add (local.get $p) (i32.shl (local.get $rs) (i32.const 1)))))
+        (local.set $r3 (v128.load (i32.add (local.get $p) (i32.mul (local.get $rs) (i32.const 3)))))
+        (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+        (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+        (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+        (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+        (local.set $acc (f32x4.add (local.get $acc)
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2))))
+        (local.set $acc (f32x4.add (local.get $acc)
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2))))
+        (local.set $acc (f32x4.add (local.get $acc)
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3))))
+        (local.set $acc (f32x4.add (local.get $acc)
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $jloop)))
+      (v128.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2))) (local.get $acc))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $iloop))))
+
   ;; The step gradient from two parts: g[i] = a[i] + b[i] in float32 (the double sum rounded to
   ;; float32, as the JavaScript loop stores it, is the same value), for count a multiple of 4.
   ;; Returns 1 when any sum is not finite (then f - f is NaN), else 0.

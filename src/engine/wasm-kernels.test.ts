@@ -233,6 +233,22 @@ describe('Transpose (wasm, d2\'s SIMD kernel for matrices of multiples of 4)', (
   });
 });
 
+describe('Sum over the last axis (wasm, d2\'s SIMD kernel for matrices of multiples of 4)', () => {
+  const bits = (t: import('@tensorflow/tfjs').Tensor) => Buffer.from((t.dataSync() as Float32Array).buffer);
+  it.each([[[256, 32], 1], [[128, 32], -1], [[4, 4], 1], [[12, 800], [1]], [[10, 32], 1], [[8, 6], 1], [[8, 32], 0], [[2, 4, 8], 2]])('%j over axis %j equals the backend\'s own kernel bit for bit', async (shape, axis) => {
+    await selectEngine('wasm');
+    const { originalKernel } = await import('./wasm-kernels.js');
+    const x = tf.tensor(rand(shape as number[], 23).data, shape as number[]);
+    const attrs = { axis, keepDims: false };
+    const ours = tf.engine().runKernel('Sum', { x }, attrs as never) as import('@tensorflow/tfjs').Tensor;
+    const info = originalKernel('wasm', 'Sum')!({ inputs: { x }, attrs: attrs as never, backend: tf.backend() }) as import('@tensorflow/tfjs').TensorInfo;
+    const theirs = tf.engine().makeTensorFromTensorInfo(info);
+    expect(ours.shape).toEqual(theirs.shape);
+    expect(bits(ours).equals(bits(theirs))).toBe(true);
+    tf.dispose([x, ours, theirs]);
+  });
+});
+
 describe('MaxPoolGrad (wasm vs cpu)', () => {
   const cases: [string, number[], number, number, Pad, number][] = [
     ['2x2 stride 2 valid', [2, 8, 8, 3], 2, 2, 'valid', 0],

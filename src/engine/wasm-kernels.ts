@@ -32,6 +32,8 @@
  * - `Transpose` of a matrix whose sides are multiples of 4 (the backend's 2-D loop stores one
  *   element per step, ~3× slower for the dense layers' [256, 32]): d2's SIMD kernel in 4×4
  *   blocks; every other permutation by the backend's kernel.
+ * - `Sum` over the last axis of such a matrix (a dense layer's bias gradient): d2's SIMD kernel,
+ *   each row added in order from 0 as the backend's loop adds it.
  *
  * Invariants:
  * - Each kernel computes the same function as the cpu backend's kernel of the same name (tests
@@ -81,6 +83,7 @@ export const WASM_KERNELS = [
   'BatchMatMul',
   'MaxPoolGrad',
   'Transpose',
+  'Sum',
 ] as const;
 
 /** Kernel names registered (or replaced) for the cpu backend: its own is a slow scalar loop. */
@@ -465,6 +468,31 @@ function transpose(_tf: Tf): Kernel {
 }
 
 /**
+ * The sum over the last axis of a float32 matrix whose sides are multiples of 4 (a dense layer's
+ * bias gradient) by d2's SIMD kernel, adding each row in order as the backend's loop does (the
+ * same bits); every other sum by the backend's kernel.
+ */
+function sum(_tf: Tf): Kernel {
+  return ({ inputs, attrs, backend }) => {
+    const x = inputs.x as TensorInfo;
+    const axis = attrs.axis as number | number[];
+    const axes = Array.isArray(axis) ? axis : [axis];
+    const [r, c] = x.shape as [number, number];
+    const last = axes.length === 1 && (axes[0] === 1 || axes[0] === -1);
+    const simd = x.shape.length === 2 && last && attrs.keepDims !== true && x.dtype === 'float32' && r % 4 === 0 && c % 4 === 0 && r > 0 && c > 0
+      ? simdKernelsFor(wasmMemoryOf(backend))
+      : null;
+    if (simd) {
+      const out = backend.makeOutput([r], 'float32');
+      const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+      simd.sumRows(at(x), at(out), r, c);
+      return out;
+    }
+    return original.get('wasm/Sum')!({ inputs, attrs: attrs as NamedAttrMap, backend }) as TensorInfo;
+  };
+}
+
+/**
  * MaxPoolGrad as one loop over the heap. The gradient of each output goes to the first maximum
  * of its window in row-major order (window rows, then columns), padding excluded: the rule of
  * the cpu backend and of TensorFlow.
@@ -557,6 +585,7 @@ export async function registerWasmKernels(tf: Tf): Promise<void> {
     BatchMatMul: batchMatMul,
     MaxPoolGrad: maxPoolGrad,
     Transpose: transpose,
+    Sum: sum,
   };
   register(tf, 'wasm', make);
 }
