@@ -11,7 +11,7 @@
 // --quick: 6,000 training + 1,000 test images (a smoke run; the peer trains on the same 6,000
 // and is tested on all 10,000). Prints the build's wall time and its parts (from the times at
 // which `d2 build --json` reports each phase), epochs, stop reason, samples/s, validation and
-// test accuracy, test macro-F1, engine and workers, the targets (≤ 600 s, test accuracy ≥ 0.91),
+// test accuracy, test macro-F1, engine and workers, the targets (≤ 600 s, test accuracy ≥ 0.93, issue 19),
 // and the ratio to PyTorch. Every figure is measured in this run.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,7 +29,7 @@ const peerEpochs = Number(opt('--peer-epochs', '5'));
 const trainPerClass = quick ? 600 : Infinity; // 6,000 or all 60,000
 const testPerClass = quick ? 100 : Infinity; // 1,000 or all 10,000
 const TARGET_SECONDS = 600;
-const TARGET_ACCURACY = 0.91;
+const TARGET_ACCURACY = 0.93; // issue 19 (the build issue's was 0.91)
 
 // The PNG tree, written once and reused: <WORK>/fmnist-png/fmnist/<class>/<split>-<index>.png
 const tree = await pngTree(WORK);

@@ -89,26 +89,32 @@ describe('dense layer kernels equal their compositions bit for bit (also signed 
     return v;
   };
   for (const backend of ['wasm', 'cpu'] as const) {
-    for (const relu of [true, false]) {
-      it(`D2BiasAct on ${backend}, relu ${relu}`, async () => {
-        const z = data([17, 9], 3);
-        const bias = values([17], 5, 5);
-        bias[1] = -0;
-        const fused = await onBackend(backend, (tf) => biasAct(tf, tf.tensor2d(z, [17, 9]), tf.tensor1d(bias), relu));
-        const composed = await onBackend(backend, (tf) => {
-          const y = tf.add(tf.tensor2d(z, [17, 9]), tf.reshape(tf.tensor1d(bias), [-1, 1]));
-          return relu ? tf.relu(y) : y;
+    // [17, 9]: the loop; [17, 32]: on wasm the SIMD kernel (items a multiple of 4).
+    for (const [rows, n] of [[17, 9], [17, 32]] as const) {
+      for (const relu of [true, false]) {
+        it(`D2BiasAct on ${backend}, [${rows}, ${n}], relu ${relu}`, async () => {
+          const z = data([rows, n], 3);
+          const bias = values([rows], 5, 5);
+          bias[1] = -0;
+          const fused = await onBackend(backend, (tf) => biasAct(tf, tf.tensor2d(z, [rows, n]), tf.tensor1d(bias), relu));
+          const composed = await onBackend(backend, (tf) => {
+            const y = tf.add(tf.tensor2d(z, [rows, n]), tf.reshape(tf.tensor1d(bias), [-1, 1]));
+            return relu ? tf.relu(y) : y;
+          });
+          expect(Buffer.from(fused.buffer).equals(Buffer.from(composed.buffer))).toBe(true);
         });
+      }
+    }
+    // [6, 5, 4]: on wasm all SIMD; [6, 5, 3]: SIMD then the loop for the last 2.
+    for (const shape of [[6, 5, 4], [6, 5, 3]] as [number, number, number][]) {
+      it(`D2ReluGrad on ${backend}, ${shape.join('×')}`, async () => {
+        const dy = data(shape, 7);
+        const y = data(shape, 9);
+        const fused = await onBackend(backend, (tf) => reluGrad(tf, tf.tensor3d(dy, shape), tf.tensor3d(y, shape)));
+        const composed = await onBackend(backend, (tf) => tf.mul(tf.tensor3d(dy, shape), tf.step(tf.tensor3d(y, shape))));
         expect(Buffer.from(fused.buffer).equals(Buffer.from(composed.buffer))).toBe(true);
       });
     }
-    it(`D2ReluGrad on ${backend}`, async () => {
-      const dy = data([6, 5, 4], 7);
-      const y = data([6, 5, 4], 9);
-      const fused = await onBackend(backend, (tf) => reluGrad(tf, tf.tensor3d(dy, [6, 5, 4]), tf.tensor3d(y, [6, 5, 4])));
-      const composed = await onBackend(backend, (tf) => tf.mul(tf.tensor3d(dy, [6, 5, 4]), tf.step(tf.tensor3d(y, [6, 5, 4]))));
-      expect(Buffer.from(fused.buffer).equals(Buffer.from(composed.buffer))).toBe(true);
-    });
   }
 });
 

@@ -23,10 +23,10 @@
  * a fixed order) and store float32; they equal the compositions to float32 rounding, not bit
  * for bit (tests compare them within 1e-5).
  *
- * On the wasm backend the pool, bias and batch-norm kernels run as SIMD code over the backend's
- * memory where the shapes allow (simd-kernels.ts: 2×2 pools over a multiple of 4 channels,
- * biases of a multiple of 16, batch norm over a multiple of 8), and as the loops below
- * otherwise; both give the same bits.
+ * On the wasm backend the kernels run as SIMD code over the backend's memory where the shapes
+ * allow (simd-kernels.ts: 2×2 pools over a multiple of 4 channels, biases of a multiple of 16,
+ * bias and activation over a multiple of 4 items, ReLU gradients in blocks of 4, batch norm
+ * over a multiple of 8 channels), and as the loops below otherwise; both give the same bits.
  *
  * Invariants: each kernel allocates exactly its outputs (the batch-norm kernels' float64
  * scratch on the wasm heap is freed before they return); inputs are never written; results
@@ -113,6 +113,24 @@ export function maxPoolReluGradLoop(xs: Float32Array, gs: Float32Array, dx: Floa
       }
     }
   }
+}
+
+/** act(x + bias per row) for feature-major x [rows, n] (the reference for the SIMD kernel). */
+export function biasActLoop(xs: Float32Array, bs: Float32Array, ys: Float32Array, rows: number, n: number, relu: boolean): void {
+  for (let r = 0, p = 0; r < rows; r++) {
+    const b = bs[r] as number;
+    for (let j = 0; j < n; j++, p++) {
+      // The float32 sum as Add stores it, then ReLU as max(v, 0) (NaN kept).
+      const v = Math.fround((xs[p] as number) + b);
+      ys[p] = relu && v < 0 ? 0 : v;
+    }
+  }
+}
+
+/** dx = dy × step(y) from element `from` on (the reference for the SIMD kernel). */
+export function reluGradLoop(gs: Float32Array, ys: Float32Array, dx: Float32Array, from = 0): void {
+  // A product with 1 or 0, so a negative dy where y ≤ 0 gives -0, as Multiply does.
+  for (let i = from; i < dx.length; i++) dx[i] = (gs[i] as number) * ((ys[i] as number) > 0 ? 1 : 0);
 }
 
 /** The sum over rows of a [rows, c] matrix, in float64 row by row (the reference for the SIMD kernel). */
@@ -309,6 +327,21 @@ export function readInto(tf: Tf, t: Tensor, out: Float32Array, at: number): void
   out.set(t.dataSync() as Float32Array, at);
 }
 
+/**
+ * Overwrite a float32 tensor's values in place with `values` (same size) on the wasm backend;
+ * false (nothing written) elsewhere. Only for tensors no kernel has cached a packed copy of:
+ * the caller decides which those are (the backend's XNNPACK operators pack convolution
+ * filters and biases and a product's second operand, keyed by tensor).
+ */
+export function writeInPlace(tf: Tf, t: Tensor, values: Float32Array): boolean {
+  if (tf.getBackend() !== 'wasm' || t.dtype !== 'float32' || t.isDisposed || values.length !== t.size) return false;
+  const be = tf.backend() as WasmLike;
+  const info = be.dataIdMap.get(t.dataId);
+  if (!info) return false;
+  new Float32Array(be.wasm.HEAPU8.buffer, info.memoryOffset, t.size).set(values);
+  return true;
+}
+
 const offsetOf = (backend: KernelBackend, t: TensorInfo): number => (backend as WasmLike).dataIdMap.get(t.dataId)!.memoryOffset;
 
 function maxPoolReluGradKernel(backendName: string): KernelFunc {
@@ -356,14 +389,9 @@ function biasActKernel(backendName: string): KernelFunc {
     const bs = mem.read(inputs.bias as TensorInfo);
     const ys = mem.read(out.info);
     const relu = attrs.relu === true;
-    for (let r = 0, p = 0; r < rows; r++) {
-      const b = bs[r] as number;
-      for (let j = 0; j < n; j++, p++) {
-        // The float32 sum as Add stores it, then ReLU as max(v, 0) (NaN kept).
-        const v = Math.fround((xs[p] as number) + b);
-        ys[p] = relu && v < 0 ? 0 : v;
-      }
-    }
+    const simd = backendName === 'wasm' && n % 4 === 0 ? simdKernelsFor(wasmMemoryOf(backend)) : null;
+    if (simd) simd.biasAct(offsetOf(backend, x), offsetOf(backend, inputs.bias as TensorInfo), offsetOf(backend, out.info), rows, n, relu);
+    else biasActLoop(xs, bs, ys, rows, n, relu);
     return out.info;
   }) as unknown as KernelFunc;
 }
@@ -376,8 +404,11 @@ function reluGradKernel(backendName: string): KernelFunc {
     const gs = mem.read(dy);
     const ys = mem.read(inputs.y as TensorInfo);
     const dx = mem.read(out.info);
-    // dy × step(y): a product with 1 or 0, so a negative dy where y ≤ 0 gives -0, as Multiply does.
-    for (let i = 0; i < dx.length; i++) dx[i] = (gs[i] as number) * ((ys[i] as number) > 0 ? 1 : 0);
+    const simd = backendName === 'wasm' ? simdKernelsFor(wasmMemoryOf(backend)) : null;
+    // SIMD over a multiple of 4 elements, the loop over the rest.
+    const from = simd ? dx.length & ~3 : 0;
+    if (simd && from > 0) simd.reluGrad(offsetOf(backend, dy), offsetOf(backend, inputs.y as TensorInfo), offsetOf(backend, out.info), from);
+    reluGradLoop(gs, ys, dx, from);
     return out.info;
   }) as unknown as KernelFunc;
 }

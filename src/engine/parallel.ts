@@ -4,15 +4,21 @@
  *
  * Shared memory holds the training and validation data (read by all workers, never copied per
  * step), and the gradient exchange: for each step parity (even/odd), one gradient slot and one
- * loss per batch part, and one abort vote per worker. A step is: each worker computes its parts
- * into the slots of the step's parity, votes, and waits at a barrier; then every worker reads all
- * slots, sums them in part order and applies the same update. With one barrier per step and two
- * parities, no worker can write a slot another may still read. The main thread takes no part in
+ * loss per batch part, and one abort vote per worker; per worker, "non-finite gradient" flags;
+ * and the updated weights. A step is: each worker computes its parts into the slots of the
+ * step's parity, votes, and waits at a barrier; then each worker sums the slots in part order
+ * over its own range of the weights (`updateRange`), the workers agree on the flags (a second
+ * barrier), each applies the update to its range and publishes it, and after a third barrier
+ * takes the other ranges. The update's arithmetic per weight is the same whichever worker does
+ * it, so every copy is the one a single replica computes; Adam's moments of a range are current
+ * only in the worker that updates it (`getState` gathers them). With two parities and a barrier
+ * between each writing and reading, no worker can write a buffer another may still read. The main thread takes no part in
  * steps: it starts epochs, relays progress, and sets the abort request.
  *
  * Invariants:
- * - Workers' weights stay bit-identical (same sums, same update) and equal to what one replica
- *   computing every part would get: results do not depend on the number of workers.
+ * - Workers' weights stay bit-identical (same sums, same update, each weight's computed once and
+ *   copied) and equal to what one replica computing every part would get: results do not depend
+ *   on the number of workers.
  * - An abort is decided from the votes after the barrier, so all workers stop at the same step.
  * - A failing worker terminates all of them (none is left waiting at a barrier).
  */
@@ -31,14 +37,29 @@ export interface SharedExchangeBuffers {
   slots: SharedArrayBuffer;
   losses: SharedArrayBuffer;
   ctrl: SharedArrayBuffer;
+  /** Per step parity and worker, a "non-finite gradient" flag per parameter tensor. */
+  flags: SharedArrayBuffer;
+  /** The updated weights, each worker writing its own range. */
+  weights: SharedArrayBuffer;
 }
 
-export function sharedExchangeBuffers(paramCount: number, parts: number, workers: number): SharedExchangeBuffers {
+export function sharedExchangeBuffers(paramCount: number, parts: number, workers: number, tensors: number): SharedExchangeBuffers {
   return {
     slots: new SharedArrayBuffer(2 * parts * paramCount * 4),
     losses: new SharedArrayBuffer(2 * parts * 8),
     ctrl: new SharedArrayBuffer((CTRL.votes + 2 * workers) * 4),
+    flags: new SharedArrayBuffer(2 * workers * tensors),
+    weights: new SharedArrayBuffer(paramCount * 4),
   };
+}
+
+/**
+ * The weights worker `index` of `workers` sums and updates: contiguous ranges, in worker order,
+ * starting at multiples of 4 (the SIMD kernels' blocks).
+ */
+export function updateRange(paramCount: number, workers: number, index: number): [number, number] {
+  const per = Math.ceil(paramCount / workers / 4) * 4;
+  return [Math.min(paramCount, index * per), Math.min(paramCount, (index + 1) * per)];
 }
 
 /** The exchange seen by worker `index` of `workers`. */
@@ -46,6 +67,11 @@ export function sharedExchange(buffers: SharedExchangeBuffers, paramCount: numbe
   const slots = Array.from({ length: 2 * parts }, (_, i) => new Float32Array(buffers.slots, i * paramCount * 4, paramCount));
   const losses = new Float64Array(buffers.losses);
   const ctrl = new Int32Array(buffers.ctrl);
+  const flags = new Uint8Array(buffers.flags);
+  const tensors = flags.length / (2 * workers);
+  const shared = new Float32Array(buffers.weights);
+  const ranges = Array.from({ length: workers }, (_, w) => updateRange(paramCount, workers, w));
+  const range = ranges[index]!;
   const mine: number[] = [];
   for (let p = index; p < parts; p += workers) mine.push(p);
   const barrier = () => {
@@ -60,10 +86,29 @@ export function sharedExchange(buffers: SharedExchangeBuffers, paramCount: numbe
   };
   return {
     mine,
-    // Every worker sums all parts and updates all of its own weights: identical copies.
-    range: [0, paramCount],
-    agree: (_step, bad) => bad,
-    done: () => {},
+    // Each worker sums the parts and updates the weights over its own range only, then takes
+    // the other ranges from the workers that updated them: identical copies, each computed once.
+    range,
+    agree: (step, bad) => {
+      const at = ((step & 1) * workers + index) * tensors;
+      flags.set(bad, at);
+      barrier();
+      const all = new Uint8Array(tensors);
+      for (let w = 0; w < workers; w++) {
+        const from = ((step & 1) * workers + w) * tensors;
+        for (let k = 0; k < tensors; k++) all[k] = all[k]! | flags[from + k]!;
+      }
+      return all;
+    },
+    done: (_step, weights) => {
+      shared.set(weights.subarray(range[0], range[1]), range[0]);
+      barrier();
+      for (let w = 0; w < workers; w++) {
+        if (w === index) continue;
+        const [from, to] = ranges[w]!;
+        weights.set(shared.subarray(from, to), from);
+      }
+    },
     slot: (part, step) => slots[(step & 1) * parts + part] as Float32Array,
     sync: (step, mineLosses, abort) => {
       const parity = step & 1;
@@ -219,8 +264,8 @@ export class WorkerRunner implements Runner {
   static async start(o: WorkerRunnerOptions): Promise<WorkerRunner> {
     const url = o.workerUrl ?? new URL('./train-worker.js', import.meta.url);
     const { trainingNetwork } = await import('./network.js');
-    const paramCount = trainingNetwork(o.plan).paramCount;
-    const exchange = sharedExchangeBuffers(paramCount, o.plan.shards, o.workers);
+    const net = trainingNetwork(o.plan);
+    const exchange = sharedExchangeBuffers(net.paramCount, o.plan.shards, o.workers, net.params.length);
     const train = shareDataSet(o.train);
     const validation = shareDataSet(o.validation);
     const handles: WorkerHandle[] = [];
@@ -271,9 +316,18 @@ export class WorkerRunner implements Runner {
     return sumChunks(replies.flatMap((r) => r.results));
   }
 
+  /** Weights (the same in every worker) and Adam's moments, each range from the worker that updates it. */
   async getState(): Promise<{ weights: Float32Array; adam: AdamState }> {
-    const r = await this.handles[0]!.request({ type: 'getState' }, 'state');
-    return { weights: r.weights, adam: r.adam };
+    const replies = await Promise.all(this.handles.map((h) => h.request({ type: 'getState' }, 'state')));
+    const first = replies[0]!;
+    const { m, v } = first.adam;
+    replies.forEach((r, w) => {
+      if (w === 0) return;
+      const [from, to] = updateRange(m.length, replies.length, w);
+      m.set(r.adam.m.subarray(from, to), from);
+      v.set(r.adam.v.subarray(from, to), from);
+    });
+    return { weights: first.weights, adam: first.adam };
   }
 
   async setState(weights: Float32Array, adam: AdamState): Promise<void> {

@@ -5,22 +5,25 @@
  *
  * A step: the batch (rows of the epoch's permutation) is cut into `plan.shards` fixed parts;
  * each part's gradient of the batch-mean loss is computed by whichever replica owns the part;
- * then every replica sums the parts in part order, checks them, and applies the same Adam
- * update to its own copy of the weights.
+ * then each replica sums the parts in part order over its range of the weights (the exchange's
+ * `range`: all of them in one thread), the replicas agree on non-finite flags, each applies Adam
+ * to its range, and the exchange hands every replica the other ranges.
  *
  * Invariants:
- * - Replicas' weights stay bit-identical: same summed gradient, same JavaScript update.
+ * - Replicas' weights stay bit-identical: each weight's sum and update is the same arithmetic
+ *   whichever replica computes it, and the others copy it.
  * - A part's gradient depends only on the weights, its rows and its dropout stream
  *   (seed, epoch, step, part), never on the number of workers.
  * - Non-finite loss or gradients stop the step before any weight changes.
  * - Tensors are created and disposed within each call: no tensor outlives a call except the
- *   parameter tensors, which are replaced (old ones disposed) after each update.
+ *   parameter tensors, which are rewritten in place (dense layers, wasm) or replaced (old ones
+ *   disposed) after each update.
  */
 import type { Tensor } from '@tensorflow/tfjs';
 import { adamAdvance, adamState, adamUpdate, type AdamState } from './adam.js';
 import { augmentedPart } from './augment.js';
 import type { Tf } from './engines.js';
-import { readInto } from './fused-kernels.js';
+import { readInto, writeInPlace } from './fused-kernels.js';
 import { backward, describeNetwork, dropoutMasks, forward, initialWeights, trainingNetwork, type NetInput, type NetworkShape } from './network.js';
 import { learningRateAt, type TrainingPlan } from './plan.js';
 import { deriveSeed, Rng } from './prng.js';
@@ -52,8 +55,11 @@ export interface GradientExchange {
   readonly range: readonly [number, number];
   /** Share per-parameter "non-finite gradient" flags for `step`; returns their union. */
   agree(step: number, bad: Uint8Array): Uint8Array;
-  /** Wait until every replica has updated its range for `step`. */
-  done(step: number): void;
+  /**
+   * After this replica updated its range of `weights` for `step`: publish it, wait until every
+   * replica has updated its range, and copy the other ranges into `weights`.
+   */
+  done(step: number, weights: Float32Array): void;
 }
 
 /** Where weights and optimizer moments live (shared memory when replicas split the update). */
@@ -105,9 +111,17 @@ export class Replica {
   private readonly mem: OptimizerMemory | null;
   /** Set while profiling. */
   probe: StepProbe | undefined;
+  /** Per parameter tensor: whether `upload` may rewrite it in place (a dense layer's kernel or bias). */
+  private readonly rewritable: boolean[];
 
   constructor(readonly tf: Tf, readonly plan: TrainingPlan, readonly seed: number, readonly train: DataSet | undefined, storage?: ReplicaStorage) {
     this.net = trainingNetwork(plan);
+    this.rewritable = this.net.params.map(() => false);
+    for (const l of this.net.layers) {
+      if (l.spec.kind !== 'dense') continue;
+      this.rewritable[l.kernel!] = true;
+      this.rewritable[l.bias!] = true;
+    }
     this.plainNet = this.net.plainCount === this.net.paramCount ? this.net : describeNetwork(plan.architecture);
     this.mem = storage ? null : optimizerMemory(this.net.paramCount);
     if (storage) {
@@ -151,11 +165,23 @@ export class Replica {
     this.upload();
   }
 
-  /** Make parameter tensors from `weights` (new tensors: backends cache packed weights by tensor). */
+  /**
+   * Give the parameter tensors the values of `weights`. A dense layer's kernel and bias are
+   * rewritten in place where the engine allows it (wasm): no kernel keeps a packed copy of them
+   * (a product packs its second operand; d2's products take a dense kernel as the first, or
+   * transpose it into a new tensor first). Every other parameter gets a new tensor, since the
+   * backends cache packed convolution filters and biases by tensor.
+   */
   upload(): void {
     const tf = this.tf;
-    for (const t of this.params) t.dispose();
-    this.params = this.net.params.map((p) => tf.tensor(this.weights.subarray(p.offset, p.offset + p.size), p.shape));
+    const old = this.params;
+    this.params = this.net.params.map((p, i) => {
+      const values = this.weights.subarray(p.offset, p.offset + p.size);
+      const t = old[i];
+      if (t && this.rewritable[i] && writeInPlace(tf, t, values)) return t;
+      t?.dispose();
+      return tf.tensor(values, p.shape);
+    });
   }
 
   dispose(): void {
@@ -181,15 +207,15 @@ export class Replica {
     return this.inputOf(xs, n);
   }
 
-  /** Tensors for n packed items in the network's layouts (NHWC, or rows plus feature-major). */
+  /**
+   * Tensors for n packed items in the network's layouts: NHWC, or rows [n, F] (the forward pass
+   * transposes them to feature-major on the engine, several times faster than a JavaScript loop).
+   */
   inputOf(xs: Float32Array, n: number): NetInput {
     const tf = this.tf;
     const arch = this.plan.architecture;
     if (arch.family === 'cnn') return { x: tf.tensor(xs, [n, ...arch.inputShape]) };
-    const f = xs.length / n;
-    const xt = new Float32Array(xs.length);
-    for (let i = 0; i < n; i++) for (let j = 0; j < f; j++) xt[j * n + i] = xs[i * f + j] as number;
-    return { x: tf.tensor2d(xs, [n, f]), xT: tf.tensor2d(xt, [f, n]) };
+    return { x: tf.tensor2d(xs, [n, xs.length / n]) };
   }
 
   /**
@@ -278,11 +304,11 @@ export class Replica {
     // accumulate f × 0, which is NaN as soon as any f is not finite.
     let poison = 0;
     const mem = this.mem;
-    if (parts === 2 && mem && from === 0 && to === g.length) {
+    if (parts === 2 && mem) {
       // The SIMD kernel over the optimizer memory: the same float32 sums, the same check.
-      g.set(exchange.slot(0, step));
-      mem.other.set(exchange.slot(1, step));
-      const r = mem.sumParts(to);
+      g.set(exchange.slot(0, step).subarray(from, to), from);
+      mem.other.set(exchange.slot(1, step).subarray(from, to), from);
+      const r = mem.sumParts(from, to);
       if (r.bad) poison = NaN;
       const o = mem.other;
       for (let i = r.upTo; i < to; i++) {
@@ -347,7 +373,7 @@ export class Replica {
     probe?.enter('adam');
     adamAdvance(cfg, this.adam);
     adamUpdate(cfg, this.adam, this.weights, this.grad, lr, from, to, this.mem ? this.mem.adam : undefined);
-    exchange.done(step);
+    exchange.done(step, this.weights);
     probe?.leave();
     probe?.enter('weights upload');
     this.upload();

@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, tempDir } from '../testing/index.js';
+import { parseCheckpoint } from './checkpoint.js';
 import { selectEngine } from './engines.js';
 import { loadModel, parseModel, predict } from './model.js';
 import { describeNetwork } from './network.js';
@@ -109,11 +110,22 @@ describe('train with worker threads (wasm)', () => {
   it('gives the same model with 0 and 2 workers, also when resuming across them', async () => {
     const checkpoints: Uint8Array[] = [];
     const inThread = await train(options({ engine: 'wasm', workers: 0, onCheckpoint: (bytes) => void checkpoints.push(bytes) }));
-    const inWorkers = await train(options({ engine: 'wasm', workers: 2, workerUrl: worker.url }));
+    const workerCheckpoints: Uint8Array[] = [];
+    const inWorkers = await train(options({ engine: 'wasm', workers: 2, workerUrl: worker.url, onCheckpoint: (bytes) => void workerCheckpoints.push(bytes) }));
     expect(inWorkers.workers).toBe(2);
     expect(same(inThread.model, inWorkers.model)).toBe(true);
     const resumed = await train(options({ engine: 'wasm', workers: 2, workerUrl: worker.url, resumeFrom: checkpoints[0]! }));
     expect(same(resumed.model, inThread.model)).toBe(true);
+    // Each worker updates its own range of the weights: the state they give (Adam's moments
+    // gathered from both) is the one training in the thread reaches, and resumes to the same model.
+    expect(workerCheckpoints.length).toBe(checkpoints.length);
+    const state = (bytes: Uint8Array) => {
+      const c = parseCheckpoint(bytes);
+      return [c.weights, c.adam.m, c.adam.v, c.best.weights].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64'));
+    };
+    workerCheckpoints.forEach((c, i) => expect(state(c), `checkpoint ${i}`).toEqual(state(checkpoints[i]!)));
+    const resumedInThread = await train(options({ engine: 'wasm', workers: 0, resumeFrom: workerCheckpoints[0]! }));
+    expect(same(resumedInThread.model, inThread.model)).toBe(true);
   });
 
   it('an abort during an epoch throws Interrupted (in the thread and in workers)', async () => {

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import wabtInit from 'wabt';
 import { selectEngine } from './engines.js';
-import { batchNormRelu, batchNormReluGrad, batchNormReluGradLoop, batchNormReluLoop, biasGradLoop, conv2dLoop, convFilterGradLoop, maxPoolReluGradLoop, wasmMemoryOf } from './fused-kernels.js';
+import { batchNormRelu, batchNormReluGrad, batchNormReluGradLoop, batchNormReluLoop, biasActLoop, biasGradLoop, conv2dLoop, convFilterGradLoop, maxPoolReluGradLoop, reluGradLoop, wasmMemoryOf } from './fused-kernels.js';
 import { Rng } from './prng.js';
 import { SIMD_KERNELS_WASM } from './simd-kernels-binary.js';
 import { batchNormFits, optimizerMemory, simdKernelsFor } from './simd-kernels.js';
@@ -93,7 +93,49 @@ describe('SIMD kernels', () => {
     tf.dispose([dy, out]);
   });
 
-  it.each([[1], [7], [4096], [235146]])('the two-part gradient sum over %i floats equals the JavaScript loop bit for bit', (count) => {
+  // Bits of each value (every NaN alike: its payload is not specified), so -0 and +0 differ.
+  const bits = (a: Float32Array): (number | string)[] => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length), (b, i) => (Number.isNaN(a[i]) ? 'NaN' : b));
+  // Values with zeros of both signs, infinities and a NaN among them.
+  const special = (n: number, seed: number): Float32Array => {
+    const a = values(n, seed, seed % 2 ? 0 : 5);
+    const odd = [0, -0, Infinity, -Infinity, NaN, 1e-45, -1e-45];
+    for (let i = 0; i < n; i += 5) a[i] = odd[(i / 5) % odd.length] as number;
+    return a;
+  };
+
+  it.each([[256, 32, true], [128, 32, false], [10, 4, true], [3, 64, true]])('a dense layer\'s bias and activation on [%i, %i] (relu %s) equals the JavaScript loop bit for bit', async (rows, n, relu) => {
+    const { tf } = await selectEngine('wasm');
+    const x = tf.tensor2d(special(rows * n, rows), [rows, n]);
+    const bias = tf.tensor1d(special(rows, rows + 1));
+    const out = tf.zeros([rows, n]);
+    const be = tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } }; wasm: { HEAPU8: Uint8Array } };
+    const at = (t: { dataId: object }) => be.dataIdMap.get(t.dataId).memoryOffset;
+    simdKernelsFor(wasmMemoryOf(tf.backend()))!.biasAct(at(x), at(bias), at(out), rows, n, relu);
+    const got = new Float32Array(be.wasm.HEAPU8.buffer, at(out), rows * n).slice();
+    const expected = new Float32Array(rows * n);
+    biasActLoop(x.dataSync() as Float32Array, bias.dataSync() as Float32Array, expected, rows, n, relu);
+    expect(bits(got)).toEqual(bits(expected));
+    tf.dispose([x, bias, out]);
+  });
+
+  it.each([[8192], [4096], [4], [360]])('the ReLU gradient over %i floats equals the JavaScript loop bit for bit', async (count) => {
+    const { tf } = await selectEngine('wasm');
+    const dy = tf.tensor1d(special(count, 3));
+    const y = tf.tensor1d(special(count, 4));
+    const out = tf.zeros([count]);
+    const be = tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } }; wasm: { HEAPU8: Uint8Array } };
+    const at = (t: { dataId: object }) => be.dataIdMap.get(t.dataId).memoryOffset;
+    simdKernelsFor(wasmMemoryOf(tf.backend()))!.reluGrad(at(dy), at(y), at(out), count);
+    const got = new Float32Array(be.wasm.HEAPU8.buffer, at(out), count).slice();
+    const expected = new Float32Array(count);
+    reluGradLoop(dy.dataSync() as Float32Array, y.dataSync() as Float32Array, expected);
+    expect(bits(got)).toEqual(bits(expected));
+    // Zeros of both signs where y ≤ 0: the SIMD kernel keeps them apart as the loop does.
+    expect(bits(got).filter((b) => b === 0x80000000).length).toBeGreaterThan(0);
+    tf.dispose([dy, y, out]);
+  });
+
+  it.each([[1, 0, 1], [7, 0, 7], [4096, 0, 4096], [235146, 0, 235146], [235146, 117576, 235146], [235146, 0, 117576], [100, 8, 19]])('the two-part gradient sum over %i floats, [%i, %i), equals the JavaScript loop bit for bit', (count, from, to) => {
     const mem = optimizerMemory(count)!;
     expect(mem).not.toBeNull();
     const a = values(count, 11);
@@ -101,11 +143,12 @@ describe('SIMD kernels', () => {
     for (let i = 0; i < count; i += 3) b[i] = -(a[i] as number); // exact cancellations too
     mem.grad.set(a);
     mem.other.set(b);
-    const r = mem.sumParts(count);
+    const r = mem.sumParts(from, to);
     expect(r.bad).toBe(false);
-    expect(r.upTo).toBe(count & ~3);
-    for (let i = 0; i < r.upTo; i++) {
-      if (mem.grad[i] !== Math.fround((a[i] as number) + (b[i] as number))) throw new Error(`sum differs at ${i}`);
+    expect(r.upTo).toBe(from + ((to - from) & ~3));
+    for (let i = 0; i < count; i++) {
+      const expected = i >= from && i < r.upTo ? Math.fround((a[i] as number) + (b[i] as number)) : a[i];
+      if (mem.grad[i] !== expected) throw new Error(`sum differs at ${i}`);
     }
   });
 
@@ -115,7 +158,8 @@ describe('SIMD kernels', () => {
     mem.other.set(values(64, 4));
     mem.grad[37] = bad;
     if (bad === 3e38) mem.other[37] = 3e38; // a finite pair whose float32 sum overflows
-    expect(mem.sumParts(64).bad).toBe(true);
+    expect(mem.sumParts(0, 64).bad).toBe(true);
+    expect(mem.sumParts(40, 64).bad).toBe(false); // outside the range summed
   });
 
   it.each([[2], [9], [1000], [235146]])('Adam over %i weights for five steps equals the JavaScript loop bit for bit', (count) => {

@@ -1,8 +1,10 @@
 /**
  * d2's SIMD kernels (src/engine/simd-kernels.wat): over the TensorFlow.js wasm backend's own
- * memory, the ReLU + 2×2 max-pool gradient and the bias gradient (~5× faster than the same
- * loops in JavaScript), batch normalisation's passes; over a replica's own optimizer memory
- * (`optimizerMemory`), the sum of the two parts' gradients and the Adam update. Each equals its JavaScript loop bit for bit
+ * memory, the ReLU + 2×2 max-pool gradient, the bias gradient, a dense layer's bias and ReLU
+ * and the ReLU gradient (~5× faster than the same loops in JavaScript), the stride-1
+ * convolutions and matrix products (one operand possibly read transposed), matrix
+ * transposes and row sums, batch normalisation's passes; over a replica's own
+ * optimizer memory (`optimizerMemory`), the sum of the two parts' gradients and the Adam update. Each equals its JavaScript loop bit for bit
  * (src/engine/simd-kernels.test.ts), so using them or not changes no weight.
  *
  * Invariants: one instance per wasm memory (each worker thread has its own backend); when the
@@ -44,6 +46,20 @@ export interface SimdKernels {
    */
   batchNormGradSums(dy: number, y: number, z: number, mean: number, rows: number, c: number, sums: number): void;
   batchNormGradApply(dy: number, y: number, z: number, mean: number, dz: number, coef: number, rows: number, c: number): void;
+  /**
+   * out [m, n] = a · b for b [k, n]; byte offsets, n a multiple of 16 (see `conv2dFits`); a [m, k]
+   * or, with `aTransposed`, a stored as [k, m] and read in place. Each element a float32 sum over
+   * k in order from 0, as the 1×1 `conv2d` and the backend's own product give it.
+   */
+  matmul(a: number, b: number, out: number, m: number, k: number, n: number, aTransposed: boolean): void;
+  /** out[r] = Σ x[r, ·] in order from 0 (float32) for x [rows, cols]; byte offsets, rows and cols multiples of 4. */
+  sumRows(x: number, out: number, rows: number, cols: number): void;
+  /** out [cols, rows] = the transpose of x [rows, cols]; byte offsets, rows and cols multiples of 4. */
+  transpose(x: number, out: number, rows: number, cols: number): void;
+  /** out [rows, n] = act(x + bias per row); byte offsets, n a multiple of 4. `biasActLoop` gives the same bits. */
+  biasAct(x: number, bias: number, out: number, rows: number, n: number, relu: boolean): void;
+  /** out = dy × step(y) over count elements; byte offsets, count a multiple of 4. `reluGradLoop` gives the same bits. */
+  reluGrad(dy: number, y: number, out: number, count: number): void;
 }
 
 export const maxPool2ReluGradFits = (poolSize: number, channels: number): boolean => poolSize === 2 && channels % 4 === 0;
@@ -92,6 +108,11 @@ export function simdKernelsFor(memory: WasmMemory | undefined): SimdKernels | nu
       const bnApply = exports.bn_apply4!;
       const bnGradSums = exports.bn_grad_sums8!;
       const bnGradApply = exports.bn_grad_apply4!;
+      const biasAct = exports.bias_act!;
+      const matmul = exports.matmul_16!;
+      const transpose = exports.transpose_4x4!;
+      const sumRows = exports.sum_rows!;
+      const reluGrad = exports.relu_grad!;
       kernels = {
         batchNormStats: (z, rows, c, sums) => bnStats(z, rows, c, sums),
         batchNormApply: (z, y, coef, rows, c) => bnApply(z, y, coef, rows, c),
@@ -101,6 +122,11 @@ export function simdKernelsFor(memory: WasmMemory | undefined): SimdKernels | nu
         maxPool2ReluGrad: (x, dy, dx, n, h, w, c) => pool(x, dy, dx, n, h, w, c),
         biasGrad: (dy, out, rows, c) => bias(dy, out, rows, c),
         conv2d: (input, w, bias, out, n, ph, pw, cin, oh, ow, cout, kh, kw, relu) => conv16(input, w, bias, out, n, ph, pw, cin, oh, ow, cout, kh, kw, relu ? 1 : 0),
+        matmul: (a, b, out, m, k, n, aTransposed) => matmul(a, b, out, m, k, n, aTransposed ? 4 : k * 4, aTransposed ? m * 4 : 4),
+        transpose: (x, out, rows, cols) => transpose(x, out, rows, cols),
+        sumRows: (x, out, rows, cols) => sumRows(x, out, rows, cols),
+        biasAct: (x, bias, out, rows, n, relu) => biasAct(x, bias, out, rows, n, relu ? 1 : 0),
+        reluGrad: (dy, y, out, count) => reluGrad(dy, y, out, count),
         convFilterGrad: (x, dy, dw, n, hp, wp, ci, oh, ow, co, kh, kw, batchInner, layout = 'nhwc') => {
           // The position loops as counts and pointer steps (bytes): (b, y, x) or (y, x, b); in
           // the 'hwnc' layout (batch inside the row) the (y, x, b) order reads memory in order.
@@ -147,10 +173,11 @@ export interface OptimizerMemory {
   /** The second part's gradient, summed into `grad` by `sumParts`. */
   other: Float32Array;
   /**
-   * grad[i] = grad[i] + other[i] (float32) for i < `count` rounded down to a multiple of 4;
-   * true when any of those sums is not finite. Returns how far it went through `upTo`.
+   * grad[i] = grad[i] + other[i] (float32) for i in [from, to), `to` rounded down so that the
+   * count is a multiple of 4; true when any of those sums is not finite. Returns how far it went
+   * through `upTo`.
    */
-  sumParts(count: number): { bad: boolean; upTo: number };
+  sumParts(from: number, to: number): { bad: boolean; upTo: number };
   /**
    * Adam over [from, to) rounded down to an even count (from even); the constants as computed
    * by adam.ts. Returns the index it stopped at (the caller finishes the rest).
@@ -177,9 +204,9 @@ export function optimizerMemory(count: number): OptimizerMemory | null {
     const off = (region: number, index: number) => region * stride + index * 4;
     return {
       weights: view(w), m: view(m), v: view(v), grad: view(g), other: view(o),
-      sumParts: (n) => {
-        const upTo = n & ~3;
-        return { bad: sum(off(g, 0), off(o, 0), off(g, 0), upTo) !== 0, upTo };
+      sumParts: (from, to) => {
+        const count = Math.max(0, to - from) & ~3;
+        return { bad: count > 0 && sum(off(g, from), off(o, from), off(g, from), count) !== 0, upTo: from + count };
       },
       adam: (from, to, k) => {
         const n = (to - from) & ~1;

@@ -130,6 +130,159 @@
       (local.set $k (i32.add (local.get $k) (i32.const 64)))
       (br $kloop))))
 
+  ;; A feature-major dense layer's bias and activation: out[r, j] = act(x[r, j] + bias[r]) for
+  ;; x [rows, n], n a multiple of 4: the float32 sum, then with relu v < 0 ? +0 : v (a NaN or
+  ;; -0 kept), as the JavaScript loop of fused-kernels.ts.
+  (func (export "bias_act")
+    (param $x i32) (param $bias i32) (param $out i32) (param $rows i32) (param $n i32) (param $relu i32)
+    (local $r i32) (local $end i32) (local $b v128) (local $v v128)
+    (local.set $r (i32.const 0))
+    (block $rdone (loop $rloop
+      (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $b (f32x4.splat (f32.load (i32.add (local.get $bias) (i32.shl (local.get $r) (i32.const 2))))))
+      (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+      (block $jdone (loop $jloop
+        (br_if $jdone (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $v (f32x4.add (v128.load (local.get $x)) (local.get $b)))
+        (if (local.get $relu)
+          (then (local.set $v (v128.andnot (local.get $v) (f32x4.lt (local.get $v) (v128.const f32x4 0 0 0 0))))))
+        (v128.store (local.get $out) (local.get $v))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $out (i32.add (local.get $out) (i32.const 16)))
+        (br $jloop)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rloop))))
+
+  ;; The gradient through a ReLU whose output is y: out[i] = dy[i] × (y[i] > 0 ? 1 : 0) for count
+  ;; a multiple of 4 (a product with 1 or 0: -0 for a negative dy where y ≤ 0, as the loop).
+  (func (export "relu_grad")
+    (param $dy i32) (param $y i32) (param $out i32) (param $count i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2))))
+    (block $done (loop $loop
+      (br_if $done (i32.ge_u (local.get $out) (local.get $end)))
+      (v128.store (local.get $out)
+        (f32x4.mul (v128.load (local.get $dy))
+          (v128.and (f32x4.gt (v128.load (local.get $y)) (v128.const f32x4 0 0 0 0)) (v128.const f32x4 1 1 1 1))))
+      (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
+      (local.set $y (i32.add (local.get $y) (i32.const 16)))
+      (local.set $out (i32.add (local.get $out) (i32.const 16)))
+      (br $loop))))
+
+  ;; out [cols, rows] = the transpose of x [rows, cols], both multiples of 4, in 4×4 blocks (four
+  ;; rows loaded, four columns stored: values moved, never computed). The inner loop walks the
+  ;; longer side, so that one side's accesses are consecutive (rows of a [256, 32] input walked
+  ;; across would store 1 KB apart, and ~3× slower).
+  (func (export "transpose_4x4")
+    (param $x i32) (param $out i32) (param $rows i32) (param $cols i32)
+    (local $i i32) (local $j i32) (local $rs i32) (local $os i32) (local $p i32) (local $q i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $rs (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $os (i32.shl (local.get $rows) (i32.const 2)))
+    (if (i32.le_u (local.get $rows) (local.get $cols))
+      (then
+        ;; block rows outer, columns inner: loads consecutive
+        (local.set $i (i32.const 0))
+        (block $idone (loop $iloop
+          (br_if $idone (i32.ge_u (local.get $i) (local.get $rows)))
+          (local.set $j (i32.const 0))
+          (block $jdone (loop $jloop
+            (br_if $jdone (i32.ge_u (local.get $j) (local.get $cols)))
+        (local.set $p (i32.add (local.get $x)
+          (i32.shl (i32.add (i32.mul (local.get $i) (local.get $cols)) (local.get $j)) (i32.const 2))))
+        (local.set $r0 (v128.load (local.get $p)))
+        (local.set $r1 (v128.load (i32.add (local.get $p) (local.get $rs))))
+        (local.set $r2 (v128.load (i32.add (local.get $p) (i32.shl (local.get $rs) (i32.const 1)))))
+        (local.set $r3 (v128.load (i32.add (local.get $p) (i32.mul (local.get $rs) (i32.const 3)))))
+        (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+        (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+        (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+        (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+        (local.set $q (i32.add (local.get $out)
+          (i32.shl (i32.add (i32.mul (local.get $j) (local.get $rows)) (local.get $i)) (i32.const 2))))
+        (v128.store (local.get $q) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+        (v128.store (i32.add (local.get $q) (local.get $os))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+        (v128.store (i32.add (local.get $q) (i32.shl (local.get $os) (i32.const 1)))
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+        (v128.store (i32.add (local.get $q) (i32.mul (local.get $os) (i32.const 3)))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $jloop)))
+          (local.set $i (i32.add (local.get $i) (i32.const 4)))
+          (br $iloop))))
+      (else
+        ;; block columns outer, rows inner: stores consecutive
+        (local.set $j (i32.const 0))
+        (block $jdone2 (loop $jloop2
+          (br_if $jdone2 (i32.ge_u (local.get $j) (local.get $cols)))
+          (local.set $i (i32.const 0))
+          (block $idone2 (loop $iloop2
+            (br_if $idone2 (i32.ge_u (local.get $i) (local.get $rows)))
+        (local.set $p (i32.add (local.get $x)
+          (i32.shl (i32.add (i32.mul (local.get $i) (local.get $cols)) (local.get $j)) (i32.const 2))))
+        (local.set $r0 (v128.load (local.get $p)))
+        (local.set $r1 (v128.load (i32.add (local.get $p) (local.get $rs))))
+        (local.set $r2 (v128.load (i32.add (local.get $p) (i32.shl (local.get $rs) (i32.const 1)))))
+        (local.set $r3 (v128.load (i32.add (local.get $p) (i32.mul (local.get $rs) (i32.const 3)))))
+        (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+        (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+        (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+        (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+        (local.set $q (i32.add (local.get $out)
+          (i32.shl (i32.add (i32.mul (local.get $j) (local.get $rows)) (local.get $i)) (i32.const 2))))
+        (v128.store (local.get $q) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+        (v128.store (i32.add (local.get $q) (local.get $os))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+        (v128.store (i32.add (local.get $q) (i32.shl (local.get $os) (i32.const 1)))
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+        (v128.store (i32.add (local.get $q) (i32.mul (local.get $os) (i32.const 3)))
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $iloop2)))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br $jloop2))))))
+
+  ;; out[r] = the float32 sum of x[r, 0..cols) in order from 0 (as the backend's Sum over the
+  ;; last axis adds it), for x [rows, cols], both multiples of 4: four rows at a time, each 4×4
+  ;; block transposed so that each lane adds its own row's values in order.
+  (func (export "sum_rows")
+    (param $x i32) (param $out i32) (param $rows i32) (param $cols i32)
+    (local $i i32) (local $p i32) (local $end i32) (local $rs i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128) (local $acc v128)
+    (local.set $rs (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $i (i32.const 0))
+    (block $idone (loop $iloop
+      (br_if $idone (i32.ge_u (local.get $i) (local.get $rows)))
+      (local.set $acc (v128.const i32x4 0 0 0 0))
+      (local.set $p (i32.add (local.get $x) (i32.mul (local.get $i) (local.get $rs))))
+      (local.set $end (i32.add (local.get $p) (local.get $rs)))
+      (block $jdone (loop $jloop
+        (br_if $jdone (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $r0 (v128.load (local.get $p)))
+        (local.set $r1 (v128.load (i32.add (local.get $p) (local.get $rs))))
+        (local.set $r2 (v128.load (i32.add (local.get $p) (i32.shl (local.get $rs) (i32.const 1)))))
+        (local.set $r3 (v128.load (i32.add (local.get $p) (i32.mul (local.get $rs) (i32.const 3)))))
+        (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+        (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+        (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+        (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+        (local.set $acc (f32x4.add (local.get $acc)
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2))))
+        (local.set $acc (f32x4.add (local.get $acc)
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2))))
+        (local.set $acc (f32x4.add (local.get $acc)
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3))))
+        (local.set $acc (f32x4.add (local.get $acc)
+          (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $jloop)))
+      (v128.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2))) (local.get $acc))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $iloop))))
+
   ;; The step gradient from two parts: g[i] = a[i] + b[i] in float32 (the double sum rounded to
   ;; float32, as the JavaScript loop stores it, is the same value), for count a multiple of 4.
   ;; Returns 1 when any sum is not finite (then f - f is NaN), else 0.
@@ -275,6 +428,74 @@
         (v128.store offset=16 (local.get $q) (local.get $a7))))
       (local.set $k (i32.add (local.get $k) (i32.const 32)))
       (br $kloop))))
+
+  ;; out [m, n] = a · b for b [k, n] (n a multiple of 16), a's element (r, t) at byte
+  ;; a + r·rs + t·ts: rs = 4k, ts = 4 for a [m, k]; rs = 4, ts = 4m for a stored transposed,
+  ;; [k, m], read in place. Each element a float32 sum over t in order from 0, a separate multiply
+  ;; and add each (as conv2d_16 and the backend's XNNPACK product add it); 2 rows × 16 columns at
+  ;; a time, a lone last row computed twice and stored once.
+  (func (export "matmul_16")
+    (param $a i32) (param $b i32) (param $out i32) (param $m i32) (param $k i32) (param $n i32)
+    (param $rs i32) (param $ts i32)
+    (local $r i32) (local $pair i32) (local $cb i32) (local $ns i32) (local $t i32)
+    (local $pa i32) (local $pb i32) (local $pw i32) (local $q i32)
+    (local $sa v128) (local $sb v128) (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
+    (local.set $ns (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $q (local.get $out))
+    (local.set $r (i32.const 0))
+    (block $rdone (loop $rloop
+      (br_if $rdone (i32.ge_u (local.get $r) (local.get $m)))
+      ;; the second row's byte offset from the first in a (0: a lone last row)
+      (local.set $pair (select (local.get $rs) (i32.const 0)
+        (i32.lt_u (i32.add (local.get $r) (i32.const 1)) (local.get $m))))
+      (local.set $cb (i32.const 0))
+      (block $cdone (loop $cloop
+        (br_if $cdone (i32.ge_u (local.get $cb) (local.get $ns)))
+        (local.set $a0 (v128.const i32x4 0 0 0 0)) (local.set $a1 (v128.const i32x4 0 0 0 0))
+        (local.set $a2 (v128.const i32x4 0 0 0 0)) (local.set $a3 (v128.const i32x4 0 0 0 0))
+        (local.set $a4 (v128.const i32x4 0 0 0 0)) (local.set $a5 (v128.const i32x4 0 0 0 0))
+        (local.set $a6 (v128.const i32x4 0 0 0 0)) (local.set $a7 (v128.const i32x4 0 0 0 0))
+        (local.set $pa (i32.add (local.get $a) (i32.mul (local.get $r) (local.get $rs))))
+        (local.set $pb (i32.add (local.get $pa) (local.get $pair)))
+        (local.set $pw (i32.add (local.get $b) (local.get $cb)))
+        (local.set $t (local.get $k))
+        (block $tdone (loop $tloop
+          (br_if $tdone (i32.eqz (local.get $t)))
+          (local.set $sa (v128.load32_splat (local.get $pa)))
+          (local.set $sb (v128.load32_splat (local.get $pb)))
+          (local.set $w0 (v128.load offset=0 (local.get $pw)))
+          (local.set $w1 (v128.load offset=16 (local.get $pw)))
+          (local.set $w2 (v128.load offset=32 (local.get $pw)))
+          (local.set $w3 (v128.load offset=48 (local.get $pw)))
+          (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $sa) (local.get $w0))))
+          (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $sa) (local.get $w1))))
+          (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $sa) (local.get $w2))))
+          (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $sa) (local.get $w3))))
+          (local.set $a4 (f32x4.add (local.get $a4) (f32x4.mul (local.get $sb) (local.get $w0))))
+          (local.set $a5 (f32x4.add (local.get $a5) (f32x4.mul (local.get $sb) (local.get $w1))))
+          (local.set $a6 (f32x4.add (local.get $a6) (f32x4.mul (local.get $sb) (local.get $w2))))
+          (local.set $a7 (f32x4.add (local.get $a7) (f32x4.mul (local.get $sb) (local.get $w3))))
+          (local.set $pa (i32.add (local.get $pa) (local.get $ts)))
+          (local.set $pb (i32.add (local.get $pb) (local.get $ts)))
+          (local.set $pw (i32.add (local.get $pw) (local.get $ns)))
+          (local.set $t (i32.sub (local.get $t) (i32.const 1)))
+          (br $tloop)))
+        (v128.store offset=0 (i32.add (local.get $q) (local.get $cb)) (local.get $a0))
+        (v128.store offset=16 (i32.add (local.get $q) (local.get $cb)) (local.get $a1))
+        (v128.store offset=32 (i32.add (local.get $q) (local.get $cb)) (local.get $a2))
+        (v128.store offset=48 (i32.add (local.get $q) (local.get $cb)) (local.get $a3))
+        (if (local.get $pair) (then
+          (v128.store offset=0 (i32.add (i32.add (local.get $q) (local.get $ns)) (local.get $cb)) (local.get $a4))
+          (v128.store offset=16 (i32.add (i32.add (local.get $q) (local.get $ns)) (local.get $cb)) (local.get $a5))
+          (v128.store offset=32 (i32.add (i32.add (local.get $q) (local.get $ns)) (local.get $cb)) (local.get $a6))
+          (v128.store offset=48 (i32.add (i32.add (local.get $q) (local.get $ns)) (local.get $cb)) (local.get $a7))))
+        (local.set $cb (i32.add (local.get $cb) (i32.const 64)))
+        (br $cloop)))
+      (local.set $q (i32.add (local.get $q) (select (i32.shl (local.get $ns) (i32.const 1)) (local.get $ns) (local.get $pair))))
+      (local.set $r (i32.add (local.get $r) (i32.const 2)))
+      (br $rloop))))
 
   ;; A stride-1 'valid' correlation (the input padded beforehand), NHWC, two output positions
   ;; (x, x+1) and sixteen output channels at a time:

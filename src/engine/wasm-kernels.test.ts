@@ -213,10 +213,39 @@ describe('BatchMatMul with transposed operands (wasm vs cpu)', () => {
     ['a^T b^T', [1, 7, 5], [1, 3, 7], true, true],
     ['a b', [1, 64, 40], [1, 40, 24], false, false],
     ['a^T b, reference MLP first layer (64 x 784)^T (64 x 256)', [1, 64, 784], [1, 64, 256], true, false],
+    ['a^T b, reference MLP input gradient (128 x 256)^T (128 x 32)', [128, 256], [128, 32], true, false],
+    ['a^T b, odd rows (5 x 7)^T (5 x 16)', [1, 5, 7], [1, 5, 16], true, false],
     ['batched a^T b (batch 3: the scalar path)', [3, 6, 4], [3, 6, 5], true, false],
   ];
   it.each(cases)('%s', async (_, as, bs, transposeA, transposeB) => {
     await compare('BatchMatMul', { a: rand(as, 9), b: rand(bs, 10) }, { transposeA, transposeB });
+  });
+});
+
+describe('Transpose (wasm, d2\'s SIMD kernel for matrices of multiples of 4)', () => {
+  it.each([[[256, 32]], [[32, 784]], [[4, 4]], [[8, 12]], [[6, 8]], [[3, 5]], [[2, 4, 8]]])('%j equals the cpu backend bit for bit', async (shape) => {
+    const x = rand(shape, 21);
+    const perm = shape.length === 2 ? [1, 0] : [0, 2, 1];
+    const cpu = await runOn('cpu', 'Transpose', { x }, { perm });
+    const wasm = await runOn('wasm', 'Transpose', { x }, { perm });
+    expect(wasm.shape).toEqual(cpu.shape);
+    expect(Buffer.from(wasm.data.buffer, wasm.data.byteOffset, wasm.data.byteLength).equals(Buffer.from(cpu.data.buffer, cpu.data.byteOffset, cpu.data.byteLength))).toBe(true);
+  });
+});
+
+describe('Sum over the last axis (wasm, d2\'s SIMD kernel for matrices of multiples of 4)', () => {
+  const bits = (t: import('@tensorflow/tfjs').Tensor) => Buffer.from((t.dataSync() as Float32Array).buffer);
+  it.each([[[256, 32], 1], [[128, 32], -1], [[4, 4], 1], [[12, 800], [1]], [[10, 32], 1], [[8, 6], 1], [[8, 32], 0], [[2, 4, 8], 2]])('%j over axis %j equals the backend\'s own kernel bit for bit', async (shape, axis) => {
+    await selectEngine('wasm');
+    const { originalKernel } = await import('./wasm-kernels.js');
+    const x = tf.tensor(rand(shape as number[], 23).data, shape as number[]);
+    const attrs = { axis, keepDims: false };
+    const ours = tf.engine().runKernel('Sum', { x }, attrs as never) as import('@tensorflow/tfjs').Tensor;
+    const info = originalKernel('wasm', 'Sum')!({ inputs: { x }, attrs: attrs as never, backend: tf.backend() }) as import('@tensorflow/tfjs').TensorInfo;
+    const theirs = tf.engine().makeTensorFromTensorInfo(info);
+    expect(ours.shape).toEqual(theirs.shape);
+    expect(bits(ours).equals(bits(theirs))).toBe(true);
+    tf.dispose([x, ours, theirs]);
   });
 });
 
@@ -309,7 +338,7 @@ describe('SIMD kernels give the bits of the paths they replaced', () => {
     tf.dispose([x, filter, bias, ours, theirs]);
   });
 
-  it.each([[[256, 784], [784, 32]], [[1, 64, 32], [1, 32, 800]], [[10, 64], [64, 48]], [[3, 5], [5, 16]]])('BatchMatMul %j · %j', async (sa, sb) => {
+  it.each([[[256, 784], [784, 32]], [[1, 64, 32], [1, 32, 800]], [[10, 64], [64, 48]], [[3, 5], [5, 16]], [[256, 128], [128, 32]], [[128, 10], [10, 32]], [[7, 3], [3, 16]]])('BatchMatMul %j · %j', async (sa, sb) => {
     await selectEngine('wasm');
     const { originalKernel } = await import('./wasm-kernels.js');
     const a = tf.tensor(rand(sa, 8).data, sa);
@@ -323,7 +352,12 @@ describe('SIMD kernels give the bits of the paths they replaced', () => {
     // and with a transposed operand, the product of the explicit transpose
     const t = tf.engine().runKernel('BatchMatMul', { a, b: tf.transpose(b, sb.length === 3 ? [0, 2, 1] : [1, 0]) }, { ...attrs, transposeB: true } as never) as import('@tensorflow/tfjs').Tensor;
     expect(bits(t).equals(bits(theirs))).toBe(true);
-    tf.dispose([a, b, ours, theirs, t]);
+    // a stored transposed: d2's SIMD kernel reads it in place (n a multiple of 16), the same bits
+    const aT = tf.transpose(a, sa.length === 3 ? [0, 2, 1] : [1, 0]);
+    const ta = tf.engine().runKernel('BatchMatMul', { a: aT, b }, { ...attrs, transposeA: true } as never) as import('@tensorflow/tfjs').Tensor;
+    expect(ta.shape).toEqual(theirs.shape);
+    expect(bits(ta).equals(bits(theirs))).toBe(true);
+    tf.dispose([a, b, ours, theirs, t, aT, ta]);
   });
 
   it.each(cases.map((c) => [JSON.stringify(c), c] as const))('Conv2DBackpropFilter, %s', async (_, c) => {

@@ -25,9 +25,15 @@
  * - `BatchMatMul` with a transposed operand (the backend then falls back to a scalar loop): the
  *   operand is transposed explicitly and the XNNPACK path is used; with batch 1 and N a multiple
  *   of 16, d2's SIMD kernel instead (the same sums; XNNPACK packs b anew at every call, and
- *   every call has a new b here: 1.1–2.4× faster on the reference networks' products).
+ *   every call has a new b here: 1.1–2.4× faster on the reference networks' products); aᵀ · b
+ *   (a dense layer's input gradient) then reads a in place, without the transpose.
  * - `MaxPoolGrad` (present but ~40× slower than a loop): one pass that routes each output
  *   gradient to the first maximum of its window, exactly as the cpu backend does.
+ * - `Transpose` of a matrix whose sides are multiples of 4 (the backend's 2-D loop stores one
+ *   element per step, ~3× slower for the dense layers' [256, 32]): d2's SIMD kernel in 4×4
+ *   blocks; every other permutation by the backend's kernel.
+ * - `Sum` over the last axis of such a matrix (a dense layer's bias gradient): d2's SIMD kernel,
+ *   each row added in order from 0 as the backend's loop adds it.
  *
  * Invariants:
  * - Each kernel computes the same function as the cpu backend's kernel of the same name (tests
@@ -76,6 +82,8 @@ export const WASM_KERNELS = [
   'DepthwiseConv2dNativeBackpropInput',
   'BatchMatMul',
   'MaxPoolGrad',
+  'Transpose',
+  'Sum',
 ] as const;
 
 /** Kernel names registered (or replaced) for the cpu backend: its own is a slow scalar loop. */
@@ -399,6 +407,21 @@ function batchMatMul(tf: Tf): Kernel {
       return s.transpose(t, perm);
     };
     const batchOne = (t: TensorInfo) => t.shape.slice(0, -2).every((d) => d === 1);
+    const float = a.dtype === 'float32' && b.dtype === 'float32';
+    if (batchOne(a) && batchOne(b) && transposeA && !transposeB && float) {
+      // aᵀ · b (a dense layer's input gradient, Wᵀ · dz): d2's SIMD product reads a in place,
+      // with the sums of the transpose-then-multiply below (same bits), without the transpose.
+      const [k, m] = a.shape.slice(-2) as [number, number];
+      const n = b.shape.at(-1) as number;
+      const simd = conv2dFits(n) && b.shape.at(-2) === k ? simdKernelsFor(wasmMemoryOf(backend)) : null;
+      if (simd) {
+        const outer = a.shape.length >= b.shape.length ? a.shape.slice(0, -2) : b.shape.slice(0, -2);
+        const out = backend.makeOutput([...outer, m, n], 'float32');
+        const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+        simd.matmul(at(a), at(b), at(out), m, k, n, true);
+        return out;
+      }
+    }
     if (batchOne(a) && batchOne(b)) {
       if (transposeA) a = swap(a);
       if (transposeB) b = swap(b);
@@ -419,6 +442,54 @@ function batchMatMul(tf: Tf): Kernel {
     }
     return s.run('BatchMatMul', { a, b }, { transposeA, transposeB });
   });
+}
+
+/**
+ * A matrix transpose ([r, c] → [c, r], both multiples of 4) by d2's SIMD kernel in 4×4 blocks;
+ * every other transpose by the backend's own kernel (whose 2-D loop writes one element per
+ * column step, slow when the rows are long: ~5× for [256, 32]).
+ */
+function transpose(_tf: Tf): Kernel {
+  return ({ inputs, attrs, backend }) => {
+    const x = inputs.x as TensorInfo;
+    const perm = attrs.perm as number[];
+    const [r, c] = x.shape as [number, number];
+    const simd = x.shape.length === 2 && perm[0] === 1 && perm[1] === 0 && x.dtype === 'float32' && r % 4 === 0 && c % 4 === 0 && r > 0 && c > 0
+      ? simdKernelsFor(wasmMemoryOf(backend))
+      : null;
+    if (simd) {
+      const out = backend.makeOutput([c, r], 'float32');
+      const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+      simd.transpose(at(x), at(out), r, c);
+      return out;
+    }
+    return original.get('wasm/Transpose')!({ inputs, attrs: attrs as NamedAttrMap, backend }) as TensorInfo;
+  };
+}
+
+/**
+ * The sum over the last axis of a float32 matrix whose sides are multiples of 4 (a dense layer's
+ * bias gradient) by d2's SIMD kernel, adding each row in order as the backend's loop does (the
+ * same bits); every other sum by the backend's kernel.
+ */
+function sum(_tf: Tf): Kernel {
+  return ({ inputs, attrs, backend }) => {
+    const x = inputs.x as TensorInfo;
+    const axis = attrs.axis as number | number[];
+    const axes = Array.isArray(axis) ? axis : [axis];
+    const [r, c] = x.shape as [number, number];
+    const last = axes.length === 1 && (axes[0] === 1 || axes[0] === -1);
+    const simd = x.shape.length === 2 && last && attrs.keepDims !== true && x.dtype === 'float32' && r % 4 === 0 && c % 4 === 0 && r > 0 && c > 0
+      ? simdKernelsFor(wasmMemoryOf(backend))
+      : null;
+    if (simd) {
+      const out = backend.makeOutput([r], 'float32');
+      const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+      simd.sumRows(at(x), at(out), r, c);
+      return out;
+    }
+    return original.get('wasm/Sum')!({ inputs, attrs: attrs as NamedAttrMap, backend }) as TensorInfo;
+  };
 }
 
 /**
@@ -513,6 +584,8 @@ export async function registerWasmKernels(tf: Tf): Promise<void> {
     DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput,
     BatchMatMul: batchMatMul,
     MaxPoolGrad: maxPoolGrad,
+    Transpose: transpose,
+    Sum: sum,
   };
   register(tf, 'wasm', make);
 }
