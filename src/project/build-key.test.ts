@@ -11,11 +11,11 @@ import type { PreparedData } from './prepared.js';
 
 const PACKED = 'a'.repeat(64);
 
-function prepared(modality: 'image' | 'table' | 'text', train: number, validation: number): PreparedData {
+function prepared(modality: 'image' | 'table' | 'text', train: number, validation: number, augment?: { translate: boolean; flip: string[] }): PreparedData {
   const set = (count: number) => ({ pack: null, count, labels: [], paths: [], skipped: [] });
   return {
     packing: { oid: PACKED, record: { modality, steps: [], sets: { train: set(train), validation: set(validation), test: set(10), modelTest: set(0) } } },
-    state: { manifest: { model: { preset: 'default', seed: 0 } } },
+    state: { manifest: { model: { preset: 'default', seed: 0 }, preprocess: augment ? { augment } : {} } },
   } as unknown as PreparedData;
 }
 
@@ -38,6 +38,20 @@ describe('buildKeyOf and the choice of model', () => {
   it('changes the key of small text and table builds, which choose by cross-validation', () => {
     expect(buildKeyOf(prepared('table', 1800, 199), 'wasm@x')).not.toBe(keyBefore('linear+mlp'));
     expect(buildKeyOf(prepared('text', 100, 20), 'wasm@x')).not.toBe(keyBefore('linear+mlp'));
+  });
+
+  it('changes the key of an image build when d2.yaml declares augmentation other than the default, and of nothing else', () => {
+    const plain = buildKeyOf(prepared('image', 100, 20), 'wasm@x');
+    expect(buildKeyOf(prepared('image', 100, 20, { translate: true, flip: [] }), 'wasm@x')).toBe(plain);
+    const flipped = buildKeyOf(prepared('image', 100, 20, { translate: true, flip: ['horizontal'] }), 'wasm@x');
+    expect(flipped).not.toBe(plain);
+    expect(buildKeyOf(prepared('image', 100, 20, { translate: false, flip: [] }), 'wasm@x')).not.toBe(plain);
+    expect(buildKeyOf(prepared('image', 100, 20, { translate: false, flip: [] }), 'wasm@x')).not.toBe(flipped);
+    // the order a flip list is written in does not matter
+    expect(buildKeyOf(prepared('image', 100, 20, { translate: true, flip: ['vertical', 'horizontal'] }), 'wasm@x'))
+      .toBe(buildKeyOf(prepared('image', 100, 20, { translate: true, flip: ['horizontal', 'vertical'] }), 'wasm@x'));
+    // augmentation acts on images only: a table build's key is unchanged
+    expect(buildKeyOf(prepared('table', 1800, 200, { translate: true, flip: ['horizontal'] }), 'wasm@x')).toBe(keyBefore('linear+mlp'));
   });
 
   it('keeps the key of the fold builds of d2 review, which choose by their validation split', () => {
