@@ -9,7 +9,8 @@ import { augmentedPart, drawTransform, transformInto } from './augment.js';
 import { parseModel } from './model.js';
 import { defaultShift, planTraining } from './plan.js';
 import { Rng } from './prng.js';
-import { train, type TrainSet } from './train.js';
+import { train } from './train.js';
+import { barImages } from '../testing/bar-images.js';
 
 /** A 3×4 image with 2 channels: value = 100·y + 10·x + channel. */
 function image(): Float32Array {
@@ -95,24 +96,10 @@ describe('the plan', () => {
   });
 });
 
-/** n 8×8 images of 2 classes: a bright row or a bright column at a random place. */
-function bars(n: number, seed: number): TrainSet {
-  const rng = new Rng(seed);
-  const x = new Float32Array(n * 64);
-  const y = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = i % 2;
-    y[i] = c;
-    const k = 1 + rng.int(6);
-    for (let p = 0; p < 64; p++) x[i * 64 + p] = ((c === 0 ? Math.floor(p / 8) : p % 8) === k ? 0.9 : 0) + 0.1 * rng.next();
-  }
-  return { x, y, shape: [8, 8, 1] };
-}
-
 describe('training with augmentation', () => {
-  const trainSet = bars(96, 1);
-  const validation = bars(48, 2);
-  const run = (patch: Record<string, unknown>) => train({ train: trainSet, validation, numClasses: 2, seed: 3, preset: 'default', engine: 'cpu', workers: 0, epochsOverride: 2, planPatch: patch });
+  const trainSet = barImages(96, 1);
+  const validation = barImages(48, 2);
+  const run = (patch: Record<string, unknown>) => train({ train: trainSet, validation, numClasses: 3, seed: 3, preset: 'default', engine: 'cpu', workers: 0, epochsOverride: 2, planPatch: patch });
 
   it('is reproducible, changes the weights, and leaves evaluation alone', async () => {
     const a = await run({ augment: { shift: 1, flip: ['horizontal'] } });
@@ -127,7 +114,7 @@ describe('training with augmentation', () => {
     const probs = await predict(model, validation.x);
     model.dispose();
     let loss = 0;
-    for (let i = 0; i < validation.y.length; i++) loss -= Math.log(probs[i * 2 + (validation.y[i] as number)] as number);
+    for (let i = 0; i < validation.y.length; i++) loss -= Math.log(probs[i * 3 + (validation.y[i] as number)] as number);
     expect(loss / validation.y.length).toBeCloseTo(a.history.at(-1)!.valLoss!, 4);
   });
 

@@ -11,6 +11,7 @@ import { selectEngine, type Tf } from './engines.js';
 import { backward, BATCH_NORM_EPSILON, describeNetwork, dropoutMasks, forward, initialWeights, type DropoutMasks, type NetworkShape } from './network.js';
 import type { Architecture } from './plan.js';
 import { Rng } from './prng.js';
+import { barImages } from '../testing/bar-images.js';
 import { train } from './train.js';
 
 /** Two batch-normalised stages (pool after the first through the fused ReLU + pool gradient, a 'same' conv needing its input gradient), dropout. */
@@ -230,23 +231,7 @@ describe('folding batch normalisation', () => {
 
 describe('training with batch normalisation', () => {
   it('learns: the loss falls, γ and β move, the checkpoint keeps them, no tensor is leaked', async () => {
-    // 8×8 images of 3 classes: a bright bar (row, column or diagonal) on noise.
-    const images = (n: number, seed: number) => {
-      const rng = new Rng(seed);
-      const x = new Float32Array(n * 64);
-      const y = new Int32Array(n);
-      for (let i = 0; i < n; i++) {
-        const c = i % 3;
-        y[i] = c;
-        const at = 1 + rng.int(6);
-        for (let p = 0; p < 64; p++) {
-          const row = Math.floor(p / 8);
-          const col = p % 8;
-          x[i * 64 + p] = ((c === 0 ? row === at : c === 1 ? col === at : row === col) ? 0.8 : 0) + 0.2 * rng.next();
-        }
-      }
-      return { x, y, shape: [8, 8, 1] };
-    };
+    const images = barImages;
     const checkpoints: Uint8Array[] = [];
     const { tf } = await selectEngine('wasm');
     const before = tf.memory().numTensors;

@@ -11,11 +11,11 @@ import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, tempDir } from '../testing/index.js';
+import { barImages } from '../testing/bar-images.js';
 import { parseCheckpoint } from './checkpoint.js';
 import { selectEngine } from './engines.js';
 import { loadModel, parseModel, predict } from './model.js';
 import { describeNetwork } from './network.js';
-import { Rng } from './prng.js';
 import { train, type TrainOptions, type TrainSet } from './train.js';
 
 /**
@@ -47,24 +47,7 @@ afterAll(() => {
   fs.rmSync(worker.root, { recursive: true, force: true });
 });
 
-/** n 8×8 grey images of 3 classes: a bright bar (row, column or diagonal) on noise. */
-function images(n: number, seed: number): TrainSet {
-  const rng = new Rng(seed);
-  const x = new Float32Array(n * 64);
-  const y = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = i % 3;
-    y[i] = c;
-    const at = 1 + rng.int(6);
-    for (let p = 0; p < 64; p++) {
-      const r = Math.floor(p / 8);
-      const col = p % 8;
-      const on = c === 0 ? r === at : c === 1 ? col === at : r === col;
-      x[i * 64 + p] = (on ? 0.8 : 0) + 0.2 * rng.next();
-    }
-  }
-  return { x, y, shape: [8, 8, 1] };
-}
+const images = (n: number, seed: number): TrainSet => barImages(n, seed);
 
 // The cpu engine is far slower: it gets fewer items.
 const SETS = { wasm: [images(240, 1), images(60, 2)], cpu: [images(120, 1), images(30, 2)] } as const;
