@@ -26,7 +26,9 @@ export function registerBuild(program: Command, rt: Runtime): void {
     .addHelpText('after', `${examples('$ d2 build', '$ d2 build --engine cpu', '$ d2 build --rev HEAD~1', '$ d2 build --json | tail -1 | jq .data.build.metrics')}
 A build is keyed by its inputs (data, labels, splits, preprocessing, model section, engine):
 running it again with nothing changed reuses the stored model at once, and an interrupted build
-resumes from its last finished epoch. GPU users: npm install @tensorflow/tfjs-node-gpu
+resumes from its last finished epoch. The training recipe (optimizer, schedule, epochs, image
+shifts, batch norm) is printed and written to d2.lock; which mirrors keep a label is declared in
+d2.yaml (preprocess.augment, docs/manifest.md). GPU users: npm install @tensorflow/tfjs-node-gpu
 `)
     .action(action<BuildFlags>(rt, async (ctx, _args, o) => {
       if (!ENGINES.includes(o.engine)) throw new InvalidArgument(`unknown engine '${o.engine}' (expected one of: ${ENGINES.join(', ')})`);
