@@ -142,8 +142,8 @@ describe('train with worker threads (wasm)', () => {
   });
 });
 
-describe('train with batch normalisation (wasm)', () => {
-  const bn = (over: Partial<TrainOptions>) => options({ engine: 'wasm', planPatch: { batchNorm: true }, epochsOverride: 3, ...over });
+describe('train with batch normalisation and augmentation (wasm): the image presets\' recipe', () => {
+  const bn = (over: Partial<TrainOptions>) => options({ engine: 'wasm', planPatch: { batchNorm: true, augment: { shift: 1, flip: ['horizontal'] } }, epochsOverride: 3, ...over });
 
   it('gives the same model with 0 and 2 workers, and resumed from a checkpoint (in workers)', async () => {
     const checkpoints: Uint8Array[] = [];
@@ -156,8 +156,9 @@ describe('train with batch normalisation (wasm)', () => {
     expect(same(resumed.model, inThread.model)).toBe(true);
     const resumedHere = await train(bn({ workers: 0, resumeFrom: checkpoints[1]! }));
     expect(same(resumedHere.model, inThread.model)).toBe(true);
-    // Not the model of the same run without batch normalisation.
+    // Not the model of the same run without batch normalisation, nor without augmentation.
     expect(same(inThread.model, (await train(options({ engine: 'wasm', epochsOverride: 3 }))).model)).toBe(false);
+    expect(same(inThread.model, (await train(options({ engine: 'wasm', epochsOverride: 3, planPatch: { batchNorm: true } }))).model)).toBe(false);
   });
 
   it('saves the plain architecture, whose validation loss and accuracy are those recorded for its epoch', async () => {
