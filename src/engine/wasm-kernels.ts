@@ -71,6 +71,15 @@ interface KernelArgs {
 /** Compositions that only call other kernels run on any backend. */
 type AnyKernelArgs = Omit<KernelArgs, 'backend'> & { backend: AnyBackend };
 type Kernel = (args: KernelArgs) => TensorInfo;
+
+/** The byte offset of a tensor's data on the wasm heap (what d2's SIMD kernels take). */
+const heapOffset = (be: WasmBackend, t: TensorInfo): number => be.dataIdMap.get(t.dataId)!.memoryOffset;
+
+/** A float32 matrix whose sides are non-zero multiples of 4 (the SIMD transpose's and row sum's blocks). */
+const inBlocksOf4 = (x: TensorInfo): boolean => {
+  const [r, c] = x.shape as [number, number];
+  return x.shape.length === 2 && x.dtype === 'float32' && r % 4 === 0 && c % 4 === 0 && r > 0 && c > 0;
+};
 type Pair = [number, number];
 
 /** Kernel names registered (or replaced) for the wasm backend. */
@@ -226,7 +235,7 @@ function conv2dBackpropFilter(tf: Tf): (args: AnyKernelArgs) => TensorInfo {
       const [n, hp, wp] = xp.shape as [number, number, number, number];
       const [, oh, ow] = dy.shape as [number, number, number, number];
       const out = be.makeOutput([kh, kw, ci, co], 'float32');
-      const at = (t: TensorInfo) => be.dataIdMap.get(t.dataId)!.memoryOffset;
+      const at = (t: TensorInfo) => heapOffset(be, t);
       // The positions in the order of the composition below that the shape would take, so
       // that the sums are the same, bit for bit: (b, y, x) as patchesᵀ · dy sums them, or
       // (y, x, b) as the convolution of the transposed input over the transposed dy does.
@@ -293,7 +302,7 @@ function fusedConv2d(tf: Tf): Kernel {
       const xp = s.pad(x, [[0, 0], [top, Math.max(0, bottom)], [left, Math.max(0, right)], [0, 0]]);
       const [n, ph, pw] = xp.shape as [number, number, number, number];
       const out = be.makeOutput([n, info.outHeight, info.outWidth, co], 'float32');
-      const at = (t: TensorInfo) => be.dataIdMap.get(t.dataId)!.memoryOffset;
+      const at = (t: TensorInfo) => heapOffset(be, t);
       simd.conv2d(at(xp), at(filter), bias ? at(bias) : 0, at(out), n, ph, pw, ci, info.outHeight, info.outWidth, co, kh, kw, activation === 'relu');
       return out;
     });
@@ -315,7 +324,7 @@ function conv2dBackpropInput(tf: Tf): Kernel {
       // d2's SIMD correlation of the padded output gradient with the flipped filter, laid out
       // [kh, kw, Co, Ci] here (a few thousand numbers) instead of by two kernel calls.
       const be = backend;
-      const at = (t: TensorInfo) => be.dataIdMap.get(t.dataId)!.memoryOffset;
+      const at = (t: TensorInfo) => heapOffset(be, t);
       const w = new Float32Array(be.wasm.HEAPU8.buffer, at(filter), kh * kw * ci * co);
       const wf = new Float32Array(w.length);
       for (let ky = 0; ky < kh; ky++) {
@@ -417,7 +426,7 @@ function batchMatMul(tf: Tf): Kernel {
       if (simd) {
         const outer = a.shape.length >= b.shape.length ? a.shape.slice(0, -2) : b.shape.slice(0, -2);
         const out = backend.makeOutput([...outer, m, n], 'float32');
-        const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+        const at = (t: TensorInfo) => heapOffset(backend, t);
         simd.matmul(at(a), at(b), at(out), m, k, n, true);
         return out;
       }
@@ -434,7 +443,7 @@ function batchMatMul(tf: Tf): Kernel {
         const be = backend;
         const outer = a.shape.length >= b.shape.length ? a.shape.slice(0, -2) : b.shape.slice(0, -2);
         const out = be.makeOutput([...outer, m, n], 'float32');
-        const at = (t: TensorInfo) => be.dataIdMap.get(t.dataId)!.memoryOffset;
+        const at = (t: TensorInfo) => heapOffset(be, t);
         simd.conv2d(at(a), at(b), 0, at(out), 1, 1, m, k, 1, m, n, 1, 1, false);
         return out;
       }
@@ -454,12 +463,12 @@ function transpose(_tf: Tf): Kernel {
     const x = inputs.x as TensorInfo;
     const perm = attrs.perm as number[];
     const [r, c] = x.shape as [number, number];
-    const simd = x.shape.length === 2 && perm[0] === 1 && perm[1] === 0 && x.dtype === 'float32' && r % 4 === 0 && c % 4 === 0 && r > 0 && c > 0
+    const simd = inBlocksOf4(x) && perm[0] === 1 && perm[1] === 0
       ? simdKernelsFor(wasmMemoryOf(backend))
       : null;
     if (simd) {
       const out = backend.makeOutput([c, r], 'float32');
-      const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+      const at = (t: TensorInfo) => heapOffset(backend, t);
       simd.transpose(at(x), at(out), r, c);
       return out;
     }
@@ -479,12 +488,12 @@ function sum(_tf: Tf): Kernel {
     const axes = Array.isArray(axis) ? axis : [axis];
     const [r, c] = x.shape as [number, number];
     const last = axes.length === 1 && (axes[0] === 1 || axes[0] === -1);
-    const simd = x.shape.length === 2 && last && attrs.keepDims !== true && x.dtype === 'float32' && r % 4 === 0 && c % 4 === 0 && r > 0 && c > 0
+    const simd = inBlocksOf4(x) && last && attrs.keepDims !== true
       ? simdKernelsFor(wasmMemoryOf(backend))
       : null;
     if (simd) {
       const out = backend.makeOutput([r], 'float32');
-      const at = (t: TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+      const at = (t: TensorInfo) => heapOffset(backend, t);
       simd.sumRows(at(x), at(out), r, c);
       return out;
     }
