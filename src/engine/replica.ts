@@ -262,19 +262,18 @@ export class Replica {
         for (let c = 0; c < k; c++) max = Math.max(max, z[c * n + i] as number);
         let sum = 0;
         for (let c = 0; c < k; c++) sum += Math.exp((z[c * n + i] as number) - max);
-        const lse = Math.log(sum) + max;
+        // -Σ q_c log p_c with the target q = (1 - eps)·onehot + eps / k; with eps 0 the plain
+        // cross-entropy to the last bit (1 - 0 is 1; the spread is not summed, so an infinite
+        // logit cannot turn it into NaN).
+        let spread = 0;
         if (eps > 0) {
-          // -Σ q_c log p_c with q = (1 - eps)·onehot + eps / k.
-          let total = 0;
-          for (let c = 0; c < k; c++) total += z[c * n + i] as number;
-          loss += weight * (lse - (1 - eps) * (z[label * n + i] as number) - (eps / k) * total);
-        } else {
-          loss += weight * (lse - (z[label * n + i] as number));
+          for (let c = 0; c < k; c++) spread += z[c * n + i] as number;
+          spread *= eps / k;
         }
+        loss += weight * (Math.log(sum) + max - (1 - eps) * (z[label * n + i] as number) - spread);
         for (let c = 0; c < k; c++) {
           const p = Math.exp((z[c * n + i] as number) - max) / sum;
-          const q = eps > 0 ? (c === label ? 1 - eps : 0) + eps / k : c === label ? 1 : 0;
-          dz[c * n + i] = weight * (p - q);
+          dz[c * n + i] = weight * (p - ((c === label ? 1 - eps : 0) + eps / k));
         }
       }
       const dLogits = tf.tensor2d(dz, [k, n]);

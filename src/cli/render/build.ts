@@ -1,6 +1,6 @@
 /** Text view of `d2 build`: what was built (or reused), on which engine, and how it scores. */
 import type { BuildResult, SetMetricsSummary } from '../../index.js';
-import { backboneName, filesNotAddedWarning, plural, shortOid, type Style } from './style.js';
+import { backboneName, filesNotAddedWarning, plural, shortOid, wrapText, type Style } from './style.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
@@ -14,23 +14,6 @@ const STOPPED: Record<string, string> = {
   timeBudget: "stopped at the manifest's time budget",
   epochs: 'ran the fixed epoch count',
 };
-
-/** A comma-separated list cut at its commas into lines of at most `width` characters. */
-function wrapList(text: string, width: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const part of text.split(', ')) {
-    const next = line ? `${line}, ${part}` : part;
-    if (line && next.length > width) {
-      lines.push(`${line},`);
-      line = `  ${part}`;
-    } else {
-      line = next;
-    }
-  }
-  if (line) lines.push(line);
-  return lines;
-}
 
 export function renderBuild(r: BuildResult, s: Style): string {
   const b = r.build;
@@ -53,7 +36,7 @@ export function renderBuild(r: BuildResult, s: Style): string {
     const what = sel?.chosen === 'linear' ? 'softmax regression' : b.architecture.family.toUpperCase();
     out.push(s.dim(`  preset ${b.preset}, seed ${b.seed}: ${what} on ${b.preprocess.shape.join('×')} inputs, ${plural(b.classes.length, 'class', 'classes')}`));
   }
-  if (b.recipe) for (const line of wrapList(`training: ${b.recipe}`, 96)) out.push(s.dim(`  ${line}`));
+  if (b.recipe) for (const line of wrapText(`  training: ${b.recipe}`)) out.push(s.dim(line));
   if (sel) {
     const loss = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
     if (sel.method === 'cross-validation') {
