@@ -10,10 +10,14 @@
 //
 // --epochs E caps every variant at E epochs (a quick look at speed and early accuracy).
 //
-// Variants (each is the preset's plan with these settings replaced):
-//   current   the default preset as it is
-//   plain     no augmentation, no label smoothing, no warm-up (the preset before issue 19)
-//   others are defined in VARIANTS below.
+// Variants (names as in docs/training.md's table):
+//   old              the default image preset before issue 19 (conv·32 – conv·48 – dense 128,
+//                    Adam 1e-3, cosine to 5 %, 10 epochs, no shifts, no batch norm)
+//   old-shift2       the same with 2 px shifts
+//   old-bn-warm-e15  the same with shifts, batch norm, a warm-up to 3e-3, 15 epochs
+//   old-c64, old-c3, old-c4   the old training on wider or deeper networks (one-epoch probes)
+//   current          the default preset as it is
+//   current-ls       the same with label smoothing 0.1
 import os from 'node:os';
 import { loadSplit, haveFashionMnist } from './lib/fashion-mnist.js';
 import { table } from './lib/measure.js';
@@ -30,35 +34,25 @@ if (!haveFashionMnist()) {
 const trainN = Number(opt('--train', '60000'));
 const seed = Number(opt('--seed', '0'));
 
-const BNW = { augment: { shift: 2, flip: [] }, batchNorm: true, optimizer: { name: 'adam', learningRate: 3e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }, schedule: { kind: 'cosine', minFactor: 0.02, warmup: 0.15 } };
-// Recipes measured; every one starts from the plan of the default preset for these data.
+const ADAM = (learningRate) => ({ name: 'adam', learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 });
+const OLD_LAYERS = [['c', 32, 'valid'], ['p'], ['c', 48, 'valid'], ['p'], ['f'], ['d', 128], ['o', 0.3]];
+/** The default image preset before issue 19, spelled out (the preset itself has changed). */
+const old = (plan, layers = OLD_LAYERS) => ({
+  architecture: arch(plan, layers), batchNorm: false, augment: null, labelSmoothing: 0,
+  optimizer: ADAM(1e-3), schedule: { kind: 'cosine', minFactor: 0.05 }, maxEpochs: 10, patience: 3,
+});
+const SHIFT2 = { augment: { shift: 2, flip: [] } };
 const VARIANTS = {
+  old: (plan) => old(plan),
+  'old-shift2': (plan) => ({ ...old(plan), ...SHIFT2 }),
+  'old-bn-warm-e15': (plan) => ({ ...old(plan), ...SHIFT2, batchNorm: true, optimizer: ADAM(3e-3), schedule: { kind: 'cosine', minFactor: 0.02, warmup: 0.15 }, maxEpochs: 15 }),
+  'old-c64': (plan) => ({ ...old(plan, [['c', 32, 'valid'], ['p'], ['c', 64, 'valid'], ['p'], ['f'], ['d', 128], ['o', 0.3]]), augment: { shift: 1, flip: [] } }),
+  'old-c3': (plan) => ({ ...old(plan, [['c', 32, 'valid'], ['p'], ['c', 64, 'valid'], ['p'], ['c', 128, 'same'], ['f'], ['d', 128], ['o', 0.3]]), ...SHIFT2 }),
+  'old-c4': (plan) => ({ ...old(plan, [['c', 32, 'same'], ['p'], ['c', 64, 'same'], ['p'], ['c', 128, 'same'], ['p'], ['f'], ['d', 128], ['o', 0.3]]), ...SHIFT2 }),
   current: () => ({}),
-  plain: () => ({ augment: null, labelSmoothing: 0, schedule: { kind: 'cosine', minFactor: 0.05 } }),
-  'shift2': () => ({ augment: { shift: 2, flip: [] }, labelSmoothing: 0 }),
-  'shift2-e15': () => ({ augment: { shift: 2, flip: [] }, maxEpochs: 15 }),
-  'shift2-e20': () => ({ augment: { shift: 2, flip: [] }, maxEpochs: 20 }),
-  'shift1-e15': () => ({ augment: { shift: 1, flip: [] }, maxEpochs: 15 }),
-  'ls-e15': () => ({ augment: { shift: 2, flip: [] }, maxEpochs: 15, labelSmoothing: 0.1 }),
-  'warm-e15': () => ({ augment: { shift: 2, flip: [] }, maxEpochs: 15, optimizer: { name: 'adam', learningRate: 3e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }, schedule: { kind: 'cosine', minFactor: 0.02, warmup: 0.15 } }),
-  'bn-e15': () => ({ augment: { shift: 2, flip: [] }, maxEpochs: 15, batchNorm: true }),
-  'bn-warm-e15': () => ({ augment: { shift: 2, flip: [] }, maxEpochs: 15, batchNorm: true, optimizer: { name: 'adam', learningRate: 3e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }, schedule: { kind: 'cosine', minFactor: 0.02, warmup: 0.15 } }),
-  // Architectures: conv(filters, padding) / pool / dense, replacing the preset's.
-  'c3-e15': (plan) => ({ augment: { shift: 2, flip: [] }, maxEpochs: 15, architecture: arch(plan, [['c', 32, 'valid'], ['p'], ['c', 64, 'valid'], ['p'], ['c', 128, 'same'], ['f'], ['d', 128], ['o', 0.3]]) }),
-  'c3s-e15': (plan) => ({ augment: { shift: 1, flip: [] }, maxEpochs: 15, architecture: arch(plan, [['c', 32, 'valid'], ['p'], ['c', 64, 'valid'], ['p'], ['c', 128, 'same'], ['f'], ['d', 128], ['o', 0.3]]) }),
-  'c64-e15': (plan) => ({ augment: { shift: 1, flip: [] }, maxEpochs: 15, architecture: arch(plan, [['c', 32, 'valid'], ['p'], ['c', 64, 'valid'], ['p'], ['f'], ['d', 128], ['o', 0.3]]) }),
-  'c4-e15': (plan) => ({ augment: { shift: 2, flip: [] }, maxEpochs: 15, architecture: arch(plan, [['c', 32, 'same'], ['p'], ['c', 64, 'same'], ['p'], ['c', 128, 'same'], ['p'], ['f'], ['d', 128], ['o', 0.3]]) }),
-  // Batch norm, warm-up to 3e-3, 2 px shifts, with more capacity where it is cheap.
-  'bnw-c64d256-e16': (plan) => ({ ...BNW, maxEpochs: 16, architecture: arch(plan, [['c', 32, 'valid'], ['p'], ['c', 64, 'valid'], ['p'], ['f'], ['d', 256], ['o', 0.3]]) }),
-  'bnw-c64d256-e20': (plan) => ({ ...BNW, maxEpochs: 20, architecture: arch(plan, [['c', 32, 'valid'], ['p'], ['c', 64, 'valid'], ['p'], ['f'], ['d', 256], ['o', 0.3]]) }),
-  'bnw-c64d256-ls-e16': (plan) => ({ ...BNW, maxEpochs: 16, labelSmoothing: 0.1, architecture: arch(plan, [['c', 32, 'valid'], ['p'], ['c', 64, 'valid'], ['p'], ['f'], ['d', 256], ['o', 0.3]]) }),
-  'bnw-e24': () => ({ ...BNW, maxEpochs: 24 }),
-  'bnw-c3-e14': (plan) => ({ ...BNW, maxEpochs: 14, architecture: arch(plan, [['c', 32, 'valid'], ['p'], ['c', 64, 'valid'], ['p'], ['c', 128, 'same'], ['f'], ['d', 128], ['o', 0.3]]) }),
-  'wide-e15': (plan) => ({
-    augment: { shift: 2, flip: [] }, maxEpochs: 15,
-    architecture: { ...plan.architecture, layers: plan.architecture.layers.map((l) => (l.kind === 'conv2d' && l.filters === 48 ? { ...l, filters: 64 } : l)) },
-  }),
+  'current-ls': () => ({ labelSmoothing: 0.1 }),
 };
+/** Layers from a short list: ['c', filters, padding] (3×3 convolution), ['p'] (2×2 pool), ['f'], ['d', units], ['o', dropout rate]. */
 function arch(plan, spec) {
   const layers = spec.map(([k, a, b]) => (k === 'c' ? { kind: 'conv2d', filters: a, kernel: 3, padding: b }
     : k === 'p' ? { kind: 'maxPool', size: 2 } : k === 'f' ? { kind: 'flatten' } : k === 'd' ? { kind: 'dense', units: a, activation: 'relu' } : { kind: 'dropout', rate: a }));
@@ -66,7 +60,7 @@ function arch(plan, spec) {
   return { ...plan.architecture, layers };
 }
 const epochsCap = opt('--epochs', undefined);
-const names = (opt('--variants', 'plain,current')).split(',');
+const names = (opt('--variants', 'old,current')).split(',');
 for (const n of names) if (!VARIANTS[n]) { console.error(`unknown variant '${n}' (known: ${Object.keys(VARIANTS).join(', ')})`); process.exit(2); }
 
 function toSet(split, pick) {
