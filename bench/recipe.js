@@ -6,9 +6,12 @@
 // epochs, training seconds, best epoch, validation and test accuracy. This is the measurement
 // behind the preset's choices in docs/training.md.
 //
-//   node bench/recipe.js [--variants a,b,...] [--train N] [--seed S] [--epochs E]
+//   node bench/recipe.js [--variants a,b,...] [--patch JSON] [--train N] [--seed S] [--epochs E]
 //
 // --epochs E caps every variant at E epochs (a quick look at speed and early accuracy).
+// --patch JSON adds a variant 'patch' (run after the named ones; `--variants ''` for it alone):
+// plan settings over the current preset, e.g. '{"augment":{"shift":2,"flip":["horizontal"]}}';
+// its "layers" key is a network in arch()'s short list, e.g. [["c",32,"valid",5],["p"],…].
 //
 // Variants (names as in docs/training.md's table):
 //   old              the default image preset before issue 19 (conv·32 – conv·48 – dense 128,
@@ -18,6 +21,15 @@
 //   old-c64, old-c3, old-c4   the old training on wider or deeper networks (one-epoch probes)
 //   current          the default preset as it is
 //   current-ls       the same with label smoothing 0.1
+//   current-lr5, current-shift1, current-drop0.2   the same with Adam at 5e-3 / 1 px shifts /
+//                    dropout 0.2
+//   The default's training on other networks (· filters, 5×5 or 3×3, valid or same padding; then
+//   pool, and dense 256 – dropout 0.3 at the end):
+//   k3               3×3·32 – 3×3·64 (the default from issue 19's first change until this one)
+//   k3-ls, k3-flip   k3 with label smoothing 0.1; with horizontal mirrors (as if d2.yaml said so)
+//   k5               5×5·32 – 3×3·64        k5-k5         5×5·32 – 5×5·64
+//   k5-same          5×5·32 same – 3×3·64   k5-same-f24   5×5·24 same – 3×3·64
+//   (current:        5×5·32 same – 3×3·48)
 import os from 'node:os';
 import { loadSplit, haveFashionMnist } from './lib/fashion-mnist.js';
 import { table } from './lib/measure.js';
@@ -51,16 +63,39 @@ const VARIANTS = {
   'old-c4': (plan) => ({ ...old(plan, [['c', 32, 'same'], ['p'], ['c', 64, 'same'], ['p'], ['c', 128, 'same'], ['p'], ['f'], ['d', 128], ['o', 0.3]]), ...SHIFT2 }),
   current: () => ({}),
   'current-ls': () => ({ labelSmoothing: 0.1 }),
+  'current-lr5': () => ({ optimizer: ADAM(5e-3) }),
+  'current-shift1': () => ({ augment: { shift: 1, flip: [] } }),
+  'current-drop0.2': (plan) => ({ architecture: arch(plan, [['c', 32, 'same', 5], ['p'], ['c', 48, 'valid'], ['p'], ['f'], ['d', 256], ['o', 0.2]]) }),
+  k3: (plan) => net(plan, [32, 3, 'valid'], 64),
+  'k3-ls': (plan) => ({ ...net(plan, [32, 3, 'valid'], 64), labelSmoothing: 0.1 }),
+  'k3-flip': (plan) => ({ ...net(plan, [32, 3, 'valid'], 64), augment: { ...plan.augment, flip: ['horizontal'] } }),
+  k5: (plan) => net(plan, [32, 5, 'valid'], 64),
+  'k5-k5': (plan) => net(plan, [32, 5, 'valid'], 64, 5),
+  'k5-same': (plan) => net(plan, [32, 5, 'same'], 64),
+  'k5-same-f24': (plan) => net(plan, [24, 5, 'same'], 64),
 };
-/** Layers from a short list: ['c', filters, padding] (3×3 convolution), ['p'] (2×2 pool), ['f'], ['d', units], ['o', dropout rate]. */
+/** The default's shape with another first convolution ([filters, kernel, padding]) and second. */
+function net(plan, [f1, k1, pad1], f2, k2 = 3) {
+  return { architecture: arch(plan, [['c', f1, pad1, k1], ['p'], ['c', f2, 'valid', k2], ['p'], ['f'], ['d', 256], ['o', 0.3]]) };
+}
+/** Layers from a short list: ['c', filters, padding, kernel = 3] (a convolution), ['p'] (2×2 pool), ['f'], ['d', units], ['o', dropout rate]. */
 function arch(plan, spec) {
-  const layers = spec.map(([k, a, b]) => (k === 'c' ? { kind: 'conv2d', filters: a, kernel: 3, padding: b }
+  const layers = spec.map(([k, a, b, size]) => (k === 'c' ? { kind: 'conv2d', filters: a, kernel: size ?? 3, padding: b }
     : k === 'p' ? { kind: 'maxPool', size: 2 } : k === 'f' ? { kind: 'flatten' } : k === 'd' ? { kind: 'dense', units: a, activation: 'relu' } : { kind: 'dropout', rate: a }));
   layers.push({ kind: 'dense', units: plan.architecture.numClasses, activation: 'linear' });
   return { ...plan.architecture, layers };
 }
 const epochsCap = opt('--epochs', undefined);
-const names = (opt('--variants', 'old,current')).split(',');
+const patchJson = opt('--patch', undefined);
+if (patchJson !== undefined) {
+  let extra;
+  try { extra = JSON.parse(patchJson); } catch (e) { console.error(`--patch: not JSON (${e.message})`); process.exit(2); }
+  VARIANTS.patch = (plan) => {
+    const { layers, ...rest } = extra;
+    return layers ? { ...rest, architecture: arch(plan, layers) } : rest;
+  };
+}
+const names = [...(opt('--variants', patchJson === undefined ? 'old,current' : '')).split(',').filter(Boolean), ...(patchJson === undefined ? [] : ['patch'])];
 for (const n of names) if (!VARIANTS[n]) { console.error(`unknown variant '${n}' (known: ${Object.keys(VARIANTS).join(', ')})`); process.exit(2); }
 
 function toSet(split, pick) {

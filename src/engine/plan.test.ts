@@ -56,7 +56,7 @@ describe('planTraining', () => {
     // About 13,500 steps of 64 images, between 10 and 16 epochs (Fashion-MNIST's 54,000: 16).
     const epochsFor = (trainCount: number) => planTraining(input({ preset: 'default', trainCount })).maxEpochs;
     expect([5000, 40000, 54000, 60000, 1_000_000].map(epochsFor)).toEqual([16, 16, 16, 15, 10]);
-    expect(img('default').architecture.layers.filter((l) => l.kind === 'conv2d').map((l) => (l as { filters: number }).filters)).toEqual([32, 64]);
+    expect(img('default').architecture.layers.filter((l) => l.kind === 'conv2d').map((l) => (l as { filters: number }).filters)).toEqual([32, 48]);
     expect(img('default').architecture.layers).toContainEqual({ kind: 'dropout', rate: 0.3 });
     expect(img('thorough')).toMatchObject({ maxEpochs: 40, patience: 6 });
     expect(img('thorough').architecture.layers.filter((l) => l.kind === 'conv2d')).toHaveLength(4);

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../util/canonical-json.js';
 import { sha256Hex } from '../util/hash.js';
-import { buildKeyOf, TRAINER_VERSION, type ModelSpec } from './builds.js';
+import { buildKeyOf, describeArchitecture, TRAINER_VERSION, type ModelSpec } from './builds.js';
+import { planTraining } from '../engine/plan.js';
 import type { PreparedData } from './prepared.js';
 
 const PACKED = 'a'.repeat(64);
@@ -57,5 +58,13 @@ describe('buildKeyOf and the choice of model', () => {
   it('keeps the key of the fold builds of d2 review, which choose by their validation split', () => {
     const fold: ModelSpec = { preset: 'fast', seed: 0, timeBudgetSeconds: null, maxEpochs: 10, fold: { k: 5, index: 0, seed: 0 } };
     expect(buildKeyOf(prepared('table', 100, 20), 'wasm@x', fold)).toBe(keyBefore('linear+mlp', fold));
+  });
+});
+
+describe('describeArchitecture', () => {
+  it('names a convolution\'s kernel when it is not 3×3, and its same padding', () => {
+    const plan = (preset: 'fast' | 'default') => planTraining({ shape: [28, 28, 1], numClasses: 10, trainCount: 54000, classCounts: Array(10).fill(5400), preset });
+    expect(describeArchitecture(plan('fast').architecture)).toBe('cnn conv16-pool-conv32-pool-dense64-dense10');
+    expect(describeArchitecture(plan('default').architecture)).toBe('cnn conv32k5s-pool-conv48-pool-dense256-drop0.3-dense10');
   });
 });

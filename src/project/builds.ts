@@ -86,7 +86,7 @@ function candidatesOf(modality: PackedDataset['modality']): { name: Candidate | 
  * Bump when training or evaluation changes the model or predictions for the same inputs (d2's
  * SIMD kernels of the wasm engine sum in the order of the kernels they replaced: no bump).
  */
-export const TRAINER_VERSION = 'd2-trainer-3';
+export const TRAINER_VERSION = 'd2-trainer-4';
 
 /**
  * The model settings a build trains with: the manifest's model section (`modelSpecOf`), or
@@ -214,10 +214,13 @@ export interface MadeBuild {
   embeddings?: { embedded: number; cached: number; dims: number };
 }
 
-/** Short text form of an architecture, e.g. 'cnn conv16-pool-conv32-pool-dense64-dense10'. */
+/**
+ * Short text form of an architecture, e.g. 'cnn conv16-pool-conv32-pool-dense64-dense10': a
+ * convolution's filters, then its kernel when not 3×3 ('k5') and 's' for 'same' padding.
+ */
 export function describeArchitecture(a: Architecture): string {
   const parts = a.layers.flatMap((l) => {
-    if (l.kind === 'conv2d') return [`conv${l.filters}${l.padding === 'same' ? 's' : ''}`];
+    if (l.kind === 'conv2d') return [`conv${l.filters}${l.kernel !== 3 ? `k${l.kernel}` : ''}${l.padding === 'same' ? 's' : ''}`];
     if (l.kind === 'maxPool') return ['pool'];
     if (l.kind === 'dense') return [`dense${l.units}`];
     if (l.kind === 'dropout') return [`drop${l.rate}`];
