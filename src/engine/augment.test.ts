@@ -79,18 +79,21 @@ describe('drawTransform', () => {
 
 describe('the plan', () => {
   const input = { shape: [28, 28, 1], numClasses: 10, trainCount: 60000, classCounts: new Array<number>(10).fill(6000) };
-  it('translates training images by default (2 px at 28 px), not in the reference preset or for tables', () => {
-    expect(defaultShift([28, 28, 1])).toBe(2);
-    expect(defaultShift([64, 64, 3])).toBe(4);
+  it('translates training images by default (1 px at 28 px, 2 px for thorough), not in the reference preset or for tables', () => {
+    expect(defaultShift([28, 28, 1])).toBe(1);
+    expect(defaultShift([64, 64, 3])).toBe(2);
+    expect(defaultShift([200, 300, 3])).toBe(4);
+    expect(defaultShift([28, 28, 1], 'thorough')).toBe(2);
+    expect(defaultShift([64, 64, 3], 'thorough')).toBe(4);
     expect(defaultShift([6, 6, 1])).toBe(0);
-    expect(planTraining({ ...input, preset: 'default' }).augment).toEqual({ shift: 2, flip: [] });
+    expect(planTraining({ ...input, preset: 'default' }).augment).toEqual({ shift: 1, flip: [] });
     expect(planTraining({ ...input, preset: 'thorough' }).augment).toEqual({ shift: 2, flip: [] });
     expect(planTraining({ ...input, preset: 'fast' }).augment).toBeNull();
     expect(planTraining({ ...input, shape: [784], preset: 'default' }).augment).toBeNull();
   });
 
   it('mirrors only the flips declared', () => {
-    expect(planTraining({ ...input, preset: 'default', flip: ['vertical', 'horizontal'] }).augment).toEqual({ shift: 2, flip: ['horizontal', 'vertical'] });
+    expect(planTraining({ ...input, preset: 'default', flip: ['vertical', 'horizontal'] }).augment).toEqual({ shift: 1, flip: ['horizontal', 'vertical'] });
     expect(planTraining({ ...input, preset: 'fast', flip: ['horizontal'] }).augment).toEqual({ shift: 0, flip: ['horizontal'] });
     expect(planTraining({ ...input, shape: [784], preset: 'default', flip: ['horizontal'] }).augment).toBeNull();
   });

@@ -90,7 +90,8 @@ const CONV_CASES: ConvCase[] = [
   { b: 2, h: 8, w: 6, ci: 5, co: 8, kh: 3, kw: 2, s: 1, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
   { b: 2, h: 9, w: 9, ci: 4, co: 8, kh: 3, kw: 3, s: 2, pad: 'same' },
   { b: 32, h: 28, w: 28, ci: 1, co: 32, kh: 3, kw: 3, s: 1, pad: 'same' },
-  // The default image network's first convolution (5×5 over one channel).
+  // The default image network's first convolution (5×5 over one channel), and a 'valid' one.
+  { b: 8, h: 28, w: 28, ci: 1, co: 32, kh: 5, kw: 5, s: 1, pad: 'same' },
   { b: 8, h: 28, w: 28, ci: 1, co: 32, kh: 5, kw: 5, s: 1, pad: 'valid' },
 ];
 
@@ -156,6 +157,7 @@ describe('FusedConv2D (wasm vs cpu)', () => {
     { b: 2, h: 9, w: 7, ci: 3, co: 48, kh: 3, kw: 3, s: 1, pad: 'same' },
     { b: 2, h: 8, w: 6, ci: 5, co: 16, kh: 3, kw: 2, s: 1, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
     { b: 1, h: 7, w: 5, ci: 4, co: 32, kh: 5, kw: 5, s: 1, pad: 'same' },
+    { b: 4, h: 28, w: 28, ci: 1, co: 32, kh: 5, kw: 5, s: 1, pad: 'same' },
     { b: 4, h: 28, w: 28, ci: 1, co: 32, kh: 5, kw: 5, s: 1, pad: 'valid' },
     { b: 2, h: 9, w: 9, ci: 4, co: 16, kh: 3, kw: 3, s: 2, pad: 'same' },
     { b: 2, h: 9, w: 9, ci: 4, co: 12, kh: 3, kw: 3, s: 1, pad: 'same' },
