@@ -199,9 +199,9 @@ export function classWeightsFor(classCounts: number[]): number[] | null {
 
 /**
  * The translation of training images: for `thorough`, about 7 % of the smaller side (2 px at 28
- * and 32 px); for `default`, whose smaller network under-fits 2 px at 28 (bench/recipe.js:
- * 93.18 % test against 92.81 %), about 3.5 % (1 px at 28 and 32 px); at least 1 px, at most
- * 4 px, none below 8 px.
+ * and 32 px); for `default`, whose network is too small to use 2 px at 28 (bench/recipe.js:
+ * 93.18 % test with 1 px against 92.81 %), about 3.5 % (1 px at 28 and 32 px); at least 1 px,
+ * at most 4 px, none below 8 px.
  */
 export function defaultShift(shape: number[], preset: Preset = 'default'): number {
   const small = Math.min(shape[0] as number, shape[1] as number);
