@@ -231,12 +231,11 @@ describe('folding batch normalisation', () => {
 
 describe('training with batch normalisation', () => {
   it('learns: the loss falls, γ and β move, the checkpoint keeps them, no tensor is leaked', async () => {
-    const images = barImages;
     const checkpoints: Uint8Array[] = [];
     const { tf } = await selectEngine('wasm');
     const before = tf.memory().numTensors;
     const r = await train({
-      train: images(240, 1), validation: images(60, 2), numClasses: 3, seed: 4, preset: 'fast', engine: 'wasm', workers: 0,
+      train: barImages(240, 1), validation: barImages(60, 2), numClasses: 3, seed: 4, preset: 'fast', engine: 'wasm', workers: 0,
       epochsOverride: 3, planPatch: { batchNorm: true }, onCheckpoint: (b) => void checkpoints.push(b),
     });
     expect(tf.memory().numTensors).toBe(before);

@@ -16,7 +16,7 @@ import { parseCheckpoint } from './checkpoint.js';
 import { selectEngine } from './engines.js';
 import { loadModel, parseModel, predict } from './model.js';
 import { describeNetwork } from './network.js';
-import { train, type TrainOptions, type TrainSet } from './train.js';
+import { train, type TrainOptions } from './train.js';
 
 /**
  * Workers run compiled JavaScript and vitest runs TypeScript sources: the modules a training
@@ -47,10 +47,8 @@ afterAll(() => {
   fs.rmSync(worker.root, { recursive: true, force: true });
 });
 
-const images = (n: number, seed: number): TrainSet => barImages(n, seed);
-
 // The cpu engine is far slower: it gets fewer items.
-const SETS = { wasm: [images(240, 1), images(60, 2)], cpu: [images(120, 1), images(30, 2)] } as const;
+const SETS = { wasm: [barImages(240, 1), barImages(60, 2)], cpu: [barImages(120, 1), barImages(30, 2)] } as const;
 
 function options(over: Partial<TrainOptions>): TrainOptions {
   const [train, validation] = SETS[over.engine === 'cpu' ? 'cpu' : 'wasm'];
@@ -130,7 +128,7 @@ describe('train with worker threads (wasm)', () => {
   it('a time budget shorter than an epoch stops the workers together within the first epoch, evaluated', async () => {
     // 2,400 items: 38 batches an epoch; a budget of a millisecond (a machine far slower than the
     // budget assumed). The run's first batch always trains; the workers stop at one step.
-    const r = await train(options({ engine: 'wasm', workers: 2, workerUrl: worker.url, train: images(2400, 5), epochsOverride: undefined, timeBudgetSeconds: 0.001 }));
+    const r = await train(options({ engine: 'wasm', workers: 2, workerUrl: worker.url, train: barImages(2400, 5), epochsOverride: undefined, timeBudgetSeconds: 0.001 }));
     expect(r.workers).toBe(2);
     expect(r.stoppedBy).toBe('timeBudget');
     expect(r.epochs).toBe(1);
